@@ -1,0 +1,35 @@
+"""The ``check_os4x`` command: options in, one status line and an exit code out."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn, Sequence
+
+from os4xmon import runtime
+from os4xmon.options import UsageError, parse, verbosity_hint
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = verbosity_hint(args)
+    try:
+        settings = parse(args)
+    except UsageError as error:
+        runtime.fail(f"{error} (see check_os4x --help)", verbose)
+    except Exception as error:
+        runtime.fail(f"internal error while reading options: {type(error).__name__}: {error}",
+                     verbose)
+
+    try:
+        from os4xmon.aspects import build_check, unavailable
+        from os4xmon.host import Host
+
+        missing = unavailable(settings)
+        if missing and settings.checks is not None:
+            runtime.fail(f"--checks {','.join(missing)}: not available in this version",
+                         settings.verbose)
+        check = build_check(settings, Host())
+    except Exception as error:
+        runtime.fail(f"internal error while setting up: {type(error).__name__}: {error}",
+                     settings.verbose)
+    runtime.execute(check, settings.timeout, settings.verbose, settings.describe())

@@ -1,0 +1,93 @@
+"""The OS4X daemons: their names, which ones a site expects, and how a process is recognised.
+
+Pure functions of data. ../shared/OS4X.md is the source: a process is daemon D when the first
+word of its command line, path and padding stripped, is exactly D; the kernel's short name only
+when the command line is empty or unreadable (zombies, kernel-denied reads).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+MASTER = "os4xrd"
+TCP_RECEIVER = "os4xrd_tcpip"
+TLS_RECEIVER = "os4xrd_tcpip_tls"
+SEND_QUEUE = "os4xsqd"
+CLIENTD = "os4xclientd"
+DEBUGD = "os4xdebugd"
+OFFLINE_HANDLING = "os4x_oftp2_offlinehandling"
+
+COMM_LENGTH = 15  # the kernel keeps this many characters of a process's short name
+
+_CAPI_RECEIVER = re.compile(r"os4xrd_capi_(0|[1-9][0-9]{0,3})")
+_FIXED_NAMES = frozenset(
+    {MASTER, TCP_RECEIVER, TLS_RECEIVER, SEND_QUEUE, CLIENTD, DEBUGD, OFFLINE_HANDLING})
+
+
+def capi_receiver(index: int) -> str:
+    """Receiver of CAPI controller index+1: os4xrd_capi_0 serves controller 1."""
+    return f"os4xrd_capi_{index}"
+
+
+def capi_index(name: str) -> int | None:
+    """The n of os4xrd_capi_<n>, or None for any other name."""
+    match = _CAPI_RECEIVER.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def is_daemon_name(name: str) -> bool:
+    return name in _FIXED_NAMES or capi_index(name) is not None
+
+
+def is_receiver(name: str) -> bool:
+    """Receivers are forked by the os4xrd master and must stay its children."""
+    return name.startswith(MASTER + "_") and is_daemon_name(name)
+
+
+def expected_daemons(no_tls: bool, isdn_controllers: int, enterprise: bool,
+                     require_debugd: bool) -> tuple[str, ...]:
+    """The daemons that must run, each exactly once, in the order an admin thinks of them."""
+    names = [MASTER, TCP_RECEIVER]
+    if not no_tls:
+        names.append(TLS_RECEIVER)
+    names.extend(capi_receiver(index) for index in range(isdn_controllers))
+    names.append(SEND_QUEUE)
+    if enterprise:
+        names.append(CLIENTD)
+    if require_debugd:
+        names.append(DEBUGD)
+    return tuple(names)
+
+
+def first_word(cmdline: Sequence[str]) -> str:
+    """First word of a command line, path stripped: what OS4X's receivers rewrite theirs to.
+
+    Handles the forms /proc gives: arguments split on NUL, a rewritten title padded with spaces
+    (or NULs) in one argument, and a title with its arguments joined by spaces.
+    """
+    words = " ".join(cmdline).replace("\0", " ").split()
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
+def daemon_of(cmdline: Sequence[str] | None, comm: str) -> str | None:
+    """The OS4X daemon a process is, or None: exact match on the command line's first word.
+
+    The short name (comm) decides only when the command line is empty or unreadable; the kernel
+    cuts it to 15 characters, so os4xrd_tcpip_tls shows as os4xrd_tcpip_tl there.
+    """
+    word = first_word(cmdline) if cmdline else ""
+    if word:
+        return word if is_daemon_name(word) else None
+    if is_daemon_name(comm):
+        return comm
+    if len(comm) == COMM_LENGTH:
+        for name in _FIXED_NAMES:
+            if len(name) > COMM_LENGTH and name[:COMM_LENGTH] == comm:
+                return name
+    return None
+
+
+def looks_like_os4x(comm: str) -> bool:
+    """Cheap first filter on the short name: every OS4X daemon's short name starts with os4x."""
+    return comm.startswith("os4x")

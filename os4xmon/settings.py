@@ -1,0 +1,111 @@
+"""One frozen record of validated settings, shared by every aspect.
+
+Everything the plugin was told (command line, ``--config`` file, environment) ends up here, already
+converted and checked, so that the aspects never parse a string or look at ``sys.argv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
+"""Every aspect the plugin can check, in the order it checks them."""
+
+DEFAULT_PORT = 3305
+DEFAULT_TLS_PORT = 6619
+DEFAULT_CLIENTD_PORT = 60000
+DEFAULT_DEBUGD_PORT = 10001
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to check and how: the plugin's whole configuration."""
+
+    # general
+    checks: tuple[str, ...] | None = None  # None: the default selection
+    timeout: float = 10.0
+    verbose: int = 0
+    config: str | None = None
+
+    # what OS4X runs
+    user: str | None = None
+    no_tls: bool = False
+    isdn_controllers: int = 0
+    enterprise: bool = False
+    require_debugd: bool = False
+    action_age_warning: float | None = None
+    action_age_critical: float | None = None
+    min_uptime: float | None = None
+
+    # ports (None: from the database if it has them, else the default)
+    port: int | None = None
+    tls_port: int | None = None
+    clientd_port: int | None = None
+    debugd_port: int | None = None
+    host: str = "127.0.0.1"
+    probe: bool = False
+    tls_ca: str | None = None
+    response_warning: float | None = None
+    response_critical: float | None = None
+    cert_warning: float = 30.0
+    cert_critical: float = 7.0
+
+    # database
+    db_type: str | None = None
+    db_host: str | None = None
+    db_port: int | None = None
+    db_socket: str | None = None
+    db_name: str = "os4x"
+    db_user: str | None = None
+    db_password: str | None = field(default=None, repr=False)
+    db_password_file: str | None = None
+    db_ssl: bool = False
+    db_ssl_ca: str | None = None
+    pid_query: str | None = None
+    db_prefix: str = "os4x_"
+    db_discover: bool = False
+    db_error_state: str = "unknown"
+
+    # ISDN
+    capi_file: str = "/proc/capi/controller"
+    capiinfo: str | None = None
+    capi_source: str = "auto"
+
+    # where each value came from, for -vv and for "the command line wins over the database"
+    given: frozenset[str] = frozenset()
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def selected_checks(self) -> tuple[str, ...]:
+        """The aspects to run: those asked for, or the default selection."""
+        if self.checks is not None:
+            return self.checks
+        chosen = {"processes", "ports"}
+        if self.isdn_controllers > 0:
+            chosen.add("isdn")
+        if self.database_configured:
+            chosen.add("database")
+        return tuple(aspect for aspect in ASPECTS if aspect in chosen)
+
+    @property
+    def database_configured(self) -> bool:
+        return self.db_type is not None
+
+    @property
+    def local_host(self) -> bool:
+        """Whether --host names this machine, so processes and sockets can be looked at."""
+        return self.host in ("127.0.0.1", "::1", "localhost", "localhost.localdomain")
+
+    def describe(self) -> tuple[str, ...]:
+        """The configuration as lines for -vv: every value and where it came from, no secrets."""
+        lines = []
+        for item in fields(self):
+            if item.name in ("given", "origins", "verbose"):
+                continue
+            value = getattr(self, item.name)
+            if item.name == "db_password":
+                value = "(set)" if value else "(not set)"
+            origin = self.origins.get(item.name, "default")
+            lines.append(f"{item.name.replace('_', '-')} = {value!s} [{origin}]")
+        lines.append(f"checks run = {','.join(self.selected_checks)}")
+        return tuple(lines)

@@ -1,0 +1,58 @@
+"""Text that comes from the watched system, made safe for a status line, and human durations."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+_REPLACEMENTS = {"|": "!", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def printable(text: str | bytes, limit: int = 60) -> str:
+    """Escapes control and non-UTF-8 characters and ``|`` (which starts perfdata), cut to limit.
+
+    Process titles, database values and banners pass through here before they reach output, so
+    that nothing the watched system says can break the status line or forge perfdata.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="backslashreplace")
+    out = []
+    for char in text:
+        if char in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[char])
+        elif not char.isprintable() or "\udc80" <= char <= "\udcff":
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"[:6])
+        else:
+            out.append(char)
+    escaped = "".join(out)
+    if len(escaped) > limit:
+        escaped = escaped[: max(limit - 3, 0)] + "..."
+    return escaped
+
+
+def duration(seconds: float) -> str:
+    """2d 3h, 5h 12m, 4m 2s, 12s, 0.25s: the two largest units, what an admin reads fastest."""
+    if seconds < 0:
+        seconds = 0.0
+    if seconds < 10:
+        return f"{seconds:.2g}s" if seconds < 1 else f"{seconds:.1f}s".replace(".0s", "s")
+    whole = int(seconds)
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size or (parts and len(parts) < 2):
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def pid_list(pids: Iterable[int]) -> str:
+    """'pid 12' or 'pids 12, 40': how pids are named in every message."""
+    pids = sorted(pids)
+    label = "pid" if len(pids) == 1 else "pids"
+    return f"{label} " + ", ".join(str(pid) for pid in pids)
+
+
+def plural(count: int, word: str, plural_word: str = "") -> str:
+    return f"{count} {word if count == 1 else (plural_word or word + 's')}"
