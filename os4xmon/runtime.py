@@ -107,8 +107,8 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
             configuration: Sequence[str] = ()) -> NoReturn:
     """Runs the check, prints its output and exits with its state's code."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
         check()
     except CheckTimeout:
         fail(f"no result within the {timeout:g}s timeout (-t) while {current_phase()}", verbose)

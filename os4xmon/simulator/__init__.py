@@ -1,0 +1,1 @@
+"""A simulated OS4X host: real processes, ports and database rows that look like OS4X's."""

@@ -1,0 +1,177 @@
+"""``os4x-simulator``: an OS4X host made of real processes, for the tests and for a demonstration.
+
+    os4x-simulator run   [scenario options]   foreground; Ctrl-C stops everything
+    os4x-simulator start [scenario options]   background; prints the state file's path
+    os4x-simulator stop  --state-file FILE
+
+The state file (JSON) lists the launcher's pid and every simulated process (name, pid, ppid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import List, NoReturn, Optional, Sequence
+
+from os4xmon.simulator import proctitle, tree
+from os4xmon.simulator.scenario import Scenario
+
+TITLE_SPACE = 160  # bytes of argv the simulated daemons need for their titles
+
+
+def _names(text: str) -> tuple:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _run_as(text: str) -> dict:
+    pairs = {}
+    for item in _names(text):
+        daemon, _, user = item.partition("=")
+        if not user:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected DAEMON=USER")
+        pairs[daemon] = user
+    return pairs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="os4x-simulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("run", "start", "stop"))
+    parser.add_argument("--state-file", help="where to write (run, start) or read (stop) the "
+                        "state; default: a new file under the temporary directory")
+    parser.add_argument("--bin-dir", default="/opt/os4x/bin", help="path in the daemons' titles")
+    parser.add_argument("--no-tls", action="store_true", help="no os4xrd_tcpip_tls")
+    parser.add_argument("--isdn-controllers", type=int, default=0, metavar="N",
+                        help="start os4xrd_capi_0 .. os4xrd_capi_<N-1>")
+    parser.add_argument("--enterprise", action="store_true", help="start os4xclientd")
+    parser.add_argument("--debugd", action="store_true", help="start os4xdebugd")
+    parser.add_argument("--actions", type=int, default=2, metavar="N",
+                        help="os4xsqd actions to run (default 2)")
+    parser.add_argument("--no-decoys", action="store_true",
+                        help="no grep/tail/vim processes that mention daemon names")
+    parser.add_argument("--missing", type=_names, default=(), metavar="LIST",
+                        help="fault: daemons not started")
+    parser.add_argument("--duplicate", type=_names, default=(), metavar="LIST",
+                        help="fault: daemons started twice")
+    parser.add_argument("--orphan", type=_names, default=(), metavar="LIST",
+                        help="fault: receivers whose master is gone")
+    parser.add_argument("--zombie", action="store_true",
+                        help="fault: an os4xsqd action that exited and was never reaped")
+    parser.add_argument("--run-as", type=_run_as, default={}, metavar="DAEMON=USER,...",
+                        help="run these daemons as another user (needs root)")
+    parser.add_argument("--title-space", default="", help=argparse.SUPPRESS)
+    return parser
+
+
+def scenario_from(args: argparse.Namespace) -> Scenario:
+    return Scenario(
+        bin_dir=args.bin_dir.rstrip("/"), no_tls=args.no_tls,
+        isdn_controllers=args.isdn_controllers, enterprise=args.enterprise,
+        debugd=args.debugd, actions=args.actions, decoys=not args.no_decoys,
+        missing=args.missing, duplicate=args.duplicate, orphan=args.orphan,
+        zombie=args.zombie, run_as=args.run_as)
+
+
+def _write_state(path: str, state: dict) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(state, stream, indent=1)
+    os.replace(temporary, path)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
+    """The launcher: forks the scenario's processes, then waits to be stopped."""
+    if proctitle.area_size() < TITLE_SPACE and not args.title_space:
+        # the daemons' titles live in argv memory inherited from here: make room for them
+        os.execv(sys.executable, [sys.executable, "-m", "os4xmon.simulator", *argv,
+                                  "--title-space", "x" * TITLE_SPACE])
+    state_file = args.state_file or tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass  # already a session leader: the group is ours anyway
+    tree.become_subreaper()
+    read_fd, tree.Announcer.fd = os.pipe()
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.killpg(0, signal.SIGTERM)
+        time.sleep(0.05)
+        try:
+            while os.waitpid(-1, 0)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        try:
+            os.unlink(state_file)
+        except OSError:
+            pass
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scenario = scenario_from(args)
+    expected = tree.start_all(scenario)
+    processes = tree.wait_for(read_fd, expected, timeout=20)
+    _write_state(state_file, {"launcher": os.getpid(), "processes": processes})
+    print(state_file, flush=True)
+    while True:
+        signal.pause()
+        tree._reap()
+
+
+def start(argv: Sequence[str], state_file: Optional[str]) -> int:
+    """Starts ``run`` in the background and returns once the state file is there."""
+    if not state_file:
+        state_file = tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
+        argv = [*argv, "--state-file", state_file]
+    os.unlink(state_file) if os.path.exists(state_file) else None
+    run_argv = ["run" if arg == "start" else arg for arg in argv]
+    with open(f"{state_file}.log", "ab") as log:  # the launcher must not hold our stdout
+        process = subprocess.Popen([sys.executable, "-m", "os4xmon.simulator", *run_argv],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(state_file):
+        if process.poll() is not None or time.monotonic() > deadline:
+            print(f"os4x-simulator: the simulator did not start; see {state_file}.log",
+                  file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    print(state_file)
+    return 0
+
+
+def stop(state_file: Optional[str]) -> int:
+    if not state_file:
+        print("os4x-simulator: stop needs --state-file", file=sys.stderr)
+        return 2
+    try:
+        with open(state_file, encoding="utf-8") as stream:
+            launcher = json.load(stream)["launcher"]
+        os.kill(launcher, signal.SIGTERM)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"os4x-simulator: cannot stop: {error}", file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + 10
+    while os.path.exists(state_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        run(args, argv)
+    sys.exit(start(argv, args.state_file) if args.command == "start" else stop(args.state_file))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""What the simulated OS4X host runs, and which faults it shows: a plain record of choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
+from os4xmon import daemons
+
+DECOYS = (
+    ("grep", "grep os4xrd"),
+    ("tail", "tail -f /var/log/os4xrd.log"),
+    ("vim", "vim /etc/os4xsqd.conf"),
+    ("os4xrd_tcpip.sh", "/bin/sh /opt/os4x/bin/os4xrd_tcpip.sh"),
+)
+"""Processes that mention daemon names without being daemons: a substring match counts them."""
+
+
+@dataclass
+class Scenario:
+    """A healthy OS4X host by default; every field that is not a default is a chosen fault."""
+
+    bin_dir: str = "/opt/os4x/bin"
+    no_tls: bool = False
+    isdn_controllers: int = 0
+    enterprise: bool = False
+    debugd: bool = False
+    actions: int = 2
+    clientd_children: int = 1
+    decoys: bool = True
+    missing: Tuple[str, ...] = ()  # daemons not started
+    duplicate: Tuple[str, ...] = ()  # daemons started twice
+    orphan: Tuple[str, ...] = ()  # receivers left without their master
+    zombie: bool = False  # an os4xsqd action that exited and was never reaped
+    run_as: Dict[str, str] = field(default_factory=dict)  # daemon -> user (needs root)
+
+    def daemons(self) -> Tuple[str, ...]:
+        """Every daemon this host runs, expected or not (os4xdebugd only when asked)."""
+        names = list(daemons.expected_daemons(self.no_tls, self.isdn_controllers,
+                                              self.enterprise, self.debugd))
+        return tuple(name for name in names if name not in self.missing)
+
+    def receivers(self) -> Tuple[str, ...]:
+        return tuple(name for name in self.daemons() if daemons.is_receiver(name))

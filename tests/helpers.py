@@ -1,0 +1,150 @@
+"""Shared test helpers: run the installed plugin, start the simulator, read the output.
+
+Integration tests run the installed ``check_os4x`` as a subprocess, as Nagios would. The
+simulator's processes are real and the plugin sees the whole host, so tests that start a
+simulator must not run while another one is running on the same host: run the suite alone, or
+in its own PID namespace (``unshare --pid --fork --mount-proc``), as .ci/run does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def plugin_command() -> List[str]:
+    """The installed check_os4x next to this interpreter (as pip installed it)."""
+    found = shutil.which("check_os4x", path=str(Path(sys.executable).parent))
+    if not found:
+        pytest.fail("check_os4x is not installed next to the test interpreter: pip install .")
+    return [found]
+
+
+@dataclass
+class PluginRun:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def lines(self) -> List[str]:
+        return self.stdout.splitlines()
+
+    @property
+    def first_line(self) -> str:
+        return self.lines[0] if self.lines else ""
+
+    @property
+    def summary(self) -> str:
+        return self.first_line.split(" | ", 1)[0]
+
+    @property
+    def perfdata(self) -> Dict[str, str]:
+        """label -> value with unit, from the first line."""
+        if " | " not in self.first_line:
+            return {}
+        items = {}
+        for item in self.first_line.split(" | ", 1)[1].split():
+            label, _, rest = item.partition("=")
+            items[label.strip("'")] = rest.split(";")[0]
+        return items
+
+    def perf_number(self, label: str) -> float:
+        return float(re.match(r"-?[0-9.]+", self.perfdata[label]).group(0))  # type: ignore
+
+
+def run_plugin(*args: str, user: Optional[str] = None, env: Optional[Dict[str, str]] = None,
+               timeout: float = 60, stdin: Optional[str] = None) -> PluginRun:
+    command = plugin_command() + list(args)
+    if user:
+        command = ["runuser", "-u", user, "--", *command]
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    environment.update(env or {})
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=environment, input=stdin, check=False, cwd="/")
+    return PluginRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def assert_status(run: PluginRun, code: int, *phrases: str) -> None:
+    """Exit code, the OS4X prefix of the first line, and phrases that must be in its summary."""
+    states = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+    detail = f"\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}"
+    assert run.code == code, f"exit {run.code}, expected {code}{detail}"
+    assert run.first_line.startswith(f"OS4X {states[code]} - "), detail
+    for phrase in phrases:
+        assert phrase in run.summary, f"{phrase!r} not in the summary{detail}"
+    assert "Traceback" not in run.stdout + run.stderr, detail
+
+
+@dataclass
+class Simulation:
+    state_file: str
+    processes: List[Dict[str, int]] = field(default_factory=list)
+
+    def pids(self, name: str) -> List[int]:
+        return sorted(p["pid"] for p in self.processes if p["name"] == name)
+
+    def pid(self, name: str) -> int:
+        (pid,) = self.pids(name)
+        return pid
+
+
+class SimulatorControl:
+    """Starts simulated OS4X hosts for a test and always stops them afterwards."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.running: List[Simulation] = []
+
+    def start(self, *args: str) -> Simulation:
+        state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
+        done = subprocess.run(
+            [sys.executable, "-m", "os4xmon.simulator", "start", "--state-file", state_file,
+             *args], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        with open(state_file, encoding="utf-8") as stream:
+            simulation = Simulation(state_file, json.load(stream)["processes"])
+        self.running.append(simulation)
+        return simulation
+
+    def stop_all(self) -> None:
+        for simulation in self.running:
+            subprocess.run([sys.executable, "-m", "os4xmon.simulator", "stop", "--state-file",
+                            simulation.state_file], capture_output=True, timeout=30,
+                           check=False)
+            for process in simulation.processes:  # belt and braces: nothing may be left
+                try:
+                    os.kill(process["pid"], signal.SIGKILL)
+                except OSError:
+                    pass
+        self.running.clear()
+
+
+def needs_server(available: bool, reason: str) -> None:
+    """Skips a test whose server is missing; under CI that is a failure, not a skip."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI: {reason}")
+    pytest.skip(reason)
+
+
+def write_fixture_lines(path: Path, lines: Sequence[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

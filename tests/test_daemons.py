@@ -1,0 +1,49 @@
+"""Recognising a daemon: the first word of the command line, exactly; never a substring."""
+
+from __future__ import annotations
+
+import pytest
+
+from os4xmon import daemons
+
+
+@pytest.mark.parametrize(("cmdline", "comm", "expected"), [
+    (("/opt/os4x/bin/os4xrd",), "os4xrd", "os4xrd"),
+    (("os4xrd_tcpip" + " " * 40,), "os4xrd", "os4xrd_tcpip"),
+    (("os4xrd_tcpip_tls" + "\0" * 20,), "os4xrd", "os4xrd_tcpip_tls"),
+    (("os4xrd_capi_0   ", "", ""), "os4xrd", "os4xrd_capi_0"),
+    (("os4xrd_capi_12",), "os4xrd", "os4xrd_capi_12"),
+    (("/opt/os4x/bin/os4xsqd", "-f"), "os4xsqd", "os4xsqd"),
+    (("os4xsqd -f",), "os4xsqd", "os4xsqd"),  # title and arguments in one string
+    (("grep", "os4xrd"), "grep", None),
+    (("tail", "-f", "/var/log/os4xrd.log"), "tail", None),
+    (("vim", "os4xsqd.conf"), "vim", None),
+    (("/opt/os4x/bin/os4xrd.bak",), "os4xrd", None),  # comm agrees, command line decides
+    (("os4xrd_capi_",), "os4xrd", None),
+    (("os4xrd_capi_01",), "os4xrd", None),
+    (("os4xrd_tcpipx",), "os4xrd", None),
+    ((), "os4xsqd", "os4xsqd"),  # zombie or unreadable: the short name decides
+    (None, "os4xrd", "os4xrd"),
+    (("", ""), "os4xclientd", "os4xclientd"),
+    ((), "os4x_oftp2_offl", "os4x_oftp2_offlinehandling"),  # cut to 15 by the kernel
+    ((), "bash", None),
+    (("\udcff\udcfe",), "os4xrd", None),  # non-UTF-8 bytes, as psutil decodes them
+    (("   ",), "os4xsqd", "os4xsqd"),  # only padding: treated as empty
+])
+def test_daemon_of(cmdline, comm, expected):
+    assert daemons.daemon_of(cmdline, comm) == expected
+
+
+def test_expected_daemons_follow_the_options():
+    assert daemons.expected_daemons(False, 0, False, False) == (
+        "os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xsqd")
+    assert daemons.expected_daemons(True, 2, True, True) == (
+        "os4xrd", "os4xrd_tcpip", "os4xrd_capi_0", "os4xrd_capi_1", "os4xsqd",
+        "os4xclientd", "os4xdebugd")
+
+
+def test_receivers_are_the_masters_children_only():
+    assert daemons.is_receiver("os4xrd_tcpip")
+    assert daemons.is_receiver("os4xrd_capi_3")
+    assert not daemons.is_receiver("os4xrd")
+    assert not daemons.is_receiver("os4xsqd")

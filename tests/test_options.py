@@ -1,0 +1,87 @@
+"""Bad input gives one UNKNOWN line that says what to fix; the config file and its precedence."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import assert_status, run_plugin
+
+from os4xmon.options import UsageError, parse
+
+
+@pytest.mark.parametrize(("args", "phrase"), [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--isdn-controllers", "two"], "'two' is not a whole number"),
+    (["--isdn-controllers", "-1"], "--isdn-controllers"),
+    (["--timeout", "0"], "must be more than 0 seconds"),
+    (["--timeout", "nan"], "not a finite number"),
+    (["--action-age-warning", "abc"], "'abc' is not a number of seconds"),
+    (["--checks", "processes,cpu"], "unknown check 'cpu'"),
+    (["--checks", ","], "names no check"),
+    (["--port", "70000"], "not a TCP port"),
+    (["--db-prefix", "os4x_; DROP TABLE x"], "not a plain identifier"),
+    (["--config", "/nonexistent/os4x.ini"], "cannot read --config /nonexistent/os4x.ini"),
+    (["--db-password", "s3cret"], "not accepted on the command line"),
+    (["--action-age-warning", "10", "--action-age-critical", "5"], "is above"),
+])
+def test_bad_input_is_one_unknown_line(args, phrase):
+    run = run_plugin(*args)
+    assert_status(run, 3, phrase)
+    assert len(run.lines) == 1
+    assert "s3cret" not in run.stdout + run.stderr
+
+
+def test_traceback_only_at_vvv(tmp_path):
+    config = tmp_path / "bad.ini"
+    config.write_bytes(b"\xff\xfe not utf-8")
+    quiet = run_plugin("--config", str(config))
+    assert_status(quiet, 3, "not a valid INI file")
+    assert len(quiet.lines) == 1
+
+
+def test_help_and_version():
+    help_run = run_plugin("--help")
+    assert help_run.code == 0 and "--isdn-controllers" in help_run.stdout
+    version = run_plugin("-V")
+    assert version.code == 0 and version.stdout.startswith("check_os4x ")
+
+
+def test_config_file_and_command_line_precedence(tmp_path):
+    config = tmp_path / "os4x.ini"
+    config.write_text("[check_os4x]\nisdn-controllers = 2\nno_tls = yes\nuser = www-data\n"
+                      "db-password = from-config\ntimeout = 5\n")
+    settings = parse(["--config", str(config), "--isdn-controllers", "1"], environ={})
+    assert settings.isdn_controllers == 1  # the command line wins
+    assert settings.no_tls is True and settings.user == "www-data"
+    assert settings.db_password == "from-config" and settings.timeout == 5
+    assert settings.origins["isdn_controllers"] == "command line"
+    assert settings.origins["no_tls"] == "config"
+    assert "from-config" not in "\n".join(settings.describe())
+
+
+def test_config_file_errors(tmp_path):
+    config = tmp_path / "os4x.ini"
+    config.write_text("[other]\nx = 1\n")
+    with pytest.raises(UsageError, match="no \\[check_os4x\\] section"):
+        parse(["--config", str(config)], environ={})
+    config.write_text("[check_os4x]\nwhatever = 1\n")
+    with pytest.raises(UsageError, match="unknown key 'whatever'"):
+        parse(["--config", str(config)], environ={})
+    config.write_text("[check_os4x]\nenterprise = maybe\n")
+    with pytest.raises(UsageError, match="enterprise: 'maybe' is not yes or no"):
+        parse(["--config", str(config)], environ={})
+
+
+def test_password_sources(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    assert parse(["--db-password-file", str(secret)], environ={}).db_password == "from-file"
+    assert parse([], environ={"OS4X_DB_PASSWORD": "from-env"}).db_password == "from-env"
+    assert "db_password" not in parse([], environ={"OS4X_DB_PASSWORD": "x"}).given
+
+
+def test_default_selection_follows_the_site():
+    assert parse([], environ={}).selected_checks == ("processes", "ports")
+    assert parse(["--isdn-controllers", "1", "--db-type", "mariadb"],
+                 environ={}).selected_checks == ("processes", "ports", "database", "isdn")
+    assert parse(["--checks", "isdn,processes"], environ={}).selected_checks == (
+        "processes", "isdn")

@@ -1,0 +1,67 @@
+"""Reading the process table: garbage in /proc and vanishing processes never raise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from os4xmon.proctable import parse_stat, read_process_table, select_candidates
+
+
+def test_parse_stat_real_line():
+    line = parse_stat(b"3772 (os4xrd) S 3771 3771 3771 0 -1 4194624 ...")
+    assert line is not None
+    assert (line.comm, line.state, line.ppid) == ("os4xrd", "S", 3771)
+
+
+def test_parse_stat_name_with_parentheses_and_spaces():
+    line = parse_stat(b"12 (a (b) c) Z 1 0")
+    assert line is not None and line.comm == "a (b) c" and line.state == "Z"
+
+
+def test_parse_stat_garbage():
+    for data in (b"", b"garbage", b"1 (x", b"1 (x) S", b"1 (x) S notanumber",
+                 b"1 (x) SS 1", b"\xff\xfe\x00", b"1 (x) S -5", b") ( S 1"):
+        assert parse_stat(data) is None, data
+
+
+def test_fake_proc_with_garbage(tmp_path):
+    (tmp_path / "self").mkdir()
+    for pid, content in (("10", b"10 (os4xrd) S 1 1"), ("11", b"garbage"), ("12", b""),
+                         ("notapid", b"x")):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "stat").write_bytes(content)
+    (tmp_path / "13").mkdir()  # a process that exited: no stat file
+    table = read_process_table(str(tmp_path))
+    assert table.scanned == 1
+    assert any("pid 11: stat is malformed" in text for text in table.unreadable)
+
+
+def test_candidates_are_os4x_names_and_their_children():
+    from os4xmon.proctable import StatLine
+
+    listing = {1: StatLine("systemd", "S", 0), 10: StatLine("os4xsqd", "S", 1),
+               11: StatLine("curl", "S", 10), 12: StatLine("bash", "S", 1)}
+    assert select_candidates(listing) == {10, 11}
+
+
+def test_real_table_survives_processes_exiting_during_the_scan():
+    # many short-lived children with OS4X's short name appear and vanish while we read
+    script = ("import ctypes,os,time\n"
+              "libc=ctypes.CDLL(None)\n"
+              "end=time.time()+3\n"
+              "while time.time()<end:\n"
+              "    pid=os.fork()\n"
+              "    if pid==0:\n"
+              "        libc.prctl(15,b'os4xsqd',0,0,0); os._exit(0)\n"
+              "    os.waitpid(pid,0)\n")
+    churn = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(30):
+            table = read_process_table()
+            assert table.scanned > 0
+            assert os.getpid() not in table.processes
+    finally:
+        churn.kill()
+        churn.wait()
