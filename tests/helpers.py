@@ -8,6 +8,7 @@ in its own PID namespace (``unshare --pid --fork --mount-proc``), as .ci/run doe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Sequence
 
 import pytest
 
@@ -26,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 IN_CI = bool(os.environ.get("CI"))
 
 
-def plugin_command() -> List[str]:
+def plugin_command() -> list[str]:
     """The installed check_os4x next to this interpreter (as pip installed it)."""
     found = shutil.which("check_os4x", path=str(Path(sys.executable).parent))
     if not found:
@@ -42,7 +43,7 @@ class PluginRun:
     seconds: float
 
     @property
-    def lines(self) -> List[str]:
+    def lines(self) -> list[str]:
         return self.stdout.splitlines()
 
     @property
@@ -54,7 +55,7 @@ class PluginRun:
         return self.first_line.split(" | ", 1)[0]
 
     @property
-    def perfdata(self) -> Dict[str, str]:
+    def perfdata(self) -> dict[str, str]:
         """label -> value with unit, from the first line."""
         if " | " not in self.first_line:
             return {}
@@ -68,8 +69,8 @@ class PluginRun:
         return float(re.match(r"-?[0-9.]+", self.perfdata[label]).group(0))  # type: ignore
 
 
-def run_plugin(*args: str, user: Optional[str] = None, env: Optional[Dict[str, str]] = None,
-               timeout: float = 60, stdin: Optional[str] = None) -> PluginRun:
+def run_plugin(*args: str, user: str | None = None, env: dict[str, str] | None = None,
+               timeout: float = 60, stdin: str | None = None) -> PluginRun:
     command = plugin_command() + list(args)
     if user:
         command = ["runuser", "-u", user, "--", *command]
@@ -95,9 +96,9 @@ def assert_status(run: PluginRun, code: int, *phrases: str) -> None:
 @dataclass
 class Simulation:
     state_file: str
-    processes: List[Dict[str, int]] = field(default_factory=list)
+    processes: list[dict[str, int]] = field(default_factory=list)
 
-    def pids(self, name: str) -> List[int]:
+    def pids(self, name: str) -> list[int]:
         return sorted(p["pid"] for p in self.processes if p["name"] == name)
 
     def pid(self, name: str) -> int:
@@ -110,7 +111,7 @@ class SimulatorControl:
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
-        self.running: List[Simulation] = []
+        self.running: list[Simulation] = []
 
     def start(self, *args: str) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
@@ -129,10 +130,8 @@ class SimulatorControl:
                             simulation.state_file], capture_output=True, timeout=30,
                            check=False)
             for process in simulation.processes:  # belt and braces: nothing may be left
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(process["pid"], signal.SIGKILL)
-                except OSError:
-                    pass
         self.running.clear()
 
 

@@ -10,6 +10,7 @@ The state file (JSON) lists the launcher's pid and every simulated process (name
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -17,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, NoReturn, Optional, Sequence
+from typing import NoReturn, Sequence
 
-from os4xmon.simulator import proctitle, tree
+from os4xmon.simulator import capi, database, listeners, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 TITLE_SPACE = 160  # bytes of argv the simulated daemons need for their titles
+PARTS = (listeners, database, capi)
+"""What the aspects add to the simulator, each through the same four hooks."""
 
 
 def _names(text: str) -> tuple:
@@ -66,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-as", type=_run_as, default={}, metavar="DAEMON=USER,...",
                         help="run these daemons as another user (needs root)")
     parser.add_argument("--title-space", default="", help=argparse.SUPPRESS)
+    for part in PARTS:
+        part.add_options(parser)
     return parser
 
 
@@ -92,10 +97,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         os.execv(sys.executable, [sys.executable, "-m", "os4xmon.simulator", *argv,
                                   "--title-space", "x" * TITLE_SPACE])
     state_file = args.state_file or tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
-    try:
+    with contextlib.suppress(OSError):  # already a session leader: the group is ours anyway
         os.setpgid(0, 0)
-    except OSError:
-        pass  # already a session leader: the group is ours anyway
     tree.become_subreaper()
     read_fd, tree.Announcer.fd = os.pipe()
 
@@ -108,17 +111,21 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
                 pass
         except ChildProcessError:
             pass
-        try:
+        for part in PARTS:
+            part.on_stop(args)
+        with contextlib.suppress(OSError):
             os.unlink(state_file)
-        except OSError:
-            pass
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
+    for part in PARTS:
+        part.before_start(args, scenario)
     expected = tree.start_all(scenario)
     processes = tree.wait_for(read_fd, expected, timeout=20)
+    for part in PARTS:
+        part.after_start(args, scenario, processes)
     _write_state(state_file, {"launcher": os.getpid(), "processes": processes})
     print(state_file, flush=True)
     while True:
@@ -126,7 +133,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         tree._reap()
 
 
-def start(argv: Sequence[str], state_file: Optional[str]) -> int:
+def start(argv: Sequence[str], state_file: str | None) -> int:
     """Starts ``run`` in the background and returns once the state file is there."""
     if not state_file:
         state_file = tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
@@ -148,7 +155,7 @@ def start(argv: Sequence[str], state_file: Optional[str]) -> int:
     return 0
 
 
-def stop(state_file: Optional[str]) -> int:
+def stop(state_file: str | None) -> int:
     if not state_file:
         print("os4x-simulator: stop needs --state-file", file=sys.stderr)
         return 2
@@ -165,7 +172,7 @@ def stop(state_file: Optional[str]) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command == "run":

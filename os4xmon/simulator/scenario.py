@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Tuple
 
 from os4xmon import daemons
 
@@ -28,17 +27,17 @@ class Scenario:
     actions: int = 2
     clientd_children: int = 1
     decoys: bool = True
-    missing: Tuple[str, ...] = ()  # daemons not started
-    duplicate: Tuple[str, ...] = ()  # daemons started twice
-    orphan: Tuple[str, ...] = ()  # receivers left without their master
+    missing: tuple[str, ...] = ()  # daemons not started
+    duplicate: tuple[str, ...] = ()  # daemons started twice
+    orphan: tuple[str, ...] = ()  # receivers left without their master
     zombie: bool = False  # an os4xsqd action that exited and was never reaped
-    run_as: Dict[str, str] = field(default_factory=dict)  # daemon -> user (needs root)
+    run_as: dict[str, str] = field(default_factory=dict)  # daemon -> user (needs root)
 
-    def daemons(self) -> Tuple[str, ...]:
+    def daemons(self) -> tuple[str, ...]:
         """Every daemon this host runs, expected or not (os4xdebugd only when asked)."""
         names = list(daemons.expected_daemons(self.no_tls, self.isdn_controllers,
                                               self.enterprise, self.debugd))
         return tuple(name for name in names if name not in self.missing)
 
-    def receivers(self) -> Tuple[str, ...]:
+    def receivers(self) -> tuple[str, ...]:
         return tuple(name for name in self.daemons() if daemons.is_receiver(name))

@@ -13,7 +13,7 @@ import pwd
 import signal
 import sys
 import time
-from typing import Callable, Dict
+from typing import Callable
 
 from os4xmon import daemons
 from os4xmon.simulator import proctitle
@@ -22,7 +22,7 @@ from os4xmon.simulator.scenario import DECOYS, Scenario
 PR_SET_CHILD_SUBREAPER = 36
 
 Body = Callable[[str, Scenario], None]
-SERVE: Dict[str, Body] = {}
+SERVE: dict[str, Body] = {}
 """Daemon name -> what it does once it looks right (listen on a port...); default: idle."""
 
 
@@ -74,6 +74,11 @@ def idle(reap: bool = True) -> None:
         signal.pause()
 
 
+def announce_and_idle(name: str) -> None:
+    Announcer.say(name)
+    idle()
+
+
 def _reap() -> None:
     try:
         while os.waitpid(-1, os.WNOHANG)[0] > 0:
@@ -116,7 +121,7 @@ def send_queue(scenario: Scenario, with_actions: bool) -> None:
     become(f"{scenario.bin_dir}/{name}", name, False, scenario, name)
     if with_actions:
         for _ in range(scenario.actions):
-            spawn(lambda: (Announcer.say("action"), idle()))  # type: ignore[func-returns-value]
+            spawn(lambda: announce_and_idle("action"))
         if scenario.zombie:
             spawn(lambda: Announcer.say("zombie"))  # exits at once and is never reaped
     Announcer.say(name)
@@ -128,7 +133,7 @@ def send_queue(scenario: Scenario, with_actions: bool) -> None:
 def plain_daemon(name: str, scenario: Scenario, children: int) -> None:
     become(f"{scenario.bin_dir}/{name}", name, False, scenario, name)
     for _ in range(children):
-        spawn(lambda: (Announcer.say(f"{name}-child"), idle()))  # type: ignore[func-returns-value]
+        spawn(lambda: announce_and_idle(f"{name}-child"))
     Announcer.say(name)
     _serve(name, scenario)
 
