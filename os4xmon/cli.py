@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn, Sequence
 
 from os4xmon import runtime
 from os4xmon.options import UsageError, parse, verbosity_hint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import NoReturn, Sequence
+
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

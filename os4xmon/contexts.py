@@ -7,15 +7,21 @@ aspect supplies the message. A result's text is its hint: these contexts set no 
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional, Union
-
 import nagiosplugin
 from nagiosplugin.performance import Performance
 from nagiosplugin.range import Range
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
-Explain = Callable[[nagiosplugin.Metric, nagiosplugin.Resource, ServiceState], str]
-RangeSpec = Optional[Union[str, Range]]
+from os4xmon.record import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Callable, Optional, Union
+
+    Explain = Callable[[nagiosplugin.Metric, nagiosplugin.Resource, ServiceState], str]
+    RangeSpec = Optional[Union[str, Range]]
+
+
 
 STATE_ORDER = {Critical: 0, Warn: 1, Unknown: 2, Ok: 3}
 """Worst first, as monitoring-plugins' max_state_alt: a CRITICAL is never hidden behind an
@@ -97,7 +103,8 @@ class HeadlineContext(nagiosplugin.Context):
         return None
 
 
-class Finding(NamedTuple):
+@dataclass(frozen=True)
+class Finding:
     """One verdict of an aspect's pure evaluation: a state and the sentence that explains it."""
 
     state: ServiceState

@@ -8,7 +8,11 @@ when the command line is empty or unreadable (zombies, kernel-denied reads).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Sequence
+
 
 MASTER = "os4xrd"
 TCP_RECEIVER = "os4xrd_tcpip"

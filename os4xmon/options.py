@@ -8,14 +8,12 @@ gives the same one-line message naming the option, whether it was typed or read 
 from __future__ import annotations
 
 import argparse
-import configparser
 import math
 import os
 import re
-from dataclasses import dataclass, fields
-from typing import Any, Callable, NoReturn, Sequence
 
 from os4xmon import __version__
+from os4xmon.record import dataclass, fields
 from os4xmon.settings import (
     ASPECTS,
     DEFAULT_CLIENTD_PORT,
@@ -24,6 +22,11 @@ from os4xmon.settings import (
     DEFAULT_TLS_PORT,
     Settings,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Any, Callable, NoReturn, Sequence
+
 
 CONFIG_SECTION = "check_os4x"
 PASSWORD_ENV = "OS4X_DB_PASSWORD"
@@ -290,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def read_config(path: str) -> dict[str, str]:
     """The [check_os4x] section of an INI file, keys normalised to the long option names."""
+    import configparser  # only runs that use --config pay for it
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as stream:

@@ -6,9 +6,6 @@ into metrics; the contexts turn metrics into states and perfdata.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterator
-
 import nagiosplugin
 from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, ServiceState, Warn
@@ -26,9 +23,15 @@ from os4xmon.contexts import (
 )
 from os4xmon.host import Host
 from os4xmon.proctable import ProcessInfo, ProcessTable
+from os4xmon.record import dataclass, field
 from os4xmon.runtime import Aspect
 from os4xmon.settings import Settings
 from os4xmon.text import duration, pid_list, plural, printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator
+
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,24 @@ Reading is the only I/O here, and it is built for hosts with thousands of proces
 over every process (short name and parent only: one small read per process on Linux), then full
 details (command line, user, start time, memory) only for the candidates, which are the
 processes whose short name starts with ``os4x`` and their children (os4xsqd's actions may run
-other programs). Processes that vanish or deny access while being read never raise: a vanished
-process is left out, a denied detail stays None and is reported as not verified.
+other programs). On Linux both passes read /proc directly: psutil alone costs more to import
+than the whole scan of a normal host; other systems go through psutil. Processes that vanish or
+deny access while being read never raise: a vanished process is left out, a denied detail stays
+None and is reported as not verified.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Iterator, Mapping, NamedTuple, Sequence
 
 from os4xmon.daemons import looks_like_os4x
+from os4xmon.record import dataclass, field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator, Mapping, Sequence
+
 
 PROC = "/proc"
 
@@ -49,10 +55,15 @@ class ProcessTable:
                 if child in self.processes]
 
 
-class StatLine(NamedTuple):
+@dataclass(frozen=True)
+class StatLine:
+    """The fields of /proc/<pid>/stat the plugin uses."""
+
     comm: str
     state: str
     ppid: int
+    start_ticks: int = 0  # clock ticks after boot
+    rss_pages: int = 0
 
 
 def parse_stat(data: bytes) -> StatLine | None:
@@ -69,12 +80,41 @@ def parse_stat(data: bytes) -> StatLine | None:
         return None
     try:
         ppid = int(rest[1])
+        start_ticks = int(rest[19]) if len(rest) > 21 else 0
+        rss_pages = int(rest[21]) if len(rest) > 21 else 0
     except ValueError:
         return None
     if ppid < 0:
         return None
     comm = data[start + 1:end].decode("utf-8", errors="backslashreplace")
-    return StatLine(comm, rest[0].decode("ascii", errors="replace"), ppid)
+    return StatLine(comm, rest[0].decode("ascii", errors="replace"), ppid, start_ticks,
+                    rss_pages)
+
+
+def parse_cmdline(data: bytes) -> tuple[str, ...]:
+    """/proc/<pid>/cmdline: NUL-separated arguments, decoded as psutil does (surrogateescape)."""
+    if data.endswith(b"\0"):
+        data = data[:-1]
+    return tuple(part.decode("utf-8", errors="surrogateescape") for part in data.split(b"\0")) \
+        if data else ()
+
+
+def parse_real_uid(status: bytes) -> int | None:
+    """The real uid from /proc/<pid>/status (its owner on disk changes with setuid daemons)."""
+    for line in status.splitlines():
+        if line.startswith(b"Uid:"):
+            fields = line.split()
+            return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+    return None
+
+
+def _read(path: str, limit: int = 65536) -> bytes:
+    """One file of /proc in few system calls; OSError (vanished, denied) for the caller."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(descriptor, limit)
+    finally:
+        os.close(descriptor)
 
 
 def _list_linux(proc: str, unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
@@ -88,8 +128,7 @@ def _list_linux(proc: str, unreadable: list[str]) -> Iterator[tuple[int, StatLin
         if not entry.isdigit():
             continue
         try:
-            with open(f"{proc}/{entry}/stat", "rb") as stream:
-                data = stream.read(4096)
+            data = _read(f"{proc}/{entry}/stat", 4096)
         except (FileNotFoundError, ProcessLookupError):
             continue  # exited between listing and reading
         except OSError as error:
@@ -122,8 +161,72 @@ def select_candidates(listing: Mapping[int, StatLine]) -> set[int]:
     return chosen
 
 
-def _details(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
-    """Full details of one candidate; None when it exited meanwhile."""
+class LinuxClock:
+    """Turns /proc's start ticks into epoch seconds: boot time from /proc/stat, read once."""
+
+    def __init__(self, proc: str) -> None:
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.page_size = os.sysconf("SC_PAGE_SIZE")
+        self.boot_time: float | None = None
+        try:
+            for line in _read(f"{proc}/stat", 1 << 20).splitlines():
+                if line.startswith(b"btime "):
+                    self.boot_time = float(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def epoch(self, start_ticks: int) -> float | None:
+        return None if self.boot_time is None else self.boot_time + start_ticks / self.ticks
+
+
+_user_names: dict[int, str] = {}
+
+
+def user_name(uid: int) -> str:
+    """The name of uid (or the number, as ps shows it, for a uid without a passwd entry)."""
+    if uid not in _user_names:
+        import pwd
+
+        try:
+            _user_names[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            _user_names[uid] = str(uid)
+    return _user_names[uid]
+
+
+def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
+                   unreadable: list[str]) -> ProcessInfo | None:
+    """Full details of one candidate from /proc; None when it exited or its pid was reused."""
+    base = f"{proc}/{pid}"
+    zombie = line.state == "Z"
+    cmdline: tuple[str, ...] | None = None
+    username: str | None = None
+    try:
+        if not zombie:
+            try:
+                cmdline = parse_cmdline(_read(f"{base}/cmdline"))
+            except PermissionError:
+                unreadable.append(f"pid {pid} ({line.comm}): command line denied")
+        try:
+            uid = parse_real_uid(_read(f"{base}/status"))
+            username = None if uid is None else user_name(uid)
+        except PermissionError:
+            unreadable.append(f"pid {pid} ({line.comm}): user denied")
+        again = parse_stat(_read(f"{base}/stat", 4096))
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError as error:
+        unreadable.append(f"pid {pid} ({line.comm}): {error.strerror}")
+        return None
+    if again is None or again.start_ticks != line.start_ticks:
+        return None  # exited, and the pid now belongs to another process
+    return ProcessInfo(pid, line.ppid, line.comm, cmdline, username,
+                       clock.epoch(line.start_ticks),
+                       None if zombie else line.rss_pages * clock.page_size, zombie)
+
+
+def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
+    """Full details of one candidate through psutil, where there is no Linux /proc."""
     import psutil
 
     zombie = line.state == "Z"
@@ -155,8 +258,6 @@ def _details(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | N
         return ProcessInfo(pid, line.ppid, line.comm, zombie=True)
     except psutil.NoSuchProcess:
         return None
-    if process.ppid() != line.ppid and not zombie:
-        return None  # the pid was reused between the two passes: not the process listed
     return ProcessInfo(pid, line.ppid, line.comm, cmdline, username, create_time, rss, zombie)
 
 
@@ -164,12 +265,15 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
     """Reads the host's process table once; never raises for a process that misbehaves."""
     unreadable: list[str] = []
     taken_at = time.time()
-    source = _list_linux(proc, unreadable) if os.path.isdir(f"{proc}/self") \
-        else _list_portable(unreadable)
-    listing: dict[int, StatLine] = dict(source)
-    processes = [info for info in (_details(pid, listing[pid], unreadable)
-                                   for pid in sorted(select_candidates(listing)))
-                 if info is not None]
+    linux = os.path.isdir(f"{proc}/self")
+    listing = dict(_list_linux(proc, unreadable) if linux else _list_portable(unreadable))
+    candidates = sorted(select_candidates(listing))
+    if linux:
+        clock = LinuxClock(proc)
+        found = [_details_linux(proc, pid, listing[pid], clock, unreadable) for pid in candidates]
+    else:
+        found = [_details_psutil(pid, listing[pid], unreadable) for pid in candidates]
+    processes = [info for info in found if info is not None]
     return table_from(processes, taken_at, scanned=len(listing), unreadable=unreadable)
 
 

@@ -14,12 +14,16 @@ import sys
 import traceback
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator, NoReturn, Sequence
 
 import nagiosplugin
 from nagiosplugin.state import ServiceState, Unknown
 
 from os4xmon.contexts import worst
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator, NoReturn, Sequence
+
 
 PREFIX = "OS4X"
 

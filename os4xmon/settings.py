@@ -6,7 +6,7 @@ converted and checked, so that the aspects never parse a string or look at ``sys
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from os4xmon.record import dataclass, field, fields
 
 ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
 """Every aspect the plugin can check, in the order it checks them."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterable
+
+
 
 _REPLACEMENTS = {"|": "!", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 

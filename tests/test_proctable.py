@@ -65,3 +65,39 @@ def test_real_table_survives_processes_exiting_during_the_scan():
     finally:
         churn.kill()
         churn.wait()
+
+
+def test_parse_cmdline_forms():
+    from os4xmon.proctable import parse_cmdline
+
+    assert parse_cmdline(b"/opt/os4x/bin/os4xrd\0") == ("/opt/os4x/bin/os4xrd",)
+    assert parse_cmdline(b"os4xrd_tcpip     \0") == ("os4xrd_tcpip     ",)
+    assert parse_cmdline(b"grep\0os4xrd\0") == ("grep", "os4xrd")
+    assert parse_cmdline(b"") == ()
+    assert parse_cmdline(b"\xff\xfeos4x\0") == ("\udcff\udcfeos4x",)
+
+
+def test_parse_real_uid():
+    from os4xmon.proctable import parse_real_uid
+
+    assert parse_real_uid(b"Name:\tx\nUid:\t33\t0\t0\t0\n") == 33
+    assert parse_real_uid(b"Name:\tx\n") is None
+    assert parse_real_uid(b"Uid:\tgarbage\n") is None
+    assert parse_real_uid(b"\x00\xff") is None
+
+
+def test_native_reader_agrees_with_psutil(simulator):
+    import psutil
+
+    simulation = simulator.start("--isdn-controllers", "1")
+    table = read_process_table()
+    for entry in simulation.processes:
+        if entry["name"] == "decoy":
+            continue
+        ours = table.processes[entry["pid"]]
+        theirs = psutil.Process(entry["pid"])
+        assert ours.cmdline == tuple(theirs.cmdline())
+        assert ours.username == theirs.username()
+        assert ours.ppid == theirs.ppid()
+        assert abs((ours.create_time or 0) - theirs.create_time()) < 0.05
+        assert abs((ours.rss or 0) - theirs.memory_info().rss) < 0.1 * theirs.memory_info().rss
