@@ -1,0 +1,53 @@
+"""os4xmon.record behaves like the dataclasses that mypy checks it as, for what the plugin uses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from os4xmon.record import FrozenInstanceError, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    count: int = 0
+    tags: dict = field(default_factory=dict, compare=False)
+    secret: str = field(default="", repr=False)
+
+
+def test_defaults_factories_and_fields():
+    first, second = Sample("a"), Sample("a")
+    assert (first.count, first.tags, first.secret) == (0, {}, "")
+    assert first.tags is not second.tags  # a new dict for each record
+    assert [item.name for item in fields(Sample)] == ["name", "count", "tags", "secret"]
+
+
+def test_equality_hash_repr_and_immutability():
+    assert Sample("a", 1, {"x": 1}) == Sample("a", 1, {"y": 2})  # tags not compared
+    assert Sample("a", 1) != Sample("a", 2)
+    assert hash(Sample("a", 1)) == hash(Sample("a", 1))
+    assert repr(Sample("a", 1, secret="hidden")) == "Sample(name='a', count=1, tags={})"
+    with pytest.raises(FrozenInstanceError):
+        Sample("a").count = 3  # type: ignore[misc]
+
+
+def test_missing_argument_is_a_type_error():
+    with pytest.raises(TypeError):
+        Sample()  # type: ignore[call-arg]
+
+
+def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
+    probe = ("import sys, atexit\n"
+             "atexit.register(lambda: sys.stderr.write(' '.join(sorted(sys.modules))))\n"
+             "from os4xmon.cli import main\n"
+             "main(['--checks', 'processes'])\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, cwd="/")
+    modules = set(done.stderr.split())
+    assert "os4xmon.processes" in modules
+    for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
+                  "pymysql", "psycopg2"):
+        assert heavy not in modules, heavy
