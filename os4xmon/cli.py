@@ -36,4 +36,5 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as error:
         runtime.fail(f"internal error while setting up: {type(error).__name__}: {error}",
                      settings.verbose)
-    runtime.execute(check, settings.timeout, settings.verbose, settings.describe())
+    runtime.execute(check, settings.timeout, settings.verbose, settings.describe(),
+                    settings.warnings)

@@ -323,6 +323,18 @@ def read_password_file(path: str) -> str:
         raise UsageError(f"cannot read --db-password-file {path}: {reason}") from None
 
 
+def exposed_secret(path: str, what: str) -> list[str]:
+    """A warning, as ssh gives, when a file holding the password is readable by others."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return []
+    if mode & 0o077 == 0:
+        return []
+    return [f"WARNING: {path} holds {what} and is readable by group or others (mode "
+            f"{mode & 0o777:04o}): chmod 600 it, owned by the user the plugin runs as"]
+
+
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
         return boolean(value) if option.convert is None else option.convert(value)
@@ -341,9 +353,13 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    warnings: list[str] = []
     config_path = namespace.get("config")
     if config_path:
-        for key, text in read_config(config_path).items():
+        config = read_config(config_path)
+        if "db-password" in config:
+            warnings += exposed_secret(config_path, "the database password (db-password)")
+        for key, text in config.items():
             if key == "verbose":
                 values["verbose"] = _convert_config_value(
                     Option(("-v",), "verbose", "", whole_number), text, config_path)
@@ -358,6 +374,7 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
     if values.get("db_password_file"):
         values["db_password"] = read_password_file(values["db_password_file"])
         origins["db_password"] = "password file"
+        warnings += exposed_secret(values["db_password_file"], "the database password")
     elif "db_password" not in values and environ.get(PASSWORD_ENV):
         values["db_password"] = environ[PASSWORD_ENV]
         origins["db_password"] = "environment"
@@ -366,7 +383,7 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
     values = {name: value for name, value in values.items() if name in known}
     _check_consistency(values)
     given = frozenset(name for name, origin in origins.items() if origin != "environment")
-    return Settings(**values, given=given, origins=origins)
+    return Settings(**values, given=given, origins=origins, warnings=tuple(warnings))
 
 
 def _check_consistency(values: dict[str, Any]) -> None:

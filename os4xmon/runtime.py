@@ -108,7 +108,7 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
 
 
 def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
-            configuration: Sequence[str] = ()) -> NoReturn:
+            configuration: Sequence[str] = (), warnings: Sequence[str] = ()) -> NoReturn:
     """Runs the check, prints its output and exits with its state's code."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
@@ -137,6 +137,7 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
     lines = [status_line(state, text, check.perfdata)]
     if verbose >= 1:
         lines.extend(summary.verbose(check.results))
+        lines.extend(warnings)
         for resource in check.resources:
             lines.extend(getattr(resource, "details", ()))
     if verbose >= 2:

@@ -74,6 +74,7 @@ class Settings:
     # where each value came from, for -vv and for "the command line wins over the database"
     given: frozenset[str] = frozenset()
     origins: dict[str, str] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
 
     @property
     def selected_checks(self) -> tuple[str, ...]:
@@ -100,7 +101,7 @@ class Settings:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose"):
+            if item.name in ("given", "origins", "verbose", "warnings"):
                 continue
             value = getattr(self, item.name)
             if item.name == "db_password":

@@ -85,3 +85,30 @@ def test_default_selection_follows_the_site():
                  environ={}).selected_checks == ("processes", "ports", "database", "isdn")
     assert parse(["--checks", "isdn,processes"], environ={}).selected_checks == (
         "processes", "isdn")
+
+
+def test_secret_files_readable_by_others_give_a_warning_line(tmp_path):
+    config = tmp_path / "os4x.ini"
+    config.write_text("[check_os4x]\ndb-password = hunter2\n")
+    secret = tmp_path / "pw"
+    secret.write_text("hunter2\n")
+    config.chmod(0o644)
+    secret.chmod(0o640)
+    run = run_plugin("--checks", "processes", "--config", str(config), "--db-password-file",
+                     str(secret), "-v")
+    assert f"WARNING: {config} holds the database password (db-password) and is readable by " \
+           "group or others (mode 0644): chmod 600 it, owned by the user the plugin runs as" \
+        in run.lines
+    assert any(line.startswith(f"WARNING: {secret} holds the database password") and "0640"
+               in line for line in run.lines)
+    assert "hunter2" not in run.stdout
+    config.chmod(0o600)
+    secret.chmod(0o600)
+    quiet = run_plugin("--checks", "processes", "--config", str(config), "--db-password-file",
+                       str(secret), "-v")
+    assert not any(line.startswith("WARNING: ") for line in quiet.lines)
+    plain = tmp_path / "plain.ini"
+    plain.write_text("[check_os4x]\nuser = www-data\n")
+    plain.chmod(0o644)  # no secret in it: nothing to warn about
+    assert not any(line.startswith("WARNING: ") for line in
+                   run_plugin("--checks", "processes", "--config", str(plain), "-v").lines)
