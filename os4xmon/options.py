@@ -22,6 +22,7 @@ from os4xmon.settings import (
     DEFAULT_TLS_PORT,
     Settings,
 )
+from os4xmon.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -247,7 +248,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake raises UsageError instead of exiting with status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise UsageError(printable(message, 200))
 
 
 def _converter(option: Option) -> Callable[[str], Any]:
