@@ -194,7 +194,10 @@ class Processes(Aspect):
         self.details: list[str] = []
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
-        report = assess(self.host.process_table(), self.expectation)
+        table = self.host.process_table()
+        if table.hidden:
+            raise nagiosplugin.CheckError(f"cannot see the OS4X processes: {table.hidden}")
+        report = assess(table, self.expectation)
         self.report = report
         self.details = long_output(report)
         for name in self.expectation.daemons:

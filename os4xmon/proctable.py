@@ -12,6 +12,7 @@ None and is reported as not verified.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -49,6 +50,7 @@ class ProcessTable:
     scanned: int = 0  # how many processes the cheap pass saw
     unreadable: tuple[str, ...] = ()  # what could not be read, for the long output
     children_by_pid: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    hidden: str | None = None  # why other users' processes cannot be seen at all, if so
 
     def children(self, pid: int) -> list[ProcessInfo]:
         return [self.processes[child] for child in self.children_by_pid.get(pid, ())
@@ -106,6 +108,31 @@ def parse_real_uid(status: bytes) -> int | None:
             fields = line.split()
             return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
     return None
+
+
+def hidden_by_mount(mountinfo: bytes, groups: Sequence[int], proc: str = PROC) -> str | None:
+    """Why /proc hides other users' processes from this unprivileged run, or None.
+
+    With ``hidepid=2`` (``invisible``) the processes of OS4X's user are simply not listed, so
+    every daemon would look stopped: the check must say it cannot see, not that they stopped.
+    The last mount on /proc is the one in effect (mounts stack).
+    """
+    effective = None
+    for line in mountinfo.splitlines():
+        left, _, right = line.partition(b" - ")
+        fields, super_fields = left.split(), right.split()
+        if len(fields) < 5 or len(super_fields) < 3 or fields[4].decode(errors="replace") != proc:
+            continue
+        if super_fields[0] == b"proc":
+            effective = dict(item.partition(b"=")[::2] for item in super_fields[2].split(b","))
+    if effective is None or effective.get(b"hidepid") not in (b"2", b"invisible"):
+        return None
+    gid = effective.get(b"gid", b"")
+    if gid.isdigit() and int(gid) in groups:
+        return None
+    return (f"{proc} is mounted with hidepid={effective[b'hidepid'].decode()}, which hides "
+            "other users' processes: run the plugin as root (see the sudo rule) or add its "
+            "user to the group of the mount's gid= option")
 
 
 def _read(path: str, limit: int = 65536) -> bytes:
@@ -274,11 +301,17 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
     else:
         found = [_details_psutil(pid, listing[pid], unreadable) for pid in candidates]
     processes = [info for info in found if info is not None]
-    return table_from(processes, taken_at, scanned=len(listing), unreadable=unreadable)
+    hidden = None
+    if linux and os.geteuid() != 0:
+        with contextlib.suppress(OSError):
+            hidden = hidden_by_mount(_read(f"{proc}/self/mountinfo", 1 << 20),
+                                     [os.getegid(), *os.getgroups()], proc)
+    return table_from(processes, taken_at, scanned=len(listing), unreadable=unreadable,
+                      hidden=hidden)
 
 
 def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | None = None,
-               unreadable: Sequence[str] = ()) -> ProcessTable:
+               unreadable: Sequence[str] = (), hidden: str | None = None) -> ProcessTable:
     """The table of the given processes: what a real read returns, and what fixtures build."""
     children: dict[int, list[int]] = {}
     for info in processes:
@@ -289,4 +322,5 @@ def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | Non
         scanned=len(processes) if scanned is None else scanned,
         unreadable=tuple(unreadable),
         children_by_pid={pid: tuple(kids) for pid, kids in children.items()},
+        hidden=hidden,
     )

@@ -18,14 +18,16 @@ def printable(text: str | bytes, limit: int = 60) -> str:
     that nothing the watched system says can break the status line or forge perfdata.
     """
     if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="backslashreplace")
+        text = text.decode("utf-8", errors="surrogateescape")
     out = []
     for char in text:
+        code = ord(char)
         if char in _REPLACEMENTS:
             out.append(_REPLACEMENTS[char])
-        elif not char.isprintable() or "\udc80" <= char <= "\udcff":
-            code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"[:6])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif not char.isprintable():
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(char)
     escaped = "".join(out)

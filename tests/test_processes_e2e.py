@@ -170,3 +170,22 @@ def test_timeout_is_one_unknown_line():
     run = run_plugin(*PROCESSES, "-t", "0.000001")
     assert_status(run, 3, "no result within the 1e-06s timeout (-t) while")
     assert len(run.lines) == 1
+
+
+@as_root
+def test_hidepid_makes_the_unprivileged_check_unknown_not_critical(tmp_path):
+    """In a private mount namespace /proc hides other users' processes: the plugin must say it
+    cannot see, not that the daemons stopped."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    plugin = str(Path(sys.executable).parent / "check_os4x")
+    script = ("mount -o remount,hidepid=2 /proc && "
+              f"runuser -u nobody -- {plugin} --checks processes; echo exit=$?")
+    done = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
+                           script], capture_output=True, text=True, timeout=60, check=False,
+                          cwd="/")
+    assert "exit=3" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.startswith("OS4X UNKNOWN - cannot see the OS4X processes: "
+                                  "/proc is mounted with hidepid=invisible"), done.stdout

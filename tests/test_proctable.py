@@ -102,3 +102,27 @@ def test_native_reader_agrees_with_psutil(simulator):
         assert ours.ppid == theirs.ppid()
         assert abs((ours.create_time or 0) - theirs.create_time()) < 0.05
         assert abs((ours.rss or 0) - theirs.memory_info().rss) < 0.1 * theirs.memory_info().rss
+
+
+def test_hidepid_is_recognised():
+    from os4xmon.proctable import hidden_by_mount
+
+    plain = b"22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+    invisible = b"129 111 0:42 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n"
+    numeric = b"129 111 0:42 / /proc rw - proc proc rw,hidepid=2,gid=115\n"
+    noaccess = b"129 111 0:42 / /proc rw - proc proc rw,hidepid=noaccess\n"
+    assert hidden_by_mount(plain, [1000]) is None
+    assert "hidepid=invisible" in (hidden_by_mount(invisible, [1000]) or "")
+    assert hidden_by_mount(numeric, [115]) is None  # the gid= group may see everything
+    assert "hidepid=2" in (hidden_by_mount(numeric, [1000]) or "")
+    assert hidden_by_mount(noaccess, [1000]) is None  # listed, details denied: handled
+    assert hidden_by_mount(b"garbage\n\xff - x\n", [0]) is None
+
+
+def test_hidepid_the_last_mount_on_proc_counts():
+    from os4xmon.proctable import hidden_by_mount
+
+    stacked = (b"45 43 0:21 / /proc rw,relatime - proc proc rw\n"
+               b"63 45 0:39 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n")
+    assert hidden_by_mount(stacked, [1000]) is not None
+    assert hidden_by_mount(b"\n".join(reversed(stacked.splitlines())), [1000]) is None
