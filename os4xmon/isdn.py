@@ -127,16 +127,17 @@ _HEADER = re.compile(r"^Controller\s+([0-9]+)\s*:\s*$")
 _FIELD = re.compile(r"^(Manufacturer|BChannels)\s*:\s?(.*)$")
 
 
-def _first_line(data: bytes) -> str:
+def _first_line(data: bytes, limit: int = 80) -> str:
+    """The first non-blank line, escaped for output: what a message quotes from the source."""
     for line in data.decode("utf-8", errors="replace").splitlines():
         if line.strip():
-            return printable(line.strip(), 80)
+            return printable(line.strip(), limit)
     return ""
 
 
 def parse_capiinfo(stdout: bytes, stderr: bytes, returncode: int | None, *,
                    timed_out: bool = False, overflow: bool = False,
-                   source: str = "capiinfo") -> CapiListing:
+                   seconds: float | None = None, source: str = "capiinfo") -> CapiListing:
     """Parses what capiinfo printed and how it ended.
 
     capiinfo has no driver state: a controller it lists counts as running. It prints
@@ -148,7 +149,8 @@ def parse_capiinfo(stdout: bytes, stderr: bytes, returncode: int | None, *,
     if said:
         listing.notes.append(f"{source} said on stderr: {said}")
     if timed_out:
-        listing.failure = Finding(Unknown, f"{source} gave no answer in time (killed): "
+        within = f"within {seconds:.1f}s" if seconds is not None else "in time"
+        listing.failure = Finding(Unknown, f"{source} gave no answer {within} (killed): "
                                   "CAPI hanging?")
         return listing
     if overflow:
@@ -182,14 +184,14 @@ def _parse_capiinfo_stdout(stdout: bytes, listing: CapiListing) -> None:
     source = listing.source
     if b"\0" in stdout:
         listing.failure = Finding(Unknown, f"{source} printed binary data, not capiinfo's "
-                                  f"output: {_quote(_first_line(stdout))}")
+                                  f"output: '{_first_line(stdout, 40)}'")
         return
     text = stdout.decode("utf-8", errors="replace")
     count = _COUNT.search(text)
     if count is None:
         first = _first_line(stdout)
         listing.failure = Finding(Unknown, f"{source} did not print its 'Number of Controllers' "
-                                  "line: " + (_quote(first) if first else "no output"))
+                                  "line: " + (f"'{first}'" if first else "no output"))
         return
     announced = int(count.group(1))
     blocks: dict[int, dict[str, str]] = {}
@@ -358,7 +360,7 @@ def read_listing(settings: Settings) -> CapiListing:
     except capi_sources.SourceError as error:
         return CapiListing("capiinfo", failure=Finding(Unknown, str(error)))
     listing = parse_capiinfo(run.stdout, run.stderr, run.returncode, timed_out=run.timed_out,
-                             overflow=run.overflow)
+                             overflow=run.overflow, seconds=run.seconds)
     listing.notes.append(f"capiinfo: {capiinfo}, {run.seconds:.2f}s")
     return listing
 

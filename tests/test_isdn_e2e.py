@@ -114,7 +114,7 @@ def test_no_kernel_capi_and_no_capiinfo_is_critical(tmp_path):
 def test_hanging_capiinfo_ends_within_the_timeout(simulator):
     sim = simulator.start("--isdn-controllers", "1", "--capiinfo-output", "hang")
     run = run_plugin(*ISDN, "--isdn-controllers", "1", *userspace(sim), "-t", "3")
-    assert_status(run, 3, "capiinfo gave no answer in time (killed): CAPI hanging?")
+    assert_status(run, 3, "capiinfo gave no answer within ", "s (killed): CAPI hanging?")
     assert run.seconds < 3 + 2
     assert set(run.perfdata) == LABELS
 

@@ -170,11 +170,15 @@ def test_capiinfo_garbage_is_unknown_with_a_clear_reason(name, phrase):
     assert listing.failure is not None and listing.failure.state == Unknown
     assert phrase in listing.failure.message
     assert "\x1b" not in listing.failure.message and "|" not in listing.failure.message
+    assert "\\\\" not in listing.failure.message  # escaped once, not twice
 
 
 def test_capiinfo_hang_overflow_and_signal():
     hung = parse_capiinfo(b"Number of Controllers : 1\n", b"", None, timed_out=True)
     assert hung.failure == (Unknown, "capiinfo gave no answer in time (killed): CAPI hanging?")
+    timed = parse_capiinfo(b"", b"", None, timed_out=True, seconds=3.94)
+    assert timed.failure == (Unknown, "capiinfo gave no answer within 3.9s (killed): "
+                             "CAPI hanging?")
     big = parse_capiinfo(b"x" * 10, b"", None, overflow=True)
     assert big.failure is not None and "printed more than" in big.failure.message
     killed = parse_capiinfo(b"", b"", -9)
