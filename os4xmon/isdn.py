@@ -120,9 +120,9 @@ def parse_controller_file(data: bytes, source: str,
     return listing
 
 
-_NOT_INSTALLED = re.compile(r"capi not installed - (.*?)\s*\((-?[0-9]+)\)\s*$",
+_NOT_INSTALLED = re.compile(r"capi not installed - (.*?)\s*\((-?[0-9]{1,6})\)\s*$",
                             re.IGNORECASE | re.MULTILINE)
-_COUNT = re.compile(r"^Number of Controllers\s*:\s*([0-9]+)\s*$", re.MULTILINE)
+_COUNT = re.compile(r"^Number of Controllers\s*:\s*([0-9]{1,5})\s*$", re.MULTILINE)
 _HEADER = re.compile(r"^Controller\s+([0-9]+)\s*:\s*$")
 _FIELD = re.compile(r"^(Manufacturer|BChannels)\s*:\s?(.*)$")
 

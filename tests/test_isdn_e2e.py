@@ -43,6 +43,15 @@ def test_two_running_controllers_with_two_receivers_are_ok(simulator):
     assert any(line.endswith(f"receiver os4xrd_capi_1 pid {receivers[1]}") for line in run.lines)
 
 
+def test_more_controllers_than_expected_are_ok_and_listed(simulator):
+    sim = simulator.start("--isdn-controllers", "2", "--capi-states", "running,running,detected")
+    run = run_plugin(*ISDN, "--isdn-controllers", "2", "--capi-file", capi_file(sim), "-v")
+    assert_status(run, 0, "2 CAPI controllers running")
+    assert run.perfdata["capi_controllers_found"] == "3"
+    assert any(line.startswith("CAPI controller 3 (b1pci): detected ")
+               and line.endswith("not used by OS4X (--isdn-controllers 2)") for line in run.lines)
+
+
 def test_processes_and_isdn_together_are_ok(simulator):
     sim = simulator.start("--isdn-controllers", "2")
     run = run_plugin("--checks", "processes,isdn", "--isdn-controllers", "2",

@@ -199,3 +199,14 @@ def test_choose_source():
     assert choose_source("auto", False, None) == "proc"  # reports the missing kernel CAPI
     assert choose_source("capiinfo", True, None) == "capiinfo"
     assert choose_source("proc", False, "/usr/bin/capiinfo") == "proc"
+
+
+def test_huge_numbers_are_not_numbers():
+    digits = "9" * 5000  # int() refuses this many digits on newer Pythons
+    listing = parse_capiinfo(f"Number of Controllers : {digits}\n".encode(),
+                             f"capi not installed - x ({digits})\n".encode(), 0)
+    assert listing.failure is not None and "'Number of Controllers' line" in \
+        listing.failure.message
+    failed = parse_capiinfo(b"", f"capi not installed - x ({digits})\n".encode(), 2)
+    assert failed.failure is not None and failed.failure.message.startswith(
+        "capiinfo failed (exit 2): capi not installed - x (999")
