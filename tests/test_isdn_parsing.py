@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Unknown
 
+from os4xmon.contexts import Finding
 from os4xmon.isdn import (
     RUNNING,
     Controller,
@@ -155,7 +156,7 @@ def test_permission_denied_is_unknown_not_absent_capi():
 
 def test_other_failure_is_critical_with_what_it_said():
     listing = capiinfo("", "capiinfo_register.stderr", 1)
-    assert listing.failure == (Critical, "capiinfo failed (exit 1): could not register - "
+    assert listing.failure == Finding(Critical, "capiinfo failed (exit 1): could not register - "
                                "CAPI not installed (0x1009)")
 
 
@@ -175,14 +176,15 @@ def test_capiinfo_garbage_is_unknown_with_a_clear_reason(name, phrase):
 
 def test_capiinfo_hang_overflow_and_signal():
     hung = parse_capiinfo(b"Number of Controllers : 1\n", b"", None, timed_out=True)
-    assert hung.failure == (Unknown, "capiinfo gave no answer in time (killed): CAPI hanging?")
+    assert hung.failure == Finding(Unknown,
+                                   "capiinfo gave no answer in time (killed): CAPI hanging?")
     timed = parse_capiinfo(b"", b"", None, timed_out=True, seconds=3.94)
-    assert timed.failure == (Unknown, "capiinfo gave no answer within 3.9s (killed): "
+    assert timed.failure == Finding(Unknown, "capiinfo gave no answer within 3.9s (killed): "
                              "CAPI hanging?")
     big = parse_capiinfo(b"x" * 10, b"", None, overflow=True)
     assert big.failure is not None and "printed more than" in big.failure.message
     killed = parse_capiinfo(b"", b"", -9)
-    assert killed.failure == (Unknown, "capiinfo was killed by signal 9")
+    assert killed.failure == Finding(Unknown, "capiinfo was killed by signal 9")
 
 
 @settings(max_examples=300, deadline=None)
