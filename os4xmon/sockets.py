@@ -50,7 +50,10 @@ def _address(hex_text: str, byteorder: str) -> str:
         raise ValueError(f"address of {len(raw)} bytes")
     import ipaddress
 
-    return str(ipaddress.IPv6Address(raw))
+    address = ipaddress.IPv6Address(raw)
+    if address.ipv4_mapped:  # written the same way on every Python version
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]:
