@@ -16,6 +16,9 @@ from typing import Any
 from os4xmon import oftp
 from os4xmon.text import printable
 
+MIN_BUDGET = 0.05
+"""Seconds below which a probe is not tried: it could only fail, and not for OS4X's fault."""
+
 
 @dataclass
 class ProbeResult:
@@ -130,6 +133,9 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
           ca_file: str | None = None, now: datetime | None = None) -> ProbeResult:
     """Connects, (handshakes,) reads and verifies the ready message within budget seconds."""
     result = ProbeResult(port)
+    if budget < MIN_BUDGET:
+        result.unknown = f"no time left within -t to probe port {port}"
+        return result
     started = time.monotonic()
     deadline = started + budget
     address = connect_host(host)
