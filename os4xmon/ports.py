@@ -44,7 +44,7 @@ from os4xmon.settings import (
     Settings,
 )
 from os4xmon.sockets import Listener
-from os4xmon.text import plural, printable
+from os4xmon.text import duration, plural, printable
 
 MAX_PORT = 65535
 
@@ -326,7 +326,7 @@ def _port_of(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource) -> in
 
 def _explain_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
                       state: ServiceState) -> str:
-    return f"port {_port_of(metric, resource)} answered in {metric.value:.2f}s"
+    return f"port {_port_of(metric, resource)} answered in {duration(metric.value)}"
 
 
 def _explain_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,

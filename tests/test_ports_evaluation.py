@@ -177,3 +177,15 @@ def test_budgets_share_the_time_left():
     ("192.0.2.1", "192.0.2.1")])
 def test_connect_host_strips_brackets(host, address):
     assert connect_host(host) == address
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0.000001, "0.000001"), (1e-9, "0"), (3600, "3600"), (2.5, "2.5"), (1e7, "10000000")])
+def test_thresholds_never_in_exponent_notation(value, text):
+    from nagiosplugin.range import Range
+
+    from os4xmon.contexts import plain_number, range_above, range_below
+
+    assert plain_number(value) == text
+    Range(range_above(value))
+    Range(range_below(value))
