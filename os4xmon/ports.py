@@ -180,8 +180,9 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
             report.findings.append(Finding(Critical, message))
         if any(not listener.pids for listener in mine):
             report.unverified.append(spec.port)
-        held = ", ".join(f"{owner.name} pid {owner.pid}" for owner in known) or "holder not seen"
-        report.lines.append(f"{spec.describe()}: listening on {addresses}; held by {held}")
+        held = ", ".join(f"{owner.name} pid {owner.pid}" for owner in known)
+        report.lines.append(f"{spec.describe()}: listening on {addresses}; "
+                            + (f"held by {held}" if held else "holder not visible"))
     return report
 
 

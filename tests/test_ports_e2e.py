@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 
+import nagiosplugin
 import pytest
 from helpers import assert_status, run_plugin
 
@@ -231,3 +232,36 @@ def test_unresolvable_host_is_unknown(site):
     run = run_plugin(*site.args, "--host", "no-such-host.invalid", "--no-tls")
     assert_status(run, 3, "--host no-such-host.invalid: ")
     assert labels(run) == ["oftp_response_time"]
+
+
+def test_ssl_is_imported_only_for_the_tls_probe(site):
+    site.start()
+    verbose = {"PYTHONVERBOSE": "1"}
+    without_tls = run_plugin(*site.args, "--no-tls", "--probe", env=verbose)
+    with_tls = run_plugin(*site.args, "--probe", env=verbose)
+    assert without_tls.code == 0 and with_tls.code == 0
+    assert "import 'ssl'" not in without_tls.stderr
+    assert "import 'ssl'" in with_tls.stderr
+
+
+def test_ports_from_the_database_plug_in(site):
+    """What the database check hands over in host.configured_ports is used, unless given."""
+    from os4xmon.aspects import build_check
+    from os4xmon.host import Host
+    from os4xmon.options import parse
+
+    site.start()
+    host = Host()
+    host.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
+    check = build_check(parse(["--checks", "ports", "--probe"], environ={}), host)
+    check()
+    assert [str(result) for result in check.results if result.state != nagiosplugin.Ok] == []
+    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(
+        check.resources[0].details)
+
+    given = Host()
+    given.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
+    check = build_check(parse(["--checks", "ports", "--port", str(free_port())], environ={}),
+                        given)
+    check()
+    assert any("not listening" in str(result) for result in check.results)

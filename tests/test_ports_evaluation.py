@@ -122,7 +122,7 @@ def test_clientd_child_holding_the_port():
 def test_invisible_holder_is_not_verified_not_wrong():
     found, report = findings([TCP], [Listener(3305, "::", ())], {})
     assert found == [] and report.unverified == [3305]
-    assert report.lines[0].endswith("held by holder not seen")
+    assert report.lines[0].endswith("listening on ::; holder not visible")
 
 
 def test_owners_from_the_process_table():
