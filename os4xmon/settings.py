@@ -81,6 +81,8 @@ class Settings:
         """The aspects to run: those asked for, or the default selection."""
         if self.checks is not None:
             return self.checks
+        if not self.local_host:  # processes and sockets of another host cannot be seen
+            return ("ports",)
         chosen = {"processes", "ports"}
         if self.isdn_controllers > 0:
             chosen.add("isdn")
@@ -95,7 +97,7 @@ class Settings:
     @property
     def local_host(self) -> bool:
         """Whether --host names this machine, so processes and sockets can be looked at."""
-        return self.host in ("127.0.0.1", "::1", "localhost", "localhost.localdomain")
+        return self.host in ("127.0.0.1", "::1", "[::1]", "localhost", "localhost.localdomain")
 
     def describe(self) -> tuple[str, ...]:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""

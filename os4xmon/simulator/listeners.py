@@ -3,27 +3,240 @@
 The simulator calls these hooks: add_options while building its parser, before_start in the
 launcher before any process is forked, after_start once every process has announced itself,
 on_stop when the launcher stops.
+
+``os4xrd_tcpip`` and ``os4xrd_tcpip_tls`` listen on every address (IPv4 and IPv6) and send the
+real 23-byte ready message on each connection, the TLS one after a handshake with a
+self-signed certificate of ``--cert-days`` lifetime (``cryptography``, a test dependency, is
+imported only here). ``os4xclientd`` (its instance, not its children) and ``os4xdebugd`` listen
+on localhost. ``--port-fault DAEMON=FAULT`` makes one listener misbehave.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
+from os4xmon import daemons, oftp
+from os4xmon.simulator import proctitle, tree
 from os4xmon.simulator.scenario import Scenario
+
+FAULTS = {
+    "not-listening": "the daemon runs but does not listen",
+    "wrong-banner": "sends something that is not OFTP's ready message",
+    "silent": "accepts and never sends anything",
+    "close": "accepts and closes at once (after the TLS handshake on the TLS port)",
+    "plain": "the TLS port speaks without TLS: the handshake fails",
+    "foreign": "another program (nc) holds the port; the daemon does not listen",
+}
+WRONG_BANNER = b"HTTP/1.0 400 Bad|Request\r\n\x1b[31m\xff"
+"""Not OFTP, and hostile to a status line: a pipe, control characters, invalid UTF-8."""
+FOREIGN = "nc"
+CONNECTION_TIMEOUT = 5.0
+
+
+@dataclass
+class Config:
+    ports: dict[str, int] = field(default_factory=dict)  # daemon -> port
+    faults: dict[str, str] = field(default_factory=dict)  # daemon -> fault
+    cert_days: float = 365.0
+    workdir: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+
+CONFIG = Config()
+"""Set by before_start in the launcher; the forked receivers inherit it."""
+
+
+def _faults(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        daemon, _, fault = item.partition("=")
+        if fault not in FAULTS:
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected DAEMON=FAULT, FAULT one of {', '.join(FAULTS)}")
+        pairs[daemon] = fault
+    return pairs
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """Nothing to add yet."""
+    parser.add_argument("--port", type=int, default=3305, help="port of os4xrd_tcpip")
+    parser.add_argument("--tls-port", type=int, default=6619, help="port of os4xrd_tcpip_tls")
+    parser.add_argument("--clientd-port", type=int, default=60000,
+                        help="port of os4xclientd on localhost")
+    parser.add_argument("--debugd-port", type=int, default=10001,
+                        help="port of os4xdebugd on localhost")
+    parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
+                        help="lifetime left of the TLS certificate (negative: expired)")
+    parser.add_argument("--cert-file", metavar="FILE",
+                        help="also write the TLS certificate here (for --tls-ca)")
+    parser.add_argument("--port-fault", type=_faults, default={}, metavar="DAEMON=FAULT,...",
+                        help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
+
+
+def make_certificate(days: float, cert_file: str, key_file: str) -> None:
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in days."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    end = datetime.now(timezone.utc) + timedelta(days=days)
+    start = min(end, datetime.now(timezone.utc)) - timedelta(days=30)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address("::1"))]
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(start).not_valid_after(end)
+                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                  critical=True)
+                   .sign(key, hashes.SHA256()))
+    with open(cert_file, "wb") as stream:
+        stream.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as stream:
+        stream.write(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
 
 
 def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
-    """Nothing to prepare yet."""
+    CONFIG.ports = {daemons.TCP_RECEIVER: args.port, daemons.TLS_RECEIVER: args.tls_port,
+                    daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
+    CONFIG.faults = dict(args.port_fault)
+    CONFIG.cert_days = args.cert_days
+    if daemons.TLS_RECEIVER in scenario.daemons():
+        CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
+        CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
+        CONFIG.key_file = os.path.join(CONFIG.workdir, "key.pem")
+        make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
+        if args.cert_file:
+            shutil.copyfile(CONFIG.cert_file, args.cert_file)
+    for name in CONFIG.ports:
+        tree.SERVE[name] = serve
+
+
+def _listen(port: int, local: bool) -> socket.socket:
+    """A listening socket: localhost only, or every IPv4 and IPv6 address at once."""
+    if local:
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        address: tuple = ("127.0.0.1", port)
+    else:
+        try:
+            server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            address = ("::", port)
+        except OSError:  # no IPv6 on this host
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            address = ("0.0.0.0", port)  # noqa: S104 - a receiver listens on every address
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(address)
+    server.listen(16)
+    return server
+
+
+def _server_tls() -> Any:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(CONFIG.cert_file, CONFIG.key_file)
+    return context
+
+
+def _answer(connection: socket.socket, fault: str | None, tls: Any, held: list) -> None:
+    """One incoming connection, answered as the fault says."""
+    connection.settimeout(CONNECTION_TIMEOUT)
+    if tls is not None and fault != "plain":
+        connection = tls.wrap_socket(connection, server_side=True)
+    if fault == "silent":
+        held.append(connection)
+        del held[:-32]  # keep the newest few open; older ones close
+        return
+    if fault == "wrong-banner":
+        connection.sendall(WRONG_BANNER)
+    elif fault != "close":
+        connection.sendall(oftp.READY)
+    connection.close()
+
+
+def serve(name: str, scenario: Scenario) -> None:
+    """The body of a listening daemon, run in its own process once it looks right."""
+    fault = CONFIG.faults.get(name)
+    if fault in ("not-listening", "foreign"):
+        tree.idle()
+    tls = _server_tls() if name == daemons.TLS_RECEIVER and fault != "plain" else None
+    try:
+        server = _listen(CONFIG.ports[name], local=name in (daemons.CLIENTD, daemons.DEBUGD))
+    except OSError as error:  # a second instance (--duplicate), or the port is taken
+        sys.stderr.write(f"simulator: {name} cannot listen on {CONFIG.ports[name]}: {error}\n")
+        tree.idle()
+    held: list = []
+    while True:
+        connection, _ = server.accept()
+        try:
+            _answer(connection, fault, tls, held)
+        except OSError:  # a probe that hung up, a failed handshake: the next one
+            with contextlib.suppress(OSError):
+                connection.close()
+
+
+def _foreign(port: int) -> None:
+    """Another program on OS4X's port, as `nc -l` would be."""
+    proctitle.set_comm(FOREIGN)
+    proctitle.set_cmdline(f"{FOREIGN} -l -p {port}", False)
+    server = _listen(port, local=False)
+    while True:
+        connection, _ = server.accept()
+        connection.close()
+
+
+def _listening_ports() -> set[int]:
+    from os4xmon.sockets import parse_proc_net_tcp
+
+    found: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/net/{table}", encoding="ascii") as f:
+            found.update(entry.port for entry in parse_proc_net_tcp(f.read()))
+    return found
 
 
 def after_start(args: argparse.Namespace, scenario: Scenario,
                 processes: list[dict[str, int]]) -> None:
-    """Nothing to record yet."""
+    """Starts foreign holders, then waits until every port that should listen does."""
+    running = scenario.daemons()
+    wanted = set()
+    for name, port in CONFIG.ports.items():
+        fault = CONFIG.faults.get(name)
+        if fault == "foreign":
+            pid = tree.spawn(lambda port=port: _foreign(port))  # type: ignore[misc]
+            processes.append({"name": FOREIGN, "pid": pid,  # type: ignore[dict-item]
+                              "ppid": os.getpid()})
+            wanted.add(port)
+        elif name in running and fault != "not-listening":
+            wanted.add(port)
+    deadline = time.monotonic() + 10
+    while wanted - _listening_ports():
+        if time.monotonic() > deadline:
+            sys.stderr.write(f"simulator: not listening: {sorted(wanted - _listening_ports())}\n")
+            return
+        time.sleep(0.02)
 
 
 def on_stop(args: argparse.Namespace) -> None:
-    """Nothing to clean up yet."""
+    if CONFIG.workdir:
+        shutil.rmtree(CONFIG.workdir, ignore_errors=True)

@@ -1,0 +1,353 @@
+"""The port check: OFTP's ports listening, held by the right daemon, answering as OFTP should.
+
+Which ports: a port the admin gave wins over the one OS4X saved in its database
+(``host.configured_ports``, filled by the database check), which wins over the default. On the
+OS4X host the sockets in LISTEN state and their holders are read (sockets.py) and judged by
+``assess_listening``, a pure function; with ``--probe`` each OFTP port is also connected to
+and must send the ready message (probe.py). Another ``--host`` can only be probed.
+
+Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_response_time``,
+``oftp2_cert_days``), so graphs survive a port change; a value that could not be measured is
+``U``, so the labels are the same in every state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator, Mapping, Sequence
+
+import nagiosplugin
+from nagiosplugin.performance import Performance
+from nagiosplugin.state import Critical, Ok, ServiceState, Unknown
+
+from os4xmon import daemons, runtime
+from os4xmon.contexts import (
+    CountContext,
+    Finding,
+    FindingContext,
+    HeadlineContext,
+    ThresholdContext,
+    finding_metrics,
+    range_above,
+    range_below,
+)
+from os4xmon.host import Host
+from os4xmon.probe import ProbeResult, probe
+from os4xmon.proctable import ProcessTable
+from os4xmon.settings import (
+    DEFAULT_CLIENTD_PORT,
+    DEFAULT_DEBUGD_PORT,
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+    Settings,
+)
+from os4xmon.sockets import Listener
+from os4xmon.text import duration, plural, printable
+
+MAX_PORT = 65535
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """One port OS4X must listen on: its role (the perfdata prefix), daemon and origin."""
+
+    role: str
+    port: int
+    daemon: str
+    source: str = "default"
+    tls: bool = False
+    oftp: bool = True  # speaks OFTP: probed with --probe
+
+    def describe(self) -> str:
+        return f"port {self.port} ({self.daemon}, {self.source})"
+
+
+def _database_port(configured: Mapping[str, object], key: str) -> tuple[int | None, str]:
+    """A port from <prefix>configuration, or None and why it was not used."""
+    if key not in configured:
+        return None, ""
+    value = configured[key]
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        port = 0
+    if not 0 < port <= MAX_PORT:
+        return None, f"{key} in the database is {printable(str(value), 20)!r}, not a port"
+    return port, ""
+
+
+def expected_ports(settings: Settings, configured: Mapping[str, object]
+                   ) -> tuple[list[PortSpec], list[str]]:
+    """The ports to check and notes for the long output (a database value that was unusable)."""
+    notes: list[str] = []
+
+    def choose(name: str, key: str | None, default: int) -> tuple[int, str]:
+        given = getattr(settings, name)
+        if given is not None:
+            return int(given), "given"
+        if key is not None:
+            port, note = _database_port(configured, key)
+            if note:
+                notes.append(note + f"; using {default}")
+            if port is not None:
+                return port, "from the database"
+        return default, "default"
+
+    port, source = choose("port", "tcp_port", DEFAULT_PORT)
+    specs = [PortSpec("oftp", port, daemons.TCP_RECEIVER, source)]
+    if not settings.no_tls:
+        port, source = choose("tls_port", "tcp_port_tls", DEFAULT_TLS_PORT)
+        specs.append(PortSpec("oftp2", port, daemons.TLS_RECEIVER, source, tls=True))
+    if settings.enterprise:
+        port, source = choose("clientd_port", None, DEFAULT_CLIENTD_PORT)
+        specs.append(PortSpec("clientd", port, daemons.CLIENTD, source, oftp=False))
+    if settings.require_debugd:
+        port, source = choose("debugd_port", None, DEFAULT_DEBUGD_PORT)
+        specs.append(PortSpec("debugd", port, daemons.DEBUGD, source, oftp=False))
+    return specs, notes
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A process holding a socket, as far as the plugin knows it."""
+
+    pid: int
+    name: str  # printable
+    daemon: str | None = None  # the OS4X daemon it is, if any
+    instance: bool = False  # a daemon whose parent is not a process of the same daemon
+
+
+def owners_from_table(pids: Sequence[int], table: ProcessTable) -> dict[int, Owner]:
+    """Owners of the pids the process table knows: OS4X processes and their children."""
+    owners = {}
+    for pid in pids:
+        process = table.processes.get(pid)
+        if process is None:
+            continue
+        daemon = daemons.daemon_of(process.cmdline, process.comm)
+        parent = table.processes.get(process.ppid)
+        parent_daemon = daemons.daemon_of(parent.cmdline, parent.comm) if parent else None
+        name = daemon or printable(daemons.first_word(process.cmdline or ()) or process.comm, 32)
+        owners[pid] = Owner(pid, name, daemon, daemon is not None and parent_daemon != daemon)
+    return owners
+
+
+def foreign_owner(pid: int) -> Owner:
+    """A holder outside the process table (not OS4X): its short name from the system."""
+    import psutil
+
+    try:
+        name = printable(psutil.Process(pid).name(), 32)
+    except (psutil.Error, OSError):
+        name = "a process"
+    return Owner(pid, name)
+
+
+@dataclass
+class ListeningReport:
+    findings: list[Finding] = field(default_factory=list)
+    listening: dict[str, bool] = field(default_factory=dict)
+    unverified: list[int] = field(default_factory=list)  # ports whose holder was not visible
+    lines: list[str] = field(default_factory=list)
+
+
+def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
+                     owners: Mapping[int, Owner]) -> ListeningReport:
+    """Decides, from the listening sockets and their holders, which ports are wrong; no I/O."""
+    report = ListeningReport()
+    for spec in specs:
+        mine = [listener for listener in listeners if listener.port == spec.port]
+        report.listening[spec.role] = bool(mine)
+        if not mine:
+            report.findings.append(Finding(
+                Critical, f"port {spec.port} not listening ({spec.daemon} should)"))
+            report.lines.append(f"{spec.describe()}: not listening")
+            continue
+        addresses = ", ".join(sorted({listener.address for listener in mine}))
+        pids = sorted({pid for listener in mine for pid in listener.pids})
+        known = [owners.get(pid, Owner(pid, "a process")) for pid in pids]
+        for owner in known:
+            if owner.daemon == spec.daemon and owner.instance:
+                continue
+            if owner.daemon == spec.daemon:
+                message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
+                           f"{owner.pid}), not by its instance")
+            else:
+                message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
+                          f"not {spec.daemon}"
+            report.findings.append(Finding(Critical, message))
+        if any(not listener.pids for listener in mine):
+            report.unverified.append(spec.port)
+        held = ", ".join(f"{owner.name} pid {owner.pid}" for owner in known)
+        report.lines.append(f"{spec.describe()}: listening on {addresses}; "
+                            + (f"held by {held}" if held else "holder not visible"))
+    return report
+
+
+def probe_budgets(remaining: float, count: int) -> list[float]:
+    """Each probe's share of the time left: a silent first port cannot starve the second."""
+    return [max(remaining, 0.0) / max(count - index, 1) for index in range(count)]
+
+
+def margin(timeout: float) -> float:
+    """Time kept back from -t for writing the result: a tenth, between 0.2s and 1s."""
+    return min(max(timeout / 10, 0.2), 1.0)
+
+
+class Ports(runtime.Aspect):
+    """The ports of OS4X: listening sockets and their holders, and with --probe the answers."""
+
+    name = "ports"
+
+    def __init__(self, settings: Settings, host: Host) -> None:
+        self.settings = settings
+        self.host = host
+        self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
+        self.local = settings.local_host
+        self.probing = settings.probe or not self.local
+        self.details: list[str] = []
+        self.port_of: dict[str, int] = {}
+
+    def _specs(self) -> list[PortSpec]:
+        specs, notes = expected_ports(self.settings, self.host.configured_ports)
+        self.details.extend(notes)
+        if not self.local:
+            specs = [spec for spec in specs if spec.oftp]
+        self.port_of = {spec.role: spec.port for spec in specs}
+        return specs
+
+    def _listening(self, specs: list[PortSpec]) -> ListeningReport:
+        from os4xmon.sockets import read_listeners
+
+        with runtime.phase("reading the process table"):
+            table = self.host.process_table()
+        with runtime.phase("reading the listening sockets"):
+            listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
+        pids = sorted({pid for listener in listeners for pid in listener.pids})
+        owners = owners_from_table(pids, table)
+        owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
+        return assess_listening(specs, listeners, owners)
+
+    def measure(self) -> Iterator[nagiosplugin.Metric]:
+        specs = self._specs()
+        findings: list[Finding] = []
+        if self.local:
+            report = self._listening(specs)
+            findings.extend(report.findings)
+            self.details.extend(report.lines)
+            if report.unverified:
+                self.details.append(
+                    "owners not verified (run as root to see them): "
+                    + ", ".join(f"port {port}" for port in report.unverified))
+            for spec in specs:
+                yield nagiosplugin.Metric(f"{spec.role}_listening",
+                                          int(report.listening[spec.role]), min=0, max=1,
+                                          context="count")
+        else:
+            self.details.append(f"{printable(self.settings.host, 60)} is another host: probed "
+                                "only; listening sockets and their holders not checked")
+        answering = 0
+        if self.probing:
+            probed = [spec for spec in specs if spec.oftp]
+            for spec, result in zip(probed, self._probe(probed)):
+                findings.extend(self._judge(result))
+                answering += result.seconds is not None
+                yield nagiosplugin.Metric(
+                    f"{spec.role}_response_time",
+                    None if result.seconds is None else round(result.seconds, 4), "s", min=0,
+                    context="response_time")
+                if spec.tls:
+                    yield nagiosplugin.Metric(
+                        f"{spec.role}_cert_days",
+                        None if result.cert_days is None else round(result.cert_days, 1),
+                        context="cert_days")
+        yield from finding_metrics(self.name, findings)
+        yield nagiosplugin.Metric("ports_headline", self._headline(specs, answering),
+                                  context="ports headline")
+
+    def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+        now = datetime.now(timezone.utc)
+        for index, spec in enumerate(specs):
+            budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
+            waiting = "the TLS handshake and " if spec.tls else ""
+            with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
+                result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
+                               ca_file=self.settings.tls_ca, now=now)
+            self.details.extend(result.notes)
+            if result.cert_not_after is not None:
+                self.details.append(f"port {spec.port}: certificate valid until "
+                                    f"{result.cert_not_after:%Y-%m-%d %H:%M} UTC")
+            if result.seconds is not None:
+                self.details.append(f"port {spec.port}: ready message in "
+                                    f"{result.seconds:.3f}s")
+            yield result
+
+    @staticmethod
+    def _judge(result: ProbeResult) -> list[Finding]:
+        if result.problem:
+            return [Finding(Critical, result.problem)]
+        if result.unknown:
+            return [Finding(Unknown, result.unknown)]
+        return []
+
+    def _headline(self, specs: list[PortSpec], answering: int) -> str:
+        if not self.local:
+            return f"{plural(answering, 'port')} answering on {printable(self.settings.host, 60)}"
+        text = f"{plural(len(specs), 'port')} listening"
+        return text + (f", {answering} answering" if self.probing else "")
+
+
+class MeasuredContext(ThresholdContext):
+    """Thresholds on a value that a failed probe could not measure.
+
+    Then the value is None: perfdata says ``U`` (unknown, as the plugin guidelines allow) and
+    there is no second alarm, since the failure itself is already a finding.
+    """
+
+    def evaluate(self, metric: nagiosplugin.Metric,
+                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
+        if metric.value is None:
+            return nagiosplugin.Result(Ok, None, metric)
+        return super().evaluate(metric, resource)
+
+    def performance(self, metric: nagiosplugin.Metric,
+                    resource: nagiosplugin.Resource) -> Performance | None:
+        if metric.value is None:  # the thresholds stay; only the value is unknown
+            performance = super().performance(metric._replace(value=0), resource)
+            return performance._replace(value="U", uom="") if performance else None
+        return super().performance(metric, resource)
+
+
+def _port_of(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource) -> int:
+    role = metric.name.rsplit("_", 2)[0]
+    return resource.port_of.get(role, 0)  # type: ignore[attr-defined]
+
+
+def _explain_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                      state: ServiceState) -> str:
+    return f"port {_port_of(metric, resource)} answered in {duration(metric.value)}"
+
+
+def _explain_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                  state: ServiceState) -> str:
+    port = _port_of(metric, resource)
+    days = float(metric.value)
+    if days < 0:
+        return f"TLS certificate of port {port} expired {-days:.0f} days ago"
+    return f"TLS certificate of port {port} expires in {days:.0f} days"
+
+
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
+    """The resource and contexts of the port check."""
+    return [
+        Ports(settings, host),
+        CountContext("count"),
+        FindingContext(),
+        MeasuredContext("response_time", range_above(settings.response_warning),
+                        range_above(settings.response_critical), _explain_response),
+        MeasuredContext("cert_days", range_below(settings.cert_warning),
+                        range_below(settings.cert_critical), _explain_cert),
+        HeadlineContext("ports headline"),
+    ]

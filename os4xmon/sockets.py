@@ -1,0 +1,146 @@
+"""Listening TCP sockets and the processes that hold them, read the cheap way.
+
+On Linux the kernel's tables ``/proc/net/tcp`` and ``tcp6`` list every socket with its inode;
+a process holds a socket when one of its ``/proc/<pid>/fd`` entries links to
+``socket:[<inode>]``. Only the inodes of the expected ports are looked for, and first only in
+the OS4X processes of the shared process table: on a healthy host that answers everything
+without reading the descriptors of thousands of other processes. Only sockets left without a
+holder make the scan visit every process (a foreign program on the port, or descriptors that
+an unprivileged user may not read). Elsewhere psutil gives one holder per socket.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple
+
+LISTEN = "0A"
+PROC = "/proc"
+_SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
+
+
+class Entry(NamedTuple):
+    """One LISTEN line of /proc/net/tcp{,6}."""
+
+    address: str
+    port: int
+    inode: int
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listening socket on an expected port and the pids seen holding it (none: not seen)."""
+
+    port: int
+    address: str
+    pids: tuple[int, ...] = ()
+
+
+def _address(hex_text: str, byteorder: str) -> str:
+    """/proc/net/tcp writes addresses as 32-bit words in the host's byte order."""
+    raw = bytes.fromhex(hex_text)
+    if byteorder == "little":
+        raw = b"".join(raw[index:index + 4][::-1] for index in range(0, len(raw), 4))
+    if len(raw) == 4:
+        return ".".join(str(byte) for byte in raw)
+    if len(raw) != 16:
+        raise ValueError(f"address of {len(raw)} bytes")
+    import ipaddress
+
+    address = ipaddress.IPv6Address(raw)
+    if address.ipv4_mapped:  # written the same way on every Python version
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
+
+def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]:
+    """The LISTEN sockets of one /proc/net/tcp or tcp6 table; malformed lines are skipped."""
+    entries = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != LISTEN:
+            continue
+        address, _, port = fields[1].partition(":")
+        try:
+            entries.append(Entry(_address(address, byteorder), int(port, 16), int(fields[9])))
+        except ValueError:
+            continue
+    return entries
+
+
+def _socket_inodes(pid: int, proc: str) -> Iterable[int]:
+    """The socket inodes a process holds; nothing when it exited or may not be read."""
+    directory = f"{proc}/{pid}/fd"
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        try:
+            link = os.readlink(f"{directory}/{name}")
+        except OSError:
+            continue
+        match = _SOCKET_LINK.fullmatch(link)
+        if match:
+            yield int(match.group(1))
+
+
+def _all_pids(proc: str) -> list[int]:
+    try:
+        return [int(entry) for entry in os.listdir(proc) if entry.isdigit()]
+    except OSError:
+        return []
+
+
+def holders(inodes: set[int], first: Iterable[int], proc: str = PROC) -> dict[int, set[int]]:
+    """inode -> pids holding it: the ``first`` pids, then every process if some are unfound."""
+    found: dict[int, set[int]] = {}
+    visited = set()
+    for pid in first:
+        visited.add(pid)
+        for inode in _socket_inodes(pid, proc):
+            if inode in inodes:
+                found.setdefault(inode, set()).add(pid)
+    if inodes - set(found):
+        for pid in _all_pids(proc):
+            if pid in visited:
+                continue
+            for inode in _socket_inodes(pid, proc):
+                if inode in inodes:
+                    found.setdefault(inode, set()).add(pid)
+    return found
+
+
+def read_listeners(ports: set[int], candidates: Iterable[int],
+                   proc: str = PROC) -> list[Listener]:
+    """The listening sockets on the given ports, with their holders where they can be seen."""
+    if not os.path.exists(f"{proc}/net/tcp"):
+        return _read_listeners_portable(ports)
+    entries: list[Entry] = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{proc}/net/{table}", encoding="ascii", errors="replace") as stream:
+                entries.extend(entry for entry in parse_proc_net_tcp(stream.read())
+                               if entry.port in ports)
+        except OSError:
+            continue  # no IPv6 on this host
+    inodes = {entry.inode for entry in entries if entry.inode}
+    found = holders(inodes, candidates, proc) if inodes else {}
+    return [Listener(entry.port, entry.address, tuple(sorted(found.get(entry.inode, ()))))
+            for entry in entries]
+
+
+def _read_listeners_portable(ports: set[int]) -> list[Listener]:
+    import psutil
+
+    listeners = []
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.status != psutil.CONN_LISTEN or not connection.laddr:
+            continue
+        if connection.laddr.port in ports:
+            pids = (connection.pid,) if connection.pid else ()
+            listeners.append(Listener(connection.laddr.port, connection.laddr.ip, pids))
+    return listeners

@@ -1,0 +1,267 @@
+"""The port check end to end: the installed check_os4x against the simulator's listeners.
+
+Every test asks the kernel for free ports (bind to port 0) and gives them to the simulator and
+to the plugin, so that another OS4X simulator on this machine never answers in our place.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import nagiosplugin
+import pytest
+from helpers import assert_status, run_plugin
+
+MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
+
+
+def free_port() -> int:
+    """A port free on IPv4 and IPv6, as the simulator's dual-stack listener needs it."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.bind(("::", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def site(simulator, tmp_path):
+    """Starts a simulator on free ports; returns (start, plugin arguments, CA file)."""
+    tcp, tls = free_port(), free_port()
+    ca_file = str(tmp_path / "ca.pem")
+
+    def start(*args: str):
+        return simulator.start("--port", str(tcp), "--tls-port", str(tls),
+                               "--cert-file", ca_file, *args)
+
+    class Site:
+        pass
+
+    site = Site()
+    site.start = start  # type: ignore[attr-defined]
+    site.tcp, site.tls, site.ca = tcp, tls, ca_file  # type: ignore[attr-defined]
+    site.args = ("--checks", "ports", "--port", str(tcp),  # type: ignore[attr-defined]
+                 "--tls-port", str(tls))
+    return site
+
+
+def labels(run):
+    return sorted(run.perfdata)
+
+
+PROBE_LABELS = ["oftp2_cert_days", "oftp2_listening", "oftp2_response_time",
+                "oftp_listening", "oftp_response_time"]
+
+
+def test_healthy_ports_with_probe(site):
+    simulation = site.start()
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    assert labels(run) == PROBE_LABELS
+    assert run.perfdata["oftp_listening"] == "1" and run.perfdata["oftp2_listening"] == "1"
+    assert 0 < run.perf_number("oftp_response_time") < 5
+    assert 364 < run.perf_number("oftp2_cert_days") <= 365
+    tcp_pid, tls_pid = simulation.pid("os4xrd_tcpip"), simulation.pid("os4xrd_tcpip_tls")
+    assert f"held by os4xrd_tcpip pid {tcp_pid}" in run.stdout
+    assert f"held by os4xrd_tcpip_tls pid {tls_pid}" in run.stdout
+    assert f"port {site.tls}: TLS chain not verified (no --tls-ca)" in run.stdout
+
+
+def test_listening_only_without_probe(site):
+    site.start()
+    run = run_plugin(*site.args)
+    assert_status(run, 0, "2 ports listening")
+    assert labels(run) == ["oftp2_listening", "oftp_listening"]
+
+
+def test_default_selection_includes_ports(site):
+    site.start()
+    run = run_plugin("--port", str(site.tcp), "--tls-port", str(site.tls))
+    assert_status(run, 0, "4 daemons running", "2 ports listening")
+
+
+@pytest.mark.parametrize("host", ["::1", "[::1]", "localhost"])
+def test_probe_over_ipv6_loopback_with_verified_chain(site, host):
+    site.start()
+    run = run_plugin(*site.args, "--probe", "--host", host, "--tls-ca", site.ca, "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    assert "TLS chain and name verified" in run.stdout
+    assert labels(run) == PROBE_LABELS
+
+
+def test_wrong_name_with_tls_ca(site):
+    site.start()
+    # 127.0.0.2 is this machine, but not a name the certificate was made for
+    run = run_plugin(*site.args, "--host", "127.0.0.2", "--tls-ca", site.ca)
+    assert_status(run, 2, f"TLS certificate of port {site.tls} not accepted")
+    assert "not valid for '127.0.0.2'" in run.summary
+
+
+def test_remote_host_is_probed_only(site):
+    site.start()
+    run = run_plugin("--port", str(site.tcp), "--tls-port", str(site.tls),
+                     "--host", "127.0.0.2", "-v")
+    assert_status(run, 0, "2 ports answering on 127.0.0.2")
+    assert "127.0.0.2 is another host: probed only" in run.stdout
+    assert labels(run) == ["oftp2_cert_days", "oftp2_response_time", "oftp_response_time"]
+    assert "daemons running" not in run.summary
+
+
+def test_not_listening(site):
+    site.start("--port-fault", "os4xrd_tcpip=not-listening")
+    run = run_plugin(*site.args, "--probe")
+    assert_status(run, 2, f"port {site.tcp} not listening (os4xrd_tcpip should)",
+                  f"port {site.tcp} refused the connection")
+    assert run.perfdata["oftp_listening"] == "0" and run.perfdata["oftp_response_time"] == "U"
+    assert labels(run) == PROBE_LABELS
+
+
+def test_port_held_by_another_program(site):
+    simulation = site.start("--port-fault", "os4xrd_tcpip=foreign")
+    run = run_plugin(*site.args)
+    assert_status(run, 2, f"port {site.tcp} held by nc pid {simulation.pid('nc')}, "
+                  "not os4xrd_tcpip")
+    assert run.first_line.startswith(f"OS4X CRITICAL - port {site.tcp} held by nc")
+
+
+def test_wrong_banner_is_shown_escaped(site):
+    site.start("--port-fault", "os4xrd_tcpip=wrong-banner")
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 2, f"wrong ready message on port {site.tcp}: 'HTTP/1.0 400 Bad!Reques",
+                  "Stream Transmission Header version 4, not 1")
+    assert "\x1b" not in run.stdout and "\udcff" not in run.stdout
+    assert labels(run) == PROBE_LABELS
+
+
+def test_immediate_close(site):
+    site.start("--port-fault", "os4xrd_tcpip=close,os4xrd_tcpip_tls=close")
+    run = run_plugin(*site.args, "--probe")
+    assert_status(run, 2, f"port {site.tcp} closed the connection at once",
+                  f"port {site.tls} closed the connection at once")
+
+
+@pytest.mark.parametrize("fault", ["os4xrd_tcpip=silent", "os4xrd_tcpip_tls=silent"])
+def test_silent_peer_ends_within_the_timeout(site, fault):
+    site.start("--port-fault", fault)
+    silent = site.tcp if fault.startswith("os4xrd_tcpip=") else site.tls
+    run = run_plugin(*site.args, "--probe", "-t", "3")
+    assert_status(run, 2, "no ready message within", f"s on port {silent}")
+    assert run.seconds < 3 + MARGIN
+    assert labels(run) == PROBE_LABELS
+    assert run.summary.count("no ready message") == 1  # the other port still answered
+
+
+def test_tls_handshake_failure_says_why(site):
+    site.start("--port-fault", "os4xrd_tcpip_tls=plain")
+    run = run_plugin(*site.args, "--probe")
+    assert_status(run, 2, f"TLS handshake on port {site.tls} failed: ")
+    assert "WRONG_VERSION_NUMBER" in run.summary or "wrong version" in run.summary.lower()
+    assert run.perfdata["oftp2_cert_days"] == "U"
+
+
+def test_expired_certificate(site):
+    site.start("--cert-days", "-3")
+    run = run_plugin(*site.args, "--probe")
+    assert_status(run, 2, f"TLS certificate of port {site.tls} expired 3 days ago")
+    assert -3.1 < run.perf_number("oftp2_cert_days") < -2.9
+
+
+def test_expired_certificate_with_tls_ca(site):
+    site.start("--cert-days", "-3")
+    run = run_plugin(*site.args, "--probe", "--tls-ca", site.ca)
+    assert_status(run, 2, f"TLS certificate of port {site.tls} not accepted: "
+                  "certificate has expired")
+
+
+@pytest.mark.parametrize(("days", "code"), [("20", 1), ("5", 2), ("40", 0)])
+def test_certificate_thresholds(site, days, code):
+    site.start("--cert-days", days)
+    run = run_plugin(*site.args, "--probe")
+    expected = () if code == 0 else (f"TLS certificate of port {site.tls} expires in ",)
+    assert_status(run, code, *expected)
+    assert run.first_line.count("oftp2_cert_days=") == 1
+    assert "oftp2_cert_days=" in run.first_line and ";30:;7:" in run.first_line
+
+
+def test_response_time_thresholds(site):
+    site.start()
+    run = run_plugin(*site.args, "--probe", "--response-warning", "0",
+                     "--response-critical", "60")
+    assert_status(run, 1, f"port {site.tcp} answered in ", f"port {site.tls} answered in ")
+    assert labels(run) == PROBE_LABELS
+
+
+def test_labels_identical_across_states(site, simulator):
+    seen = set()
+    for faults in ([], ["--port-fault", "os4xrd_tcpip=not-listening"],
+                   ["--port-fault", "os4xrd_tcpip_tls=plain", "--cert-days", "2"]):
+        site.start(*faults)
+        run = run_plugin(*site.args, "--probe", "-t", "4")
+        seen.add(tuple(labels(run)))
+        simulator.stop_all()
+    assert seen == {tuple(PROBE_LABELS)}
+
+
+def test_enterprise_and_debugd_ports(site):
+    clientd, debugd = free_port(), free_port()
+    site.start("--enterprise", "--debugd", "--clientd-port", str(clientd),
+               "--debugd-port", str(debugd))
+    run = run_plugin(*site.args, "--enterprise", "--require-debugd", "--clientd-port",
+                     str(clientd), "--debugd-port", str(debugd), "-v")
+    assert_status(run, 0, "4 ports listening")
+    assert "clientd_listening=1" in run.first_line and "debugd_listening=1" in run.first_line
+    assert f"port {clientd} (os4xclientd, given): listening on 127.0.0.1" in run.stdout
+
+
+def test_enterprise_port_missing(site):
+    clientd = free_port()
+    site.start("--enterprise", "--clientd-port", str(clientd),
+               "--port-fault", "os4xclientd=not-listening")
+    run = run_plugin(*site.args, "--enterprise", "--clientd-port", str(clientd))
+    assert_status(run, 2, f"port {clientd} not listening (os4xclientd should)")
+
+
+def test_unprivileged_user_cannot_verify_owners(site):
+    site.start()
+    run = run_plugin(*site.args, "-v", user="nobody")
+    assert_status(run, 0, "2 ports listening")
+    assert f"owners not verified (run as root to see them): port {site.tcp}, port {site.tls}" \
+        in run.stdout
+
+
+def test_unresolvable_host_is_unknown(site):
+    run = run_plugin(*site.args, "--host", "no-such-host.invalid", "--no-tls")
+    assert_status(run, 3, "--host no-such-host.invalid: ")
+    assert labels(run) == ["oftp_response_time"]
+
+
+def test_ssl_is_imported_only_for_the_tls_probe(site):
+    site.start()
+    verbose = {"PYTHONVERBOSE": "1"}
+    without_tls = run_plugin(*site.args, "--no-tls", "--probe", env=verbose)
+    with_tls = run_plugin(*site.args, "--probe", env=verbose)
+    assert without_tls.code == 0 and with_tls.code == 0
+    assert "import 'ssl'" not in without_tls.stderr
+    assert "import 'ssl'" in with_tls.stderr
+
+
+def test_ports_from_the_database_plug_in(site):
+    """What the database check hands over in host.configured_ports is used, unless given."""
+    from os4xmon.aspects import build_check
+    from os4xmon.host import Host
+    from os4xmon.options import parse
+
+    site.start()
+    host = Host()
+    host.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
+    check = build_check(parse(["--checks", "ports", "--probe"], environ={}), host)
+    check()
+    assert [str(result) for result in check.results if result.state != nagiosplugin.Ok] == []
+    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(
+        check.resources[0].details)
+
+    given = Host()
+    given.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
+    check = build_check(parse(["--checks", "ports", "--port", str(free_port())], environ={}),
+                        given)
+    check()
+    assert any("not listening" in str(result) for result in check.results)
