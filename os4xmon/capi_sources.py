@@ -13,7 +13,8 @@ import selectors
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+
+from os4xmon.record import dataclass
 
 MAX_BYTES = 256 * 1024
 """More than any real controller list or capiinfo output (about 2 KiB per controller)."""

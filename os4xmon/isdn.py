@@ -13,8 +13,6 @@ import errno
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
 
 import nagiosplugin
 from nagiosplugin.state import Critical, Unknown
@@ -24,9 +22,15 @@ from os4xmon.contexts import CountContext, Finding, FindingContext, HeadlineCont
 from os4xmon.host import Host
 from os4xmon.processes import Expectation
 from os4xmon.processes import assess as assess_processes
+from os4xmon.record import dataclass, field
 from os4xmon.runtime import Aspect
 from os4xmon.settings import Settings
 from os4xmon.text import pid_list, plural, printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator, Mapping, Sequence
+
 
 RUNNING = "running"
 KNOWN_STATES = ("detected", "loading", RUNNING)

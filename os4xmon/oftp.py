@@ -14,8 +14,8 @@ ASN.1 elements on the way to the validity are read; anything malformed raises Va
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import NamedTuple
 
+from os4xmon.record import dataclass
 from os4xmon.text import printable
 
 READY_TEXT = b"IODETTE FTP READY "
@@ -65,7 +65,8 @@ def shown(buffer: bytes) -> str:
 
 # --- X.509 validity from DER -------------------------------------------------------------
 
-class Element(NamedTuple):
+@dataclass(frozen=True)
+class Element:
     tag: int
     start: int  # first byte of the content
     end: int  # one past the last byte of the content

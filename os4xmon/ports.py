@@ -14,9 +14,7 @@ Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_respo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterator, Mapping, Sequence
 
 import nagiosplugin
 from nagiosplugin.performance import Performance
@@ -34,8 +32,8 @@ from os4xmon.contexts import (
     range_below,
 )
 from os4xmon.host import Host
-from os4xmon.probe import ProbeResult, probe
 from os4xmon.proctable import ProcessTable
+from os4xmon.record import dataclass, field
 from os4xmon.settings import (
     DEFAULT_CLIENTD_PORT,
     DEFAULT_DEBUGD_PORT,
@@ -45,6 +43,13 @@ from os4xmon.settings import (
 )
 from os4xmon.sockets import Listener
 from os4xmon.text import duration, plural, printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator, Mapping, Sequence
+
+    from os4xmon.probe import ProbeResult
+
 
 MAX_PORT = 65535
 
@@ -268,6 +273,8 @@ class Ports(runtime.Aspect):
                                   context="ports headline")
 
     def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+        from os4xmon.probe import probe  # sockets and TLS only for runs that probe
+
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
             budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from os4xmon import oftp
+from os4xmon.record import dataclass, field
 from os4xmon.text import printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Any
+
 
 MIN_BUDGET = 0.05
 """Seconds below which a probe is not tried: it could only fail, and not for OS4X's fault."""

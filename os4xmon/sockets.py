@@ -14,15 +14,21 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+
+from os4xmon.record import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterable
+
 
 LISTEN = "0A"
 PROC = "/proc"
 _SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
 
 
-class Entry(NamedTuple):
+@dataclass(frozen=True)
+class Entry:
     """One LISTEN line of /proc/net/tcp{,6}."""
 
     address: str
