@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -133,6 +134,14 @@ class SimulatorControl:
                 with contextlib.suppress(OSError):
                     os.kill(process["pid"], signal.SIGKILL)
         self.running.clear()
+
+
+def free_port() -> int:
+    """A port free on IPv4 and IPv6, as the simulator's dual-stack listener needs it."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.bind(("::", 0))
+        return int(probe.getsockname()[1])
 
 
 def needs_server(available: bool, reason: str) -> None:

@@ -6,21 +6,11 @@ to the plugin, so that another OS4X simulator on this machine never answers in o
 
 from __future__ import annotations
 
-import socket
-
 import nagiosplugin
 import pytest
-from helpers import assert_status, run_plugin
+from helpers import assert_status, free_port, run_plugin
 
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
-
-
-def free_port() -> int:
-    """A port free on IPv4 and IPv6, as the simulator's dual-stack listener needs it."""
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        probe.bind(("::", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
