@@ -151,12 +151,12 @@ def _details(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | N
                     rss = process.memory_info().rss
                 except psutil.AccessDenied:
                     unreadable.append(f"pid {pid} ({line.comm}): memory denied")
+            if process.ppid() != line.ppid and not zombie:
+                return None  # the pid was reused between the two passes: not the one listed
     except psutil.ZombieProcess:
         return ProcessInfo(pid, line.ppid, line.comm, zombie=True)
     except psutil.NoSuchProcess:
         return None
-    if process.ppid() != line.ppid and not zombie:
-        return None  # the pid was reused between the two passes: not the process listed
     return ProcessInfo(pid, line.ppid, line.comm, cmdline, username, create_time, rss, zombie)
 
 
