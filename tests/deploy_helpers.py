@@ -34,10 +34,12 @@ def need_root_and_user() -> None:
         needs_server(False, f"no {MONITORING_USER} user (installed with nagios-nrpe-server)")
 
 
-def need_program(path: str, package: str) -> str:
-    found = shutil.which(path)
-    needs_server(bool(found), f"{path} is missing: apt-get install {package}")
-    return found or path
+def need_program(name: str, package: str) -> str:
+    """The program's absolute path; daemons live in sbin, which a CI PATH may lack."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which(name, path=search)
+    needs_server(bool(found), f"{name} is missing: apt-get install {package}")
+    return found or name
 
 
 def free_port() -> int:

@@ -35,13 +35,14 @@ from deploy_helpers import (
     stable_view,
     write_site_config,
 )
-from helpers import PluginRun, assert_status, run_plugin
+from helpers import PluginRun, assert_status, reap_orphans, run_plugin
 
 pytestmark = pytest.mark.server
 
 NODE = "os4x-test-master"
 API_USER = "os4x-test"
 API_PASSWORD = "os4x-test-password"  # loopback only, for the life of the test
+ICINGA2 = ["icinga2"]  # replaced by its absolute path once found
 
 
 class Icinga:
@@ -69,7 +70,7 @@ class Icinga:
         """The API needs one; a self-signed node certificate doubles as the CA here."""
         certs = self.directory / "data" / "certs"
         chown_tree(self.directory)  # icinga2 drops to nagios before it writes
-        done = subprocess.run(["icinga2", "pki", "new-cert", "--cn", NODE,
+        done = subprocess.run([*ICINGA2, "pki", "new-cert", "--cn", NODE,
                                "--key", str(certs / f"{NODE}.key"),
                                "--cert", str(certs / f"{NODE}.crt"), *self.defines()],
                               capture_output=True, text=True, timeout=60, check=False)
@@ -91,7 +92,7 @@ class Icinga:
         chown_tree(self.directory)
 
     def command(self, *extra: str) -> list[str]:
-        return ["icinga2", "daemon", "-c", str(self.etc / "icinga2.conf"), *self.defines(),
+        return [*ICINGA2, "daemon", "-c", str(self.etc / "icinga2.conf"), *self.defines(),
                 *extra]
 
     def validate(self) -> subprocess.CompletedProcess:
@@ -100,7 +101,7 @@ class Icinga:
 
     def objects(self, kind: str) -> str:
         """`icinga2 object list` of what the last validation compiled."""
-        return subprocess.run(["icinga2", "object", "list", "--type", kind, *self.defines()],
+        return subprocess.run([*ICINGA2, "object", "list", "--type", kind, *self.defines()],
                               capture_output=True, text=True, timeout=60, check=True).stdout
 
     def start(self) -> None:
@@ -124,6 +125,7 @@ class Icinga:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        reap_orphans()  # its workers, orphaned to us in a PID namespace
 
     def log(self) -> str:
         path = self.directory / "daemon.out"
@@ -163,7 +165,7 @@ class Icinga:
 
 def need_icinga() -> None:
     need_root_and_user()
-    need_program("icinga2", "icinga2")
+    ICINGA2[:] = [need_program("icinga2", "icinga2")]
 
 
 def test_icinga2_validates_the_contrib_configuration():

@@ -27,7 +27,7 @@ from deploy_helpers import (
     stable_view,
     write_site_config,
 )
-from helpers import PluginRun, assert_status, run_plugin
+from helpers import PluginRun, assert_status, reap_orphans, run_plugin
 
 pytestmark = pytest.mark.server
 
@@ -36,7 +36,8 @@ SITE_CONFIG = "/etc/nagios/check_os4x.ini"
 
 
 class Nrpe:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, program: str = "nrpe") -> None:
+        self.program = program
         self.directory = directory
         self.port = free_port()
         self.site_config = write_site_config(directory / "check_os4x.ini",
@@ -65,7 +66,7 @@ class Nrpe:
 
     def start(self) -> None:
         log = open(self.directory / "nrpe.out", "wb")  # noqa: SIM115 - lives with the daemon
-        self.process = subprocess.Popen(["nrpe", "-c", str(self.config), "-f"], stdout=log,
+        self.process = subprocess.Popen([self.program, "-c", str(self.config), "-f"], stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -85,6 +86,7 @@ class Nrpe:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        reap_orphans()  # its children, orphaned to us in a PID namespace
 
     def ask(self, *args: str) -> PluginRun:
         started = time.monotonic()
@@ -100,10 +102,10 @@ class Nrpe:
 @pytest.fixture(scope="module")
 def nrpe() -> Iterator[Nrpe]:
     need_root_and_user()
-    need_program("nrpe", "nagios-nrpe-server")
+    program = need_program("nrpe", "nagios-nrpe-server")
     need_program(CHECK_NRPE, "nagios-nrpe-plugin")
     with nagios_directory("os4x-nrpe-") as directory:
-        daemon = Nrpe(directory)
+        daemon = Nrpe(directory, program)
         daemon.start()
         try:
             yield daemon

@@ -21,9 +21,9 @@ from deploy_helpers import (
     INSTALLED_PLUGIN,
     MONITORING_USER,
     installed_plugin,
+    need_program,
     need_root_and_user,
 )
-
 from helpers import PluginRun, assert_status, needs_server
 
 pytestmark = pytest.mark.server
@@ -33,9 +33,8 @@ ROOT_CONFIG = "/etc/check_os4x/root.ini"
 @pytest.fixture(scope="module")
 def sudo_rule() -> Iterator[tuple[str, str]]:
     need_root_and_user()
-    for program in ("sudo", "visudo"):
-        found = shutil.which(program, path="/usr/bin:/usr/sbin:/bin:/sbin")
-        needs_server(bool(found), f"{program} is missing: apt-get install sudo")
+    need_program("sudo", "sudo")
+    visudo = need_program("visudo", "sudo")
     needs_server(Path("/etc/sudoers.d").is_dir(), "no /etc/sudoers.d")
     directory = Path(tempfile.mkdtemp(prefix="os4x-sudo-", dir="/tmp"))
     rule = Path(f"/etc/sudoers.d/check_os4x_test_{os.getpid()}")
@@ -49,7 +48,7 @@ def sudo_rule() -> Iterator[tuple[str, str]]:
             ROOT_CONFIG, str(root_config))
         candidate = directory / "rule"
         candidate.write_text(text)
-        checked = subprocess.run(["visudo", "-c", "-f", str(candidate)], capture_output=True,
+        checked = subprocess.run([visudo, "-c", "-f", str(candidate)], capture_output=True,
                                  text=True, timeout=30, check=False)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         candidate.chmod(0o440)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from os4xmon.options import OPTIONS, Option  # noqa: E402
+from os4xmon.options import OPTIONS, Option
 
 PREFIX = "os4x_"
 
@@ -54,7 +53,7 @@ def variable(option: Option) -> str:
     return PREFIX + option.dest
 
 
-def argument(option: Option, order: int) -> List[str]:
+def argument(option: Option, order: int) -> list[str]:
     flag = option.flags[-1]  # the long name: the interface admins rely on
     macro = f"${variable(option)}$"
     lines = [f"    {quote(flag)} = {{"]
