@@ -32,6 +32,9 @@ HEADER = """\
  *                                       tracebacks)
  *   vars.os4x_checks = "processes"      one aspect per service (see services.conf)
  *   vars.os4x_plugin                    where check_os4x is (default PluginDir/check_os4x)
+ *   vars.os4x_host                      unset: 127.0.0.1, where the plugin runs (locally or
+ *                                       on the agent); "$address$" probes the ports from afar
+ *                                       and checks nothing else
  *
  * The database password is never an argument (the process list would show it): put it as
  * db-password into the file named by vars.os4x_config (an INI file with a [check_os4x]
