@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import pytest
 from deploy_helpers import (
     CONTRIB,
+    INSTALLED_PLUGIN,
     MONITORING_USER,
     Perf,
     chown_tree,
@@ -239,6 +240,15 @@ def icinga() -> Iterator[tuple[Icinga, Path]]:
             "  vars.os4x_enterprise = false",
             "  vars.os4x_timeout = 20",
             "}",
+            # the root case: os4x-sudo with the default root-only config file
+            'object Host "os4x-root" {',
+            '  check_command = "dummy"',
+            "  check_interval = 1h",
+            '  address = "127.0.0.1"',
+            "  vars.os4x = true",
+            "  vars.os4x_root = true",
+            f'  vars.os4x_plugin = "{plugin}"',
+            "}",
         )
         instance.start()
         try:
@@ -305,3 +315,17 @@ def test_flags_and_verbosity_reach_the_command_line(icinga, simulator):
     lines = result["output"].splitlines()
     assert lines[0].rstrip() == "OS4X OK - 3 daemons running"
     assert "configuration:" in lines  # -vv: the long output passes through too
+
+
+def test_the_sudo_command_line_is_one_the_sudoers_rule_allows(icinga):
+    """os4x-sudo must produce exactly a command of contrib/sudoers (test_sudo.py runs those)."""
+    instance, _ = icinga
+    services = instance.fresh_results("os4x-root")
+    sudoers = (CONTRIB / "sudoers" / "check_os4x").read_text()
+    for name, service in services.items():
+        command = service["last_check_result"]["command"]
+        aspect = name.split()[-1]
+        assert command == ["/usr/bin/sudo", "-n", installed_plugin(), "--config",
+                           "/etc/check_os4x/root.ini", "--checks", aspect]
+        allowed = " ".join([INSTALLED_PLUGIN, *command[3:]])
+        assert allowed + "," in sudoers or allowed + "\n" in sudoers, allowed
