@@ -281,6 +281,8 @@ def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessI
                     rss = process.memory_info().rss
                 except psutil.AccessDenied:
                     unreadable.append(f"pid {pid} ({line.comm}): memory denied")
+            if process.ppid() != line.ppid and not zombie:
+                return None  # the pid was reused between the two passes: not the one listed
     except psutil.ZombieProcess:
         return ProcessInfo(pid, line.ppid, line.comm, zombie=True)
     except psutil.NoSuchProcess:

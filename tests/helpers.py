@@ -74,7 +74,8 @@ def run_plugin(*args: str, user: str | None = None, env: dict[str, str] | None =
                timeout: float = 60, stdin: str | None = None) -> PluginRun:
     command = plugin_command() + list(args)
     if user:
-        command = ["runuser", "-u", user, "--", *command]
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+        command = [runuser, "-u", user, "--", *command]
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     environment.update(env or {})
     started = time.monotonic()
@@ -107,12 +108,35 @@ class Simulation:
         return pid
 
 
+def reap_orphans() -> None:
+    """Reaps the zombies that were orphaned to us when we are PID 1 of a PID namespace.
+
+    Under ``unshare --pid --fork`` pytest is the namespace's init: every orphan (a stopped
+    simulator's launcher, an action of a killed os4xsqd, a daemon's worker) becomes its child,
+    and an unreaped ``os4xsqd`` zombie would make every later test see a zombie OS4X process.
+    """
+    if os.getpid() != 1:
+        return
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and fields[1] == "1":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(entry), os.WNOHANG)
+
+
 class SimulatorControl:
     """Starts simulated OS4X hosts for a test and always stops them afterwards."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.running: list[Simulation] = []
+        reap_orphans()  # a clean process table, whatever the tests before left behind
 
     def start(self, *args: str) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
@@ -134,6 +158,7 @@ class SimulatorControl:
                 with contextlib.suppress(OSError):
                     os.kill(process["pid"], signal.SIGKILL)
         self.running.clear()
+        reap_orphans()
 
 
 def free_port() -> int:

@@ -1,0 +1,122 @@
+"""What the NRPE and Icinga 2 tests share: free ports, directories the nagios user can use,
+perfdata parsing, and the contrib files with their paths substituted for a test run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import re
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from helpers import needs_server, plugin_command
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRIB = ROOT / "contrib"
+MONITORING_USER = "nagios"
+INSTALLED_PLUGIN = "/usr/lib/nagios/plugins/check_os4x"
+"""The plugin's path in the contrib files; tests substitute the installed one."""
+
+VOLATILE = frozenset({"master_uptime", "oldest_action_age", "os4x_rss"})
+"""Perfdata whose number changes from one run to the next (ages, memory)."""
+
+
+def need_root_and_user() -> None:
+    needs_server(os.geteuid() == 0, "needs root: the daemons drop to the nagios user")
+    try:
+        pwd.getpwnam(MONITORING_USER)
+    except KeyError:
+        needs_server(False, f"no {MONITORING_USER} user (installed with nagios-nrpe-server)")
+
+
+def need_program(name: str, package: str) -> str:
+    """The program's absolute path; daemons live in sbin, which a CI PATH may lack."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which(name, path=search)
+    needs_server(bool(found), f"{name} is missing: apt-get install {package}")
+    return found or name
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def nagios_directory(prefix: str) -> Iterator[Path]:
+    """A directory under /tmp that the nagios user owns (pytest's tmp_path is root-only)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        path.chmod(0o755)
+        chown_tree(path)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def chown_tree(path: Path) -> None:
+    user = pwd.getpwnam(MONITORING_USER)
+    for item in [path, *path.rglob("*")]:
+        os.lchown(item, user.pw_uid, user.pw_gid)
+
+
+def write_site_config(path: Path, text: str) -> Path:
+    """The --config file as the contrib README installs it: root:nagios, mode 0640."""
+    path.write_text(text, encoding="utf-8")
+    os.chown(path, 0, pwd.getpwnam(MONITORING_USER).pw_gid)
+    path.chmod(0o640)
+    return path
+
+
+def installed_plugin() -> str:
+    return plugin_command()[0]
+
+
+@dataclass(frozen=True)
+class Perf:
+    label: str
+    number: float
+    unit: str
+    rest: str  # ;warn;crit;min;max as written
+
+    @classmethod
+    def parse(cls, item: str) -> Perf:
+        label, _, value = item.partition("=")
+        match = re.fullmatch(r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)([A-Za-z%]*)(;.*)?", value)
+        assert match, f"not a perfdata item: {item!r}"
+        return cls(label.strip("'"), float(match.group(1)), match.group(2),
+                   match.group(3) or "")
+
+    @property
+    def stable(self) -> tuple:
+        """What must pass through unchanged: everything, except the number of volatile ones."""
+        number = None if self.label in VOLATILE else self.number
+        return (self.label, number, self.unit, self.rest)
+
+
+def perfdata_of(first_line: str) -> list[Perf]:
+    if " | " not in first_line:
+        return []
+    return [Perf.parse(item) for item in first_line.split(" | ", 1)[1].split()]
+
+
+def stable_view(stdout: str) -> tuple[str, list[tuple]]:
+    """The summary and the perfdata of a plugin's output, volatile numbers left out."""
+    first = stdout.splitlines()[0] if stdout else ""
+    return first.split(" | ", 1)[0], sorted(perf.stable for perf in perfdata_of(first))
+
+
+def nrpe_commands() -> dict[str, str]:
+    """The active command[...] lines of contrib/nrpe/check_os4x.cfg: name -> command line."""
+    commands = {}
+    for line in (CONTRIB / "nrpe" / "check_os4x.cfg").read_text().splitlines():
+        match = re.fullmatch(r"command\[([A-Za-z0-9_]+)\]=(.+)", line.strip())
+        if match:
+            commands[match.group(1)] = match.group(2)
+    return commands
