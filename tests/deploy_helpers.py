@@ -67,10 +67,11 @@ def chown_tree(path: Path) -> None:
 
 
 def write_site_config(path: Path, text: str) -> Path:
-    """The --config file as the contrib README installs it: root:nagios, mode 0640."""
+    """The --config file as the contrib README installs it: owned by nagios, mode 0600."""
     path.write_text(text, encoding="utf-8")
-    os.chown(path, 0, pwd.getpwnam(MONITORING_USER).pw_gid)
-    path.chmod(0o640)
+    user = pwd.getpwnam(MONITORING_USER)
+    os.chown(path, user.pw_uid, user.pw_gid)
+    path.chmod(0o600)
     return path
 
 

@@ -88,7 +88,7 @@ def test_nrpe_commands_are_fixed_per_aspect():
                         f"--checks {aspect}")
     text = (CONTRIB / "nrpe" / "check_os4x.cfg").read_text()
     assert "$ARG" not in text and "dont_blame_nrpe" in text  # only in the comment saying no
-    assert "-m 0640" in text and "-g nagios" in text
+    assert "-m 0600" in text and "-o nagios" in text
 
 
 def test_example_ini_names_every_option_and_parses(tmp_path):
