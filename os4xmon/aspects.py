@@ -16,6 +16,7 @@ from os4xmon.summary import Os4xSummary
 
 MODULES = {
     "processes": "os4xmon.processes",
+    "database": "os4xmon.database",
 }
 """Aspect name -> module; in check order (the database runs before the ports it configures)."""
 
