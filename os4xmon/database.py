@@ -16,7 +16,6 @@ import math
 import re
 import signal
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -195,7 +194,7 @@ def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) 
         else:
             saved_text = f"pid {pid}" if pid else f"no pid ({row.raw})"
             verdict.compared.append(f"{daemon}: saved {saved_text}, {runs}")
-        if pid is None:
+        if not pid:
             if instances:
                 how = "no row" if row is None else row.raw
                 verdict.findings.append(Finding(
@@ -304,9 +303,7 @@ class Database(Aspect):
             return
         except DatabaseError as error:
             state = STATES_BY_NAME[self.settings.db_error_state]
-            message = str(error) if error.kind.startswith("database") \
-                else f"database: {error}"
-            yield from finding_metrics(self.name, [Finding(state, self._say(message))])
+            yield from finding_metrics(self.name, [Finding(state, self._say(str(error)))])
             yield from self._perfdata(time.monotonic() - started, None, None)
             return
         finally:
@@ -343,9 +340,10 @@ class Database(Aspect):
                     self._read_ports(connection)
                 finally:
                     connection.close()
-            except DatabaseError:
-                if settings.verbose >= 3:
-                    self.details.extend(traceback.format_exc().rstrip().splitlines())
+            except DatabaseError as error:
+                if settings.verbose >= 3 and error.driver_text:
+                    self.details.append("the driver said: " + printable(
+                        error.driver_text, 2000))
                 raise
         verdict = judge(saved.rows, running_from(table, self.expectation, saved.rows),
                         self.expectation.daemons)

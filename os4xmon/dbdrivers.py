@@ -29,24 +29,31 @@ Rows = List[Tuple[Any, ...]]
 MYSQL_SOCKET = "/run/mysqld/mysqld.sock"
 """Where Debian's MariaDB and MySQL listen locally; used when neither host nor socket is set."""
 
-# kinds of failure, each a phrase that starts the one line the admin reads
+# kinds of failure: each starts the one line the admin reads
 UNREACHABLE = "database unreachable"
 LOGIN_REFUSED = "database login refused"
-UNKNOWN_DATABASE = "unknown database"
-MISSING_TABLE = "missing table"
-SQL_ERROR = "SQL error"
-SILENT = "no answer from the database server"
-BAD_RESULT = "unexpected query result"
+UNKNOWN_DATABASE = "database not found"
+MISSING_TABLE = "database table missing"
+SQL_ERROR = "database SQL error"
+SILENT = "database silent"
+BAD_RESULT = "database query result unusable"
 DRIVER_MISSING = "database driver missing"
 
 
 class DatabaseError(Exception):
-    """A failure of the database, already put into words that contain no secret."""
+    """A failure of the database, already put into words that contain no secret.
 
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(f"{kind}: {detail}" if detail else kind)
+    ``where`` names the server and database; ``driver_text`` keeps the driver's whole message
+    (scrubbed) for -vvv.
+    """
+
+    def __init__(self, kind: str, detail: str = "", where: str = "",
+                 driver_text: str = "") -> None:
+        head = f"{kind} ({where})" if where else kind
+        super().__init__(f"{head}: {detail}" if detail else head)
         self.kind = kind
         self.detail = detail
+        self.driver_text = driver_text
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,15 @@ def scrub(text: str, secret: str | None) -> str:
     """Removes the password from any text, however the driver quoted or escaped it."""
     if not secret:
         return text
-    for form in {secret, repr(secret)[1:-1], printable(secret, 10**6)}:
+
+    def quote(text: str) -> str:
+        return text.replace("'", "\\'").replace('"', '\\"')
+
+    forms: set[str] = set()
+    for base in (secret, repr(secret)[1:-1], secret.replace("\\", "\\\\")):
+        for variant in (base, quote(base), quote(base.replace("\\'", "'"))):
+            forms.update((variant, printable(variant, 10**6)))
+    for form in sorted(forms, key=len, reverse=True):
         if form:
             text = text.replace(form, "********")
     return text
@@ -108,8 +123,11 @@ class Deadline:
     def left_or_fail(self, doing: str) -> float:
         left = self.left()
         if left <= 0:
-            raise DatabaseError(SILENT, f"nothing within {self.seconds:.1f}s while {doing}")
+            raise DatabaseError(SILENT, self.silence(doing))
         return left
+
+    def silence(self, doing: str) -> str:
+        return f"no answer within {self.seconds:.1f}s while {doing}"
 
 
 class Connection:
@@ -136,20 +154,23 @@ MYSQL_LOGIN_CODES = {1044, 1045, 1698, 1130, 1251, 2059, 1129, 1226}
 MYSQL_UNREACHABLE_CODES = {2002, 2003, 2005, 2006, 2013, 2026}
 
 
-def _mysql_error(error: Exception, params: ConnectParams, doing: str) -> DatabaseError:
+def _mysql_error(error: Exception, params: ConnectParams, doing: str,
+                 deadline: Deadline) -> DatabaseError:
     code = error.args[0] if error.args and isinstance(error.args[0], int) else None
     line = one_line(error, params.password)
-    if "timed out" in str(error):
-        return DatabaseError(SILENT, f"{params.where()} while {doing}: {line}")
+    full = scrub(str(error), params.password)
+    where = params.where()
+    if "timed out" in str(error) or isinstance(error, TimeoutError):
+        return DatabaseError(SILENT, deadline.silence(doing), where, full)
     if code in MYSQL_LOGIN_CODES:
-        return DatabaseError(LOGIN_REFUSED, f"{params.where()}: {line}")
+        return DatabaseError(LOGIN_REFUSED, line, where, full)
     if code == 1049:
-        return DatabaseError(UNKNOWN_DATABASE, f"{params.where()}: {line}")
+        return DatabaseError(UNKNOWN_DATABASE, line, where, full)
     if code == 1146:
-        return DatabaseError(MISSING_TABLE, line)
+        return DatabaseError(MISSING_TABLE, line, "", full)
     if code in MYSQL_UNREACHABLE_CODES or code is None or code >= 2000:
-        return DatabaseError(UNREACHABLE, f"{params.where()}: {line}")
-    return DatabaseError(SQL_ERROR, line)
+        return DatabaseError(UNREACHABLE, line, where, full)
+    return DatabaseError(SQL_ERROR, line, "", full)
 
 
 def _tls_context(ca_file: str | None) -> Any:
@@ -174,7 +195,7 @@ class MysqlConnection(Connection):
         try:
             import pymysql
         except ImportError as error:
-            raise DatabaseError(DRIVER_MISSING, f"PyMySQL: {error}") from None
+            raise DatabaseError(DRIVER_MISSING, f"PyMySQL: {printable(str(error))}") from None
         self._errors: tuple[type[Exception], ...] = (pymysql.MySQLError, OSError)
         kwargs: dict[str, Any] = {
             "user": params.user or "", "password": params.password or "",
@@ -198,7 +219,7 @@ class MysqlConnection(Connection):
         try:
             self._conn = pymysql.connect(**kwargs)
         except self._errors as error:
-            raise _mysql_error(error, params, "connecting") from None
+            raise _mysql_error(error, params, "connecting", deadline) from None
 
     def _bound(self, doing: str) -> None:
         # PyMySQL applies these to each read and write that follows
@@ -220,7 +241,7 @@ class MysqlConnection(Connection):
                 self._bound("ending the transaction")
                 self._conn.rollback()
         except self._errors as error:
-            raise _mysql_error(error, self.params, "querying") from None
+            raise _mysql_error(error, self.params, "querying", self.deadline) from None
         return results
 
     def close(self) -> None:
@@ -264,21 +285,22 @@ def _pg_error(error: Exception, params: ConnectParams, doing: str,
     code = getattr(error, "pgcode", None) or ""
     line = one_line(error, params.password)
     text = str(error)
+    full = scrub(text, params.password)
+    where = params.where()
     if text.strip() == "timed out" or code == "57014":
-        return DatabaseError(SILENT, f"{params.where()} while {doing}: nothing within "
-                             f"{deadline.seconds:.1f}s")
+        return DatabaseError(SILENT, deadline.silence(doing), where, full)
     if code == "42P01":
-        return DatabaseError(MISSING_TABLE, line)
+        return DatabaseError(MISSING_TABLE, line, "", full)
     if code.startswith("28") or (doing == "connecting" and "FATAL" in text
                                  and any(p in text for p in PG_LOGIN_PHRASES)
                                  and "database \"" not in text):
-        return DatabaseError(LOGIN_REFUSED, f"{params.where()}: {_without_prefix(line)}")
+        return DatabaseError(LOGIN_REFUSED, _without_prefix(line), where, full)
     if code == "3D000" or (doing == "connecting" and "database \"" in text
                            and "does not exist" in text):
-        return DatabaseError(UNKNOWN_DATABASE, f"{params.where()}: {_without_prefix(line)}")
+        return DatabaseError(UNKNOWN_DATABASE, _without_prefix(line), where, full)
     if doing == "connecting" or not code or code.startswith("08"):
-        return DatabaseError(UNREACHABLE, f"{params.where()}: {_without_prefix(line)}")
-    return DatabaseError(SQL_ERROR, line)
+        return DatabaseError(UNREACHABLE, _without_prefix(line), where, full)
+    return DatabaseError(SQL_ERROR, line, "", full)
 
 
 def _without_prefix(line: str) -> str:
@@ -295,7 +317,7 @@ class PostgresConnection(Connection):
             import psycopg2
             from psycopg2 import extensions
         except ImportError as error:
-            raise DatabaseError(DRIVER_MISSING, f"psycopg2: {error}") from None
+            raise DatabaseError(DRIVER_MISSING, f"psycopg2: {printable(str(error))}") from None
         self._errors: tuple[type[Exception], ...] = (psycopg2.Error, OSError)
         extensions.set_wait_callback(_wait_pg)
         milliseconds = max(int(deadline.left() * 1000), 1)
