@@ -346,3 +346,30 @@ def test_a_database_run_imports_only_its_driver(kind):
     assert _drivers_imported("--checks", "database", "--db-type", kind, "--pid-query",
                              PID_QUERY, "--db-host", "127.0.0.1", "--db-port",
                              str(closed_port())) == expected
+
+
+# -- --db-discover --
+
+
+def test_discover_lists_the_pid_table_and_the_ports(simulator, db):
+    start(simulator, db, "--db-foreign", "housekeeping")
+    db.rows("CREATE TABLE os4x_partner (id INT, partner_name VARCHAR(64))")
+    before = db.rows("SELECT daemon, pid FROM os4x_daemon_state ORDER BY daemon, pid")
+    run = run_plugin(*db.plugin_args(query=None), "--db-discover")
+    assert run.code == 0, run.stdout
+    assert "os4x_daemon_state" in run.lines[1]
+    assert "try: --pid-query 'SELECT daemon, pid FROM {prefix}daemon_state'" in run.stdout
+    assert "os4x_partner" not in run.stdout
+    assert "ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619" in run.lines
+    assert db.rows("SELECT daemon, pid FROM os4x_daemon_state ORDER BY daemon, pid") == before
+
+
+def test_discover_failure_is_one_line(db):
+    run = run_plugin(*db.plugin_args(query=None), "--db-discover")
+    assert_status(run, 3, "database not found")
+    assert len(run.lines) == 1
+
+
+def test_discover_needs_a_database_type():
+    run = run_plugin("--db-discover")
+    assert_status(run, 3, "--db-discover needs --db-type")

@@ -279,3 +279,24 @@ def test_prefix_is_replaced_everywhere_in_the_query():
     assert database.pid_query(settings) == "SELECT d, p FROM x_a JOIN x_b"
     assert "FROM x_configuration WHERE name IN ('tcp_port', 'tcp_port_tls')" in \
         database.configuration_query("x_")
+
+
+# -- --db-discover's report --
+
+
+def test_discover_picks_tables_by_name_and_suggests_a_query():
+    from os4xmon import dbdiscover
+
+    rows = [("os4x_daemon_state", "daemon", "varchar"), ("os4x_daemon_state", "pid", "int"),
+            ("os4x_partner", "id", "int"), ("os4x_partner", "name", "varchar"),
+            ("os4x_locks", "holder", "varchar"), ("weird|table\n", "x", "int")]
+    tables = dbdiscover.candidates(rows)
+    assert [table.name for table in tables] == ["os4x_daemon_state", "os4x_locks"]
+    assert tables[0].suggestion("os4x_") == "SELECT daemon, pid FROM {prefix}daemon_state"
+    assert tables[1].suggestion("os4x_") is None
+    lines = dbdiscover.report(Settings(db_name="os4x"), tables, 3, {"tcp_port": 3305},
+                              ["tcp_port_tls ignored: 'x' is not a whole number"])
+    assert lines[0].startswith("3 tables in database os4x; 2 may hold PIDs or daemons")
+    assert "    pid int   <--" in lines
+    assert "ports in os4x_configuration: tcp_port = 3305" in lines
+    assert all("\n" not in line for line in lines)
