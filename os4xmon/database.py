@@ -289,36 +289,37 @@ class Database(Aspect):
         self.host = host
         self.expectation = Expectation.from_settings(settings)
         self.details: list[str] = []
+        self.seconds: float | None = None  # talking to the database: connect, queries, close
 
     def _say(self, text: str) -> str:
         return scrub(text, self.settings.db_password)
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
-        started = time.monotonic()
         try:
             verdict, saved = self._compare()
         except _NotConfigured:
             yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED)])
-            yield from self._perfdata(time.monotonic() - started, None, None)
+            yield from self._perfdata(None, None)
             return
         except DatabaseError as error:
             state = STATES_BY_NAME[self.settings.db_error_state]
             yield from finding_metrics(self.name, [Finding(state, self._say(str(error)))])
-            yield from self._perfdata(time.monotonic() - started, None, None)
+            yield from self._perfdata(None, None)
             return
         finally:
             self.details = [self._say(line) for line in self.details]
         yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message))
                                                for f in verdict.findings])
-        yield from self._perfdata(time.monotonic() - started, len(saved.rows),
-                                  verdict.inconsistencies)
-        compared = sum(1 for row in saved.rows if row.pid)
-        yield nagiosplugin.Metric("database", f"{plural(compared, 'saved PID')} agree",
+        with_pid = sum(1 for row in saved.rows if row.pid)
+        yield from self._perfdata(with_pid, verdict.inconsistencies)
+        yield nagiosplugin.Metric("database", f"{plural(with_pid, 'saved PID')} agree",
                                   context="database headline")
 
-    def _perfdata(self, seconds: float, saved: int | None,
+    def _perfdata(self, saved: int | None,
                   inconsistencies: int | None) -> Iterator[nagiosplugin.Metric]:
-        yield nagiosplugin.Metric("db_query_time", round(seconds, 4), "s", min=0,
+        """The same three labels on every run; U where the database gave no answer."""
+        seconds = None if self.seconds is None else round(self.seconds, 4)
+        yield nagiosplugin.Metric("db_query_time", seconds, "s", min=0,
                                   context="database perfdata")
         yield nagiosplugin.Metric("db_pids_saved", saved, min=0, context="database perfdata")
         yield nagiosplugin.Metric("db_inconsistencies", inconsistencies, min=0,
@@ -332,6 +333,7 @@ class Database(Aspect):
         params = connect_params(settings)
         deadline = Deadline(budget(settings))
         with runtime.phase(f"waiting for the database ({params.where()})"):
+            started = time.monotonic()
             try:
                 connection = connect(params, deadline)
                 try:
@@ -341,10 +343,12 @@ class Database(Aspect):
                 finally:
                     connection.close()
             except DatabaseError as error:
+                self.seconds = time.monotonic() - started  # until it failed: how long it hung
                 if settings.verbose >= 3 and error.driver_text:
                     self.details.append("the driver said: " + printable(
                         error.driver_text, 2000))
                 raise
+            self.seconds = time.monotonic() - started
         verdict = judge(saved.rows, running_from(table, self.expectation, saved.rows),
                         self.expectation.daemons)
         self.details.extend(verdict.compared)
@@ -387,8 +391,9 @@ class DatabasePerfdata(nagiosplugin.Context):
 
     def performance(self, metric: nagiosplugin.Metric,
                     resource: nagiosplugin.Resource) -> Performance:
-        value = "U" if metric.value is None else metric.value
-        return Performance(metric.name, value, metric.uom or "", min=metric.min)
+        if metric.value is None:  # no unit after U: "db_query_time=U;;;0"
+            return Performance(metric.name, "U", "", min=metric.min)
+        return Performance(metric.name, metric.value, metric.uom or "", min=metric.min)
 
 
 NOT_CONFIGURED = ("no --pid-query configured: set it to SQL that returns (daemon name, pid) "

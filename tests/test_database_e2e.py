@@ -97,6 +97,8 @@ def test_running_daemon_without_saved_pid_is_a_warning(simulator, db, fault, sho
     run = run_plugin(*DATABASE, *db.plugin_args())
     assert_status(run, 1, f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs, but no pid is "
                   f"saved in the database ({shown})")
+    assert run.perfdata["db_pids_saved"] == "3"
+    assert run.perfdata["db_inconsistencies"] == "1"
 
 
 def test_two_rows_for_one_daemon(simulator, db):
@@ -204,6 +206,8 @@ def test_silent_server_ends_within_the_timeout(db):
     assert run.seconds < 3 + 1.5, run.seconds
     assert len(run.lines) == 1
     assert_labels(run)
+    assert run.perf_number("db_query_time") >= 1  # how long it waited, not U
+    assert run.perfdata["db_pids_saved"] == "U"
 
 
 def test_slow_query_ends_within_the_timeout(simulator, db):
@@ -218,7 +222,8 @@ def test_slow_query_ends_within_the_timeout(simulator, db):
 def test_no_query_configured_says_what_to_configure(db):
     run = run_plugin(*DATABASE, *db.plugin_args(query=None))
     assert_status(run, 3, "no --pid-query configured", "--db-discover")
-    assert_labels(run)
+    assert run.perfdata == {"db_query_time": "U", "db_pids_saved": "U",
+                            "db_inconsistencies": "U"}
 
 
 # -- the password --
