@@ -329,12 +329,19 @@ class PostgresConnection(Connection):
             "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
             "keepalives_count": 2,
         }
-        if params.socket:
-            kwargs["host"] = os.path.dirname(params.socket) \
-                if os.path.basename(params.socket).startswith(".s.PGSQL.") else params.socket
+        port = params.port
+        if params.socket:  # libpq wants the directory; the file's name carries the port
+            directory, name = os.path.split(params.socket)
+            if name.startswith(".s.PGSQL."):
+                kwargs["host"] = directory
+                suffix = name[len(".s.PGSQL."):]
+                if port is None and suffix.isdigit():
+                    port = int(suffix)
+            else:
+                kwargs["host"] = params.socket
         elif params.host:
             kwargs["host"] = params.host
-        for key, value in (("port", params.port), ("user", params.user),
+        for key, value in (("port", port), ("user", params.user),
                            ("password", params.password)):
             if value is not None:
                 kwargs[key] = value
