@@ -31,7 +31,15 @@ from os4xmon.contexts import (
     HeadlineContext,
     finding_metrics,
 )
-from os4xmon.dbdrivers import BAD_RESULT, ConnectParams, DatabaseError, Deadline, connect, scrub
+from os4xmon.dbdrivers import (
+    BAD_RESULT,
+    MAX_ROWS,
+    ConnectParams,
+    DatabaseError,
+    Deadline,
+    connect,
+    scrub,
+)
 from os4xmon.host import Host
 from os4xmon.options import port_number
 from os4xmon.processes import Expectation, assess
@@ -41,6 +49,8 @@ from os4xmon.settings import Settings
 from os4xmon.text import plural, printable
 
 PORT_KEYS = ("tcp_port", "tcp_port_tls")
+MAX_FINDINGS = 10
+MAX_LINES = 50
 MARGIN = 0.3
 """Seconds kept back from the -t budget, so the database's own clear line comes before the
 plugin's alarm."""
@@ -111,6 +121,9 @@ def parse_rows(width: int, rows: Sequence[Sequence[Any]]) -> SavedPids:
     if width != 2:
         raise DatabaseError(BAD_RESULT, f"--pid-query returns {plural(width, 'column')}, "
                             "expected 2 (daemon name, pid)")
+    if len(rows) > MAX_ROWS:
+        raise DatabaseError(BAD_RESULT, f"--pid-query returns more than {MAX_ROWS} rows, "
+                            "expected one per daemon")
     result = SavedPids()
     for row in rows:
         name = _text(row[0]).strip()
@@ -143,15 +156,20 @@ class Running:
 class Verdict:
     findings: list[Finding] = field(default_factory=list)
     compared: list[str] = field(default_factory=list)  # lines for the long output
+    total: int | None = None  # inconsistencies before the findings were capped
 
     @property
     def inconsistencies(self) -> int:
+        if self.total is not None:
+            return self.total
         return sum(1 for finding in self.findings if finding.state != Ok)
 
 
-def _pids(values: Sequence[int | None]) -> str:
+def _pids(values: Sequence[int | None], limit: int = 5) -> str:
+    """'pid 12', 'pids 12, none' or 'pids 1, 2, 3, 4, 5 and 995 more'."""
     shown = ["none" if value is None else str(value) for value in values]
-    return ("pid " if len(shown) == 1 else "pids ") + ", ".join(shown)
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return ("pid " if len(shown) == 1 else "pids ") + ", ".join(shown[:limit]) + more
 
 
 def _stale(daemon: str, pid: int, running: Running) -> Finding:
@@ -208,6 +226,21 @@ def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) 
                 f"is {_pids(instances)}: a second instance or a broken restart"))
         else:
             verdict.findings.append(_stale(daemon, pid, running))
+    return _capped(verdict)
+
+
+def _capped(verdict: Verdict) -> Verdict:
+    """At most MAX_FINDINGS findings and MAX_LINES lines: a hostile table cannot flood the
+    status line; the count of the rest keeps its worst state."""
+    verdict.total = verdict.inconsistencies
+    if len(verdict.findings) > MAX_FINDINGS:
+        rest = verdict.findings[MAX_FINDINGS:]
+        worst = Critical if any(f.state == Critical for f in rest) else Warn
+        summary = Finding(worst, f"and {len(rest)} more inconsistencies in the database")
+        verdict.findings = [*verdict.findings[:MAX_FINDINGS], summary]
+    if len(verdict.compared) > MAX_LINES:
+        more = len(verdict.compared) - MAX_LINES
+        verdict.compared = [*verdict.compared[:MAX_LINES], f"and {more} more daemons"]
     return verdict
 
 

@@ -22,9 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Sequence, Tuple
 
-from os4xmon.text import printable
+from os4xmon.text import duration, printable
 
 Rows = List[Tuple[Any, ...]]
+
+MAX_ROWS = 10000
+"""Rows read from any one query at most: OS4X has a handful of daemons, so a query that returns
+more is wrong, and reading all of them could cost the memory and time of the monitoring host."""
 
 MYSQL_SOCKET = "/run/mysqld/mysqld.sock"
 """Where Debian's MariaDB and MySQL listen locally; used when neither host nor socket is set."""
@@ -127,7 +131,7 @@ class Deadline:
         return left
 
     def silence(self, doing: str) -> str:
-        return f"no answer within {self.seconds:.1f}s while {doing}"
+        return f"no answer within {duration(self.seconds)} while {doing}"
 
 
 class Connection:
@@ -138,7 +142,8 @@ class Connection:
         self.deadline = deadline
 
     def read_only(self, queries: Sequence[str]) -> list[tuple[int, Rows]]:
-        """Runs each query in one read-only transaction: (number of columns, rows) each.
+        """Runs each query in one read-only transaction: (number of columns, rows) each,
+        at most MAX_ROWS + 1 rows (one more tells that there were too many).
 
         A failing query ends the transaction: its error is raised, earlier results are lost.
         """
@@ -237,7 +242,7 @@ class MysqlConnection(Connection):
                     self._bound("running the query")
                     cursor.execute(query)
                     width = len(cursor.description or ())
-                    results.append((width, list(cursor.fetchall())))
+                    results.append((width, list(cursor.fetchmany(MAX_ROWS + 1))))
                 self._bound("ending the transaction")
                 self._conn.rollback()
         except self._errors as error:
@@ -366,7 +371,7 @@ class PostgresConnection(Connection):
                     self.deadline.left_or_fail("running the query")
                     cursor.execute(query)
                     width = len(cursor.description or ())
-                    results.append((width, list(cursor.fetchall())))
+                    results.append((width, list(cursor.fetchmany(MAX_ROWS + 1))))
             self._conn.rollback()
         except self._errors as error:
             raise _pg_error(error, self.params, "querying", self.deadline) from None

@@ -8,6 +8,7 @@ reads them with the simulator's --pid-query. Run in a private PID namespace (.ci
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -224,6 +225,25 @@ def test_no_query_configured_says_what_to_configure(db):
     assert_status(run, 3, "no --pid-query configured", "--db-discover")
     assert run.perfdata == {"db_query_time": "U", "db_pids_saved": "U",
                             "db_inconsistencies": "U"}
+
+
+def test_huge_result_is_cut_and_refused(simulator, db):
+    start(simulator, db)
+    if db.kind == "mysql":
+        query = ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                 "WHERE i < 150) SELECT 'os4xrd', a.i * 1000 + b.i FROM n a, n b")
+    else:
+        query = "SELECT 'os4xrd', n FROM generate_series(1, 20000) AS n"
+    run = run_plugin(*DATABASE, *db.plugin_args(query))
+    assert_status(run, 3, "--pid-query returns more than 10000 rows, expected one per daemon")
+
+
+def test_unprivileged_plugin_gives_the_same_verdict(simulator, db):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run the plugin as nobody")
+    start(simulator, db, "--missing", "os4xsqd", "--db-stale", "os4xsqd")
+    run = run_plugin(*DATABASE, *db.plugin_args(), user="nobody")
+    assert_status(run, 2, "forced mode")
 
 
 # -- the password --

@@ -300,3 +300,29 @@ def test_discover_picks_tables_by_name_and_suggests_a_query():
     assert "    pid int   <--" in lines
     assert "ports in os4x_configuration: tcp_port = 3305" in lines
     assert all("\n" not in line for line in lines)
+
+
+def test_too_many_rows_is_an_unusable_result():
+    from os4xmon.dbdrivers import MAX_ROWS
+
+    rows = [("os4xrd", 1)] * (MAX_ROWS + 1)
+    with pytest.raises(DatabaseError, match="more than 10000 rows"):
+        parse_rows(2, rows)
+    assert len(parse_rows(2, rows[:MAX_ROWS]).rows) == MAX_ROWS
+
+
+def test_many_rows_for_one_daemon_keep_the_line_short():
+    rows = [SavedPid("os4xrd", pid) for pid in range(1, 1001)]
+    (finding,) = judge(rows, HEALTHY, EXPECTED[:1]).findings
+    assert finding.message == ("os4xrd saved 1000 times in the database (pids 1, 2, 3, 4, 5 "
+                               "and 995 more): one row per daemon expected")
+
+
+def test_a_flood_of_daemon_names_is_capped_but_counted():
+    rows = [SavedPid(f"os4xrd_capi_{index}", 10**6 + index) for index in range(500)]
+    verdict = judge(rows, HEALTHY, ())
+    assert len(verdict.findings) == database.MAX_FINDINGS + 1
+    assert verdict.findings[-1] == database.Finding(
+        Critical, "and 490 more inconsistencies in the database")
+    assert verdict.inconsistencies == 500
+    assert len(verdict.compared) == database.MAX_LINES + 1
