@@ -42,6 +42,7 @@ SQL_ERROR = "database SQL error"
 SILENT = "database silent"
 BAD_RESULT = "database query result unusable"
 DRIVER_MISSING = "database driver missing"
+DRIVER_FAILED = "database driver failed"
 
 
 class DatabaseError(Exception):
@@ -132,6 +133,14 @@ class Deadline:
 
     def silence(self, doing: str) -> str:
         return f"no answer within {duration(self.seconds)} while {doing}"
+
+
+def _unexpected(error: Exception, params: ConnectParams, doing: str) -> DatabaseError:
+    """What a driver raised outside its own error classes (a server speaking another
+    protocol can do that): still one scrubbed line, still --db-error-state's state."""
+    return DatabaseError(DRIVER_FAILED, f"{type(error).__name__} while {doing}: "
+                         f"{one_line(error, params.password)}", params.where(),
+                         scrub(str(error), params.password))
 
 
 class Connection:
@@ -225,6 +234,8 @@ class MysqlConnection(Connection):
             self._conn = pymysql.connect(**kwargs)
         except self._errors as error:
             raise _mysql_error(error, params, "connecting", deadline) from None
+        except Exception as error:
+            raise _unexpected(error, params, "connecting") from None
 
     def _bound(self, doing: str) -> None:
         # PyMySQL applies these to each read and write that follows
@@ -247,6 +258,8 @@ class MysqlConnection(Connection):
                 self._conn.rollback()
         except self._errors as error:
             raise _mysql_error(error, self.params, "querying", self.deadline) from None
+        except Exception as error:
+            raise _unexpected(error, self.params, "querying") from None
         return results
 
     def close(self) -> None:
@@ -362,6 +375,9 @@ class PostgresConnection(Connection):
         except self._errors as error:
             _pg_deadline.pop()
             raise _pg_error(error, params, "connecting", deadline) from None
+        except Exception as error:
+            _pg_deadline.pop()
+            raise _unexpected(error, params, "connecting") from None
 
     def read_only(self, queries: Sequence[str]) -> list[tuple[int, Rows]]:
         results = []
@@ -375,6 +391,8 @@ class PostgresConnection(Connection):
             self._conn.rollback()
         except self._errors as error:
             raise _pg_error(error, self.params, "querying", self.deadline) from None
+        except Exception as error:
+            raise _unexpected(error, self.params, "querying") from None
         return results
 
     def close(self) -> None:

@@ -7,11 +7,14 @@ reads them with the simulator's --pid-query. Run in a private PID namespace (.ci
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 from typing import Iterator
 
 import pytest
@@ -218,6 +221,41 @@ def test_slow_query_ends_within_the_timeout(simulator, db):
                      timeout=30)
     assert_status(run, 3, "database silent", "while querying")
     assert run.seconds < 2 + 1.5, run.seconds
+
+
+def test_server_speaking_another_protocol(db):
+    """An SSH server's banner and binary noise where the database should be."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def babble() -> None:
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError):
+                peer.sendall(b"SSH-2.0-OpenSSH_9.2p1\r\n" + bytes(range(256)) * 4)
+                peer.recv(100)
+            peer.close()
+
+    threading.Thread(target=babble, daemon=True).start()
+    args = db.plugin_args()
+    args[args.index("--db-port") + 1] = str(listener.getsockname()[1])
+    try:
+        run = run_plugin(*DATABASE, *args, "-t", "5")
+    finally:
+        listener.close()
+    assert_status(run, 3, "database unreachable")
+    assert len(run.lines) == 1
+    assert_labels(run)
+
+
+def test_tls_required_never_falls_back_to_plain(db):
+    """The servers of the tests have no TLS: --db-ssl must fail, not connect in the clear."""
+    run = run_plugin(*DATABASE, *db.plugin_args(), "--db-ssl")
+    assert_status(run, 3, "database unreachable", "SSL")
 
 
 def test_no_query_configured_says_what_to_configure(db):

@@ -326,3 +326,15 @@ def test_a_flood_of_daemon_names_is_capped_but_counted():
         Critical, "and 490 more inconsistencies in the database")
     assert verdict.inconsistencies == 500
     assert len(verdict.compared) == database.MAX_LINES + 1
+
+
+def test_unexpected_driver_errors_become_one_scrubbed_line():
+    from os4xmon import dbdrivers
+
+    params = ConnectParams("mysql", "os4x", "db", 3306, password="hunter2")
+    error = dbdrivers._unexpected(UnicodeDecodeError("utf-8", b"hunter2\xff", 7, 8, "hunter2"),
+                                  params, "querying")
+    assert error.kind == dbdrivers.DRIVER_FAILED
+    assert str(error).startswith("database driver failed (mysql os4x at db:3306): "
+                                 "UnicodeDecodeError while querying: ")
+    assert "hunter2" not in str(error) + error.driver_text
