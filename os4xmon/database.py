@@ -252,8 +252,8 @@ def running_from(table: ProcessTable, expectation: Expectation,
 
     report = assess(table, expectation)
     instances = {name: [p.pid for p in found] for name, found in report.instances.items()}
-    daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)
-                     for pid, p in table.processes.items() if not p.zombie}
+    daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)  # zombies too: not running
+                     for pid, p in table.processes.items()}
     outside = {row.pid for row in saved if row.pid and row.pid not in daemon_by_pid}
     alive = frozenset(pid for pid in outside if pid <= 2**31 and psutil.pid_exists(pid))
     return Running(instances, daemon_by_pid, alive)

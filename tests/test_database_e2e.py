@@ -436,3 +436,13 @@ def test_discover_failure_is_one_line(db):
 def test_discover_needs_a_database_type():
     run = run_plugin("--db-discover")
     assert_status(run, 3, "--db-discover needs --db-type")
+
+
+def test_saved_pid_of_a_zombie_child_differs_from_the_running_instance(simulator, db):
+    """The zombie is an exited os4xsqd action: it carries os4xsqd's name but is no instance."""
+    sim = simulator.start("--no-decoys", "--zombie", *db.simulator_args())
+    zombie = sim.pid("zombie")
+    db.rows(f"UPDATE os4x_daemon_state SET pid = '{zombie}' WHERE daemon = 'os4xsqd'")
+    run = run_plugin(*DATABASE, *db.plugin_args())
+    assert_status(run, 2, f"os4xsqd pid {zombie} saved in the database, but the running "
+                  f"os4xsqd is pid {sim.pid('os4xsqd')}")
