@@ -20,11 +20,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         runtime.fail(f"internal error while reading options: {type(error).__name__}: {error}",
                      verbose)
 
-    if settings.db_discover:  # prints what may hold the PIDs, then exits
-        from os4xmon.dbdiscover import discover
-
-        discover(settings)
     try:
+        if settings.db_discover:  # prints what may hold the PIDs, then exits
+            from os4xmon.dbdiscover import discover
+
+            discover(settings)
         from os4xmon.aspects import build_check, unavailable
         from os4xmon.host import Host
 

@@ -299,9 +299,17 @@ def test_password_from_file_reaches_the_server_and_nowhere_else(simulator, db, t
     assert SECRET not in run.stdout + run.stderr
 
 
-def test_wrong_password_is_refused_on_mysql(simulator, db):
-    if db.kind != "mysql":
-        pytest.skip("the PostgreSQL of the tests trusts 127.0.0.1: it checks no password")
+@pytest.fixture
+def mysql_db() -> Iterator[ScratchDatabase]:
+    """MariaDB only: the PostgreSQL of the tests trusts 127.0.0.1 and checks no password."""
+    needs_server(reachable("mysql"), "mysql is not reachable on 127.0.0.1")
+    database = ScratchDatabase("mysql")
+    yield database
+    database.drop()
+
+
+def test_wrong_password_is_refused_on_mysql(simulator, mysql_db):
+    db = mysql_db
     start(simulator, db)
     user = db.add_user(SECRET)
     args = db.plugin_args()
