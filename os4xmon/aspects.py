@@ -17,6 +17,7 @@ from os4xmon.summary import Os4xSummary
 MODULES = {
     "processes": "os4xmon.processes",
     "ports": "os4xmon.ports",
+    "database": "os4xmon.database",
     "isdn": "os4xmon.isdn",
 }
 """Aspect name -> module; in check order (the database runs before the ports it configures)."""

@@ -25,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                      verbose)
 
     try:
+        if settings.db_discover:  # prints what may hold the PIDs, then exits
+            from os4xmon.dbdiscover import discover
+
+            discover(settings)
         from os4xmon.aspects import build_check, unavailable
         from os4xmon.host import Host
 

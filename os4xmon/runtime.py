@@ -88,7 +88,13 @@ def status_line(state: ServiceState, summary: str, perfdata: Sequence[str]) -> s
 
 
 def emit(lines: Sequence[str], code: int) -> NoReturn:
-    sys.stdout.write("\n".join(lines) + "\n")
+    """Writes the output as UTF-8 whatever the locale; a stray undecodable byte is escaped."""
+    text = "\n".join(lines) + "\n"
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # a replaced stdout (tests): text is all it takes
+        sys.stdout.write(text)
+    else:
+        stream.write(text.encode("utf-8", errors="backslashreplace"))
     sys.stdout.flush()
     sys.exit(code)
 

@@ -109,6 +109,9 @@ class Settings:
             if item.name == "db_password":
                 value = "(set)" if value else "(not set)"
             origin = self.origins.get(item.name, "default")
-            lines.append(f"{item.name.replace('_', '-')} = {value!s} [{origin}]")
+            text = f"{value!s}"
+            if self.db_password and item.name != "db_password":  # even a user named as it
+                text = text.replace(self.db_password, "********")
+            lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)

@@ -1,5 +1,16 @@
 """Database: an OS4X-like schema with the daemons' PIDs (issue: the database check).
 
+With ``--db-type`` the simulator writes, once its processes run, the PID of each daemon instance
+into a MariaDB/MySQL or PostgreSQL database laid out like OS4X's (created when missing)::
+
+    os4x_configuration(name VARCHAR(255), value VARCHAR(255))   tcp_port, tcp_port_tls
+    os4x_daemon_state(daemon VARCHAR(64), pid VARCHAR(32))       one row per daemon
+
+OS4X's real PID table is not documented; this one is the simulator's design, matched by
+``--pid-query 'SELECT daemon, pid FROM {prefix}daemon_state'``. ``pid`` is text so that the
+faults can save what a broken installation might: NULL, '', 0 or words. Every PID row is
+rewritten at each start, so one database can serve run after run.
+
 The simulator calls these hooks: add_options while building its parser, before_start in the
 launcher before any process is forked, after_start once every process has announced itself,
 on_stop when the launcher stops.
@@ -8,22 +19,213 @@ on_stop when the launcher stops.
 from __future__ import annotations
 
 import argparse
+import os
+import re
+from typing import Any, Iterator
 
+from os4xmon import daemons
 from os4xmon.simulator.scenario import Scenario
+
+PID_TABLE = "daemon_state"
+PID_QUERY = "SELECT daemon, pid FROM {prefix}daemon_state"
+"""The --pid-query that reads the simulator's PID table."""
+
+DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
+FAULTS = (
+    ("stale", "save a PID that no process has (the daemon died without clearing it)"),
+    ("wrong", "save the PID of another process (the launcher) instead of the daemon's"),
+    ("null", "save NULL as the PID"),
+    ("zero", "save 0 as the PID"),
+    ("empty", "save '' as the PID"),
+    ("no-row", "save no row at all"),
+    ("duplicate-row", "save two rows, the second one with a stale PID"),
+    ("garbage", "save words instead of a PID"),
+)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _identifier(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain identifier")
+    return text
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """Nothing to add yet."""
+    group = parser.add_argument_group("database (the PIDs OS4X saves)")
+    group.add_argument("--db-type", choices=("mysql", "mariadb", "postgresql"),
+                       help="write the PIDs into this kind of database (default: none)")
+    group.add_argument("--db-host", default="127.0.0.1", help="server (default 127.0.0.1)")
+    group.add_argument("--db-port", type=int, help="server port (default 3306 or 5432)")
+    group.add_argument("--db-name", type=_identifier, default="os4x_sim",
+                       help="database, created when missing (default os4x_sim)")
+    group.add_argument("--db-user", default="root",
+                       help="user that may create it (default root; password from "
+                       "OS4X_DB_PASSWORD)")
+    group.add_argument("--db-prefix", type=_identifier, default="os4x_",
+                       help="table prefix (default os4x_)")
+    group.add_argument("--db-tcp-port", default="3305",
+                       help="tcp_port saved in the configuration (text: may be garbage)")
+    group.add_argument("--db-tcp-port-tls", default="6619",
+                       help="tcp_port_tls saved in the configuration (text: may be garbage)")
+    group.add_argument("--db-no-configuration", action="store_true",
+                       help="fault: no <prefix>configuration table")
+    group.add_argument("--db-foreign", type=_names, default=(), metavar="LIST",
+                       help="rows for names that are not OS4X daemons")
+    group.add_argument("--db-drop", action="store_true",
+                       help="drop the database when the simulator stops")
+    for fault, meaning in FAULTS:
+        group.add_argument(f"--db-{fault}", type=_names, default=(), metavar="LIST",
+                           dest=f"db_fault_{fault.replace('-', '_')}",
+                           help=f"fault: for these daemons, {meaning}")
 
 
 def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
-    """Nothing to prepare yet."""
+    """Nothing to prepare: the PIDs are known only once the processes run."""
+
+
+def free_pid() -> int:
+    """A PID that no process has: counted down from the top of the kernel's range."""
+    try:
+        with open("/proc/sys/kernel/pid_max", encoding="ascii") as stream:
+            top = int(stream.read())
+    except (OSError, ValueError):
+        top = 32768
+    for pid in range(top - 1, 300, -1):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise RuntimeError("no free pid")
+
+
+def pid_rows(args: argparse.Namespace, processes: list[dict[str, int]],
+             launcher: int, stale: int) -> list[tuple[str, str | None]]:
+    """(daemon, pid as saved) for every daemon instance, with the chosen faults applied."""
+    first: dict[str, int] = {}
+    for process in processes:
+        name = str(process["name"])
+        if daemons.is_daemon_name(name):
+            first[name] = min(first.get(name, process["pid"]), process["pid"])
+
+    def faulty(fault: str) -> tuple[str, ...]:
+        return tuple(getattr(args, f"db_fault_{fault}", ()))
+
+    rows: list[tuple[str, str | None]] = []
+    names = sorted(set(first) | {name for fault, _ in FAULTS for name in faulty(
+        fault.replace("-", "_"))})
+    for name in names:
+        if name in faulty("no_row"):
+            continue
+        pid: str | None = str(first[name]) if name in first else str(stale)
+        if name in faulty("stale"):
+            pid = str(stale)
+        elif name in faulty("wrong"):
+            pid = str(launcher)
+        elif name in faulty("null"):
+            pid = None
+        elif name in faulty("zero"):
+            pid = "0"
+        elif name in faulty("empty"):
+            pid = ""
+        elif name in faulty("garbage"):
+            pid = "running"
+        rows.append((name, pid))
+        if name in faulty("duplicate_row"):
+            rows.append((name, str(stale)))
+    rows.extend((name, str(launcher)) for name in args.db_foreign)
+    return rows
+
+
+def admin_connection(args: argparse.Namespace, database: str | None) -> Any:
+    """A writable connection as the admin user, to the server or to one database."""
+    password = os.environ.get("OS4X_DB_PASSWORD", "")
+    port = args.db_port or DEFAULT_PORTS[_kind(args)]
+    if _kind(args) == "mysql":
+        import pymysql
+
+        return pymysql.connect(host=args.db_host, port=port, user=args.db_user,
+                               password=password, database=database, autocommit=True,
+                               connect_timeout=10)
+    import psycopg2
+
+    connection = psycopg2.connect(host=args.db_host, port=port, user=args.db_user,
+                                  password=password or None,
+                                  dbname=database or "postgres", connect_timeout=10)
+    connection.autocommit = True
+    return connection
+
+
+def _kind(args: argparse.Namespace) -> str:
+    return "mysql" if args.db_type in ("mysql", "mariadb") else "postgresql"
+
+
+def _create_database(args: argparse.Namespace) -> None:
+    connection = admin_connection(args, None)
+    try:
+        with connection.cursor() as cursor:
+            if _kind(args) == "mysql":
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS {args.db_name}")
+            else:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db_name,))
+                if not cursor.fetchall():
+                    cursor.execute(f"CREATE DATABASE {args.db_name}")
+    finally:
+        connection.close()
+
+
+def statements(args: argparse.Namespace, rows: list[tuple[str, str | None]],
+               ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The SQL that lays the database out like OS4X's and saves the PIDs.
+
+    Table names come from --db-prefix, checked to be a plain identifier (S608 is safe here).
+    """
+    prefix = args.db_prefix
+    configuration, state = f"{prefix}configuration", f"{prefix}{PID_TABLE}"
+    if args.db_no_configuration:
+        yield f"DROP TABLE IF EXISTS {configuration}", ()
+    else:
+        yield (f"CREATE TABLE IF NOT EXISTS {configuration} "
+               "(name VARCHAR(255) NOT NULL, value VARCHAR(255))"), ()
+        yield (f"DELETE FROM {configuration} "  # noqa: S608
+               "WHERE name IN ('tcp_port', 'tcp_port_tls')"), ()
+        for key, value in (("tcp_port", args.db_tcp_port), ("tcp_port_tls",
+                                                            args.db_tcp_port_tls)):
+            yield (f"INSERT INTO {configuration} (name, value) "  # noqa: S608
+                   "VALUES (%s, %s)"), (key, value)
+    yield (f"CREATE TABLE IF NOT EXISTS {state} "
+           "(daemon VARCHAR(64) NOT NULL, pid VARCHAR(32))"), ()
+    yield f"DELETE FROM {state}", ()  # noqa: S608
+    for name, pid in rows:
+        yield f"INSERT INTO {state} (daemon, pid) VALUES (%s, %s)", (name, pid)  # noqa: S608
 
 
 def after_start(args: argparse.Namespace, scenario: Scenario,
                 processes: list[dict[str, int]]) -> None:
-    """Nothing to record yet."""
+    """Creates the database when missing and saves every instance's PID (and the faults)."""
+    if not args.db_type:
+        return
+    _create_database(args)
+    rows = pid_rows(args, processes, os.getpid(), free_pid())
+    connection = admin_connection(args, args.db_name)
+    try:
+        with connection.cursor() as cursor:
+            for sql, values in statements(args, rows):
+                cursor.execute(sql, values or None)
+    finally:
+        connection.close()
 
 
 def on_stop(args: argparse.Namespace) -> None:
-    """Nothing to clean up yet."""
+    """Drops the database when asked to (--db-drop)."""
+    if not args.db_type or not args.db_drop:
+        return
+    connection = admin_connection(args, None)
+    try:
+        with connection.cursor() as cursor:
+            if _kind(args) == "postgresql":
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = %s AND pid <> pg_backend_pid()", (args.db_name,))
+            cursor.execute(f"DROP DATABASE IF EXISTS {args.db_name}")
+    finally:
+        connection.close()

@@ -1,0 +1,443 @@
+"""The database check: the PIDs OS4X saved in its database agree with the daemons that run.
+
+OS4X daemons save their PID when they start and refuse to start while one is saved. A PID left
+behind by a daemon that died blocks the next start until someone uses forced mode; a PID that
+differs from the running instance means two daemons or a broken restart. The admin's
+``--pid-query`` returns rows of (daemon name, pid); :func:`parse_rows` validates them and
+:func:`judge` compares them with the process table: both pure. The drivers live in
+:mod:`os4xmon.dbdrivers`; this module also reads ``tcp_port`` / ``tcp_port_tls`` from
+``<prefix>configuration`` for the port check.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import re
+import signal
+import time
+
+import nagiosplugin
+from nagiosplugin.performance import Performance
+from nagiosplugin.state import Critical, Ok, Unknown, Warn
+
+from os4xmon import daemons, runtime
+from os4xmon.contexts import (
+    STATES_BY_NAME,
+    Finding,
+    FindingContext,
+    HeadlineContext,
+    finding_metrics,
+)
+from os4xmon.dbdrivers import (
+    BAD_RESULT,
+    MAX_ROWS,
+    ConnectParams,
+    DatabaseError,
+    Deadline,
+    connect,
+    scrub,
+)
+from os4xmon.host import Host
+from os4xmon.options import port_number
+from os4xmon.processes import Expectation, assess
+from os4xmon.proctable import ProcessTable
+from os4xmon.record import dataclass, field
+from os4xmon.runtime import Aspect
+from os4xmon.settings import Settings
+from os4xmon.text import plural, printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Any, Iterator, Mapping, Sequence
+
+
+PORT_KEYS = ("tcp_port", "tcp_port_tls")
+MAX_FINDINGS = 10
+MAX_LINES = 50
+MARGIN = 0.3
+"""Seconds kept back from the -t budget, so the database's own clear line comes before the
+plugin's alarm."""
+LATER_SHARE = 0.5
+"""Share of the remaining budget the database may use when slower aspects (ports, ISDN) follow."""
+
+
+def forced_mode_advice(daemon: str) -> str:
+    return f"check that no {daemon} runs, then start {daemon} in forced mode"
+
+
+# -- the rows: validated, pure --
+
+
+@dataclass(frozen=True)
+class SavedPid:
+    """One row of the PID query: a daemon and its saved PID (None: nothing saved)."""
+
+    daemon: str
+    pid: int | None
+    raw: str = ""  # how the PID looked when nothing usable was saved: NULL, 0, ''
+
+
+@dataclass
+class SavedPids:
+    rows: list[SavedPid] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # names that are not OS4X daemons
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="surrogateescape")
+    return str(value)
+
+
+def parse_pid(value: Any) -> int | None:
+    """A saved PID: a whole number above 0; None for nothing saved (NULL, 0, empty text).
+
+    Raises ValueError for anything else (a negative number, a fraction, words), which means
+    the query does not return what the check needs.
+    """
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a whole number")
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, (decimal.Decimal, float)):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"{printable(str(value), 30)} is not a whole number")
+        number = int(value)
+    else:
+        text = _text(value).strip()
+        if text == "":
+            return None
+        if not re.fullmatch(r"[+-]?[0-9]{1,30}", text):
+            raise ValueError(f"{printable(text, 30)!r} is not a whole number")
+        number = int(text)
+    if number < 0:
+        raise ValueError(f"{number} is negative")
+    return number or None
+
+
+def parse_rows(width: int, rows: Sequence[Sequence[Any]]) -> SavedPids:
+    """The PID query's result, checked: two columns, whole-number PIDs, OS4X names kept."""
+    if width != 2:
+        raise DatabaseError(BAD_RESULT, f"--pid-query returns {plural(width, 'column')}, "
+                            "expected 2 (daemon name, pid)")
+    if len(rows) > MAX_ROWS:
+        raise DatabaseError(BAD_RESULT, f"--pid-query returns more than {MAX_ROWS} rows, "
+                            "expected one per daemon")
+    result = SavedPids()
+    for row in rows:
+        name = _text(row[0]).strip()
+        if not daemons.is_daemon_name(name):
+            result.ignored.append(printable(name, 40) if row[0] is not None else "NULL")
+            continue
+        try:
+            pid = parse_pid(row[1])
+        except ValueError as error:
+            raise DatabaseError(BAD_RESULT, f"the PID saved for {name} is not a PID: "
+                                f"{error}") from None
+        raw = "NULL" if row[1] is None else printable(repr(_text(row[1]).strip()), 20)
+        result.rows.append(SavedPid(name, pid, "" if pid else raw))
+    return result
+
+
+# -- the verdicts: pure --
+
+
+@dataclass(frozen=True)
+class Running:
+    """What the process table says, reduced to what the verdicts need."""
+
+    instances: Mapping[str, Sequence[int]]  # daemon -> pids of its running instances
+    daemon_by_pid: Mapping[int, str | None] = field(default_factory=dict)  # OS4X-like pids
+    alive: frozenset[int] = frozenset()  # saved pids that belong to some process of the host
+
+
+@dataclass
+class Verdict:
+    findings: list[Finding] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)  # lines for the long output
+    total: int | None = None  # inconsistencies before the findings were capped
+
+    @property
+    def inconsistencies(self) -> int:
+        if self.total is not None:
+            return self.total
+        return sum(1 for finding in self.findings if finding.state != Ok)
+
+
+def _pids(values: Sequence[int | None], limit: int = 5) -> str:
+    """'pid 12', 'pids 12, none' or 'pids 1, 2, 3, 4, 5 and 995 more'."""
+    shown = ["none" if value is None else str(value) for value in values]
+    more = f" and {len(shown) - limit} more" if len(shown) > limit else ""
+    return ("pid " if len(shown) == 1 else "pids ") + ", ".join(shown[:limit]) + more
+
+
+def _stale(daemon: str, pid: int, running: Running) -> Finding:
+    other = running.daemon_by_pid.get(pid)
+    if other == daemon:
+        what = f"pid {pid} is not a running {daemon} instance"
+    elif other:
+        what = f"pid {pid} is now {other} (pid reused)"
+    elif pid in running.alive or pid in running.daemon_by_pid:
+        what = f"pid {pid} is another program (pid reused)"
+    else:
+        what = "no process has that pid"
+    return Finding(Critical, f"{daemon} pid {pid} saved in the database, but {what}: "
+                   f"{forced_mode_advice(daemon)}")
+
+
+def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) -> Verdict:
+    """Compares the saved PIDs with the running instances of the expected daemons and of
+    every other OS4X daemon that has a row."""
+    verdict = Verdict()
+    rows: dict[str, list[SavedPid]] = {}
+    for entry in saved:
+        rows.setdefault(entry.daemon, []).append(entry)
+    names = list(expected) + sorted(name for name in rows if name not in expected)
+    for daemon in names:
+        mine = rows.get(daemon, [])
+        instances = sorted(running.instances.get(daemon, ()))
+        runs = f"running {_pids(instances)}" if instances else "not running"
+        if len(mine) > 1:
+            verdict.findings.append(Finding(
+                Critical, f"{daemon} saved {len(mine)} times in the database "
+                f"({_pids([entry.pid for entry in mine])}): one row per daemon expected"))
+            verdict.compared.append(f"{daemon}: {len(mine)} rows "
+                                    f"({_pids([entry.pid for entry in mine])}), {runs}")
+            continue
+        row = mine[0] if mine else None
+        pid = row.pid if row else None
+        if row is None:
+            verdict.compared.append(f"{daemon}: no row, {runs}")
+        else:
+            saved_text = f"pid {pid}" if pid else f"no pid ({row.raw})"
+            verdict.compared.append(f"{daemon}: saved {saved_text}, {runs}")
+        if not pid:
+            if instances:
+                how = "no row" if row is None else row.raw
+                verdict.findings.append(Finding(
+                    Warn, f"{daemon} {_pids(instances)} runs, but no pid is saved in the "
+                    f"database ({how})"))
+        elif pid in instances:
+            continue
+        elif instances:
+            verdict.findings.append(Finding(
+                Critical, f"{daemon} pid {pid} saved in the database, but the running {daemon} "
+                f"is {_pids(instances)}: a second instance or a broken restart"))
+        else:
+            verdict.findings.append(_stale(daemon, pid, running))
+    return _capped(verdict)
+
+
+def _capped(verdict: Verdict) -> Verdict:
+    """At most MAX_FINDINGS findings and MAX_LINES lines: a hostile table cannot flood the
+    status line; the count of the rest keeps its worst state."""
+    verdict.total = verdict.inconsistencies
+    if len(verdict.findings) > MAX_FINDINGS:
+        rest = verdict.findings[MAX_FINDINGS:]
+        worst = Critical if any(f.state == Critical for f in rest) else Warn
+        summary = Finding(worst, f"and {len(rest)} more inconsistencies in the database")
+        verdict.findings = [*verdict.findings[:MAX_FINDINGS], summary]
+    if len(verdict.compared) > MAX_LINES:
+        more = len(verdict.compared) - MAX_LINES
+        verdict.compared = [*verdict.compared[:MAX_LINES], f"and {more} more daemons"]
+    return verdict
+
+
+def running_from(table: ProcessTable, expectation: Expectation,
+                 saved: Sequence[SavedPid]) -> Running:
+    """The Running record from the process table; asks the host only about saved pids that
+    the table does not hold (a pid reused by a program that is not OS4X)."""
+    import psutil
+
+    report = assess(table, expectation)
+    instances = {name: [p.pid for p in found] for name, found in report.instances.items()}
+    daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)  # zombies too: not running
+                     for pid, p in table.processes.items()}
+    outside = {row.pid for row in saved if row.pid and row.pid not in daemon_by_pid}
+    alive = frozenset(pid for pid in outside if pid <= 2**31 and psutil.pid_exists(pid))
+    return Running(instances, daemon_by_pid, alive)
+
+
+# -- the ports in <prefix>configuration: pure --
+
+
+def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str]]:
+    """tcp_port / tcp_port_tls as port numbers, and notes on what was ignored and why."""
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if len(row) < 2:
+            continue
+        key = _text(row[0]).strip()
+        if key in PORT_KEYS:
+            found.setdefault(key, []).append(_text(row[1]).strip())
+    ports, notes = {}, []
+    for key in PORT_KEYS:
+        values = sorted(set(found.get(key, [])))
+        if len(values) > 1:
+            notes.append(f"{key} saved with different values "
+                         f"({', '.join(printable(v, 12) for v in values)}): ignored")
+        elif values:
+            try:
+                ports[key] = port_number(values[0])
+            except ValueError as error:
+                notes.append(f"{key} ignored: {printable(str(error), 60)}")
+    return ports, notes
+
+
+# -- the aspect: I/O --
+
+
+def connect_params(settings: Settings) -> ConnectParams:
+    return ConnectParams(settings.db_type or "mysql", settings.db_name, settings.db_host,
+                         settings.db_port, settings.db_socket, settings.db_user,
+                         settings.db_password, settings.db_ssl, settings.db_ssl_ca)
+
+
+def budget(settings: Settings) -> float:
+    """Seconds the database may take: what -t has left, minus a margin, and only a share of
+    it when ports or ISDN still have to be checked after the database."""
+    remaining = signal.getitimer(signal.ITIMER_REAL)[0] or settings.timeout
+    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn")):
+        return max(remaining * LATER_SHARE, 0.05)
+    return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
+
+
+def pid_query(settings: Settings) -> str:
+    return (settings.pid_query or "").replace("{prefix}", settings.db_prefix)
+
+
+def configuration_query(prefix: str) -> str:
+    keys = ", ".join(f"'{key}'" for key in PORT_KEYS)
+    return f"SELECT name, value FROM {prefix}configuration WHERE name IN ({keys})"  # noqa: S608
+
+
+class Database(Aspect):
+    """The PIDs OS4X saved, compared with the processes; the ports it saved, for the port check."""
+
+    name = "database"
+
+    def __init__(self, settings: Settings, host: Host) -> None:
+        self.settings = settings
+        self.host = host
+        self.expectation = Expectation.from_settings(settings)
+        self.details: list[str] = []
+        self.seconds: float | None = None  # talking to the database: connect, queries, close
+
+    def _say(self, text: str) -> str:
+        return scrub(text, self.settings.db_password)
+
+    def measure(self) -> Iterator[nagiosplugin.Metric]:
+        try:
+            verdict, saved = self._compare()
+        except _NotConfigured:
+            yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED)])
+            yield from self._perfdata(None, None)
+            return
+        except DatabaseError as error:
+            state = STATES_BY_NAME[self.settings.db_error_state]
+            yield from finding_metrics(self.name, [Finding(state, self._say(str(error)))])
+            yield from self._perfdata(None, None)
+            return
+        finally:
+            self.details = [self._say(line) for line in self.details]
+        yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message))
+                                               for f in verdict.findings])
+        with_pid = sum(1 for row in saved.rows if row.pid)
+        yield from self._perfdata(with_pid, verdict.inconsistencies)
+        yield nagiosplugin.Metric("database", f"{plural(with_pid, 'saved PID')} agree",
+                                  context="database headline")
+
+    def _perfdata(self, saved: int | None,
+                  inconsistencies: int | None) -> Iterator[nagiosplugin.Metric]:
+        """The same three labels on every run; U where the database gave no answer."""
+        seconds = None if self.seconds is None else round(self.seconds, 4)
+        yield nagiosplugin.Metric("db_query_time", seconds, "s", min=0,
+                                  context="database perfdata")
+        yield nagiosplugin.Metric("db_pids_saved", saved, min=0, context="database perfdata")
+        yield nagiosplugin.Metric("db_inconsistencies", inconsistencies, min=0,
+                                  context="database perfdata")
+
+    def _compare(self) -> tuple[Verdict, SavedPids]:
+        settings = self.settings
+        if not settings.pid_query:
+            raise _NotConfigured()
+        table = self.host.process_table()
+        params = connect_params(settings)
+        deadline = Deadline(budget(settings))
+        with runtime.phase(f"waiting for the database ({params.where()})"):
+            started = time.monotonic()
+            try:
+                connection = connect(params, deadline)
+                try:
+                    ((width, rows),) = connection.read_only([pid_query(settings)])
+                    saved = parse_rows(width, rows)
+                    self._read_ports(connection)
+                finally:
+                    connection.close()
+            except DatabaseError as error:
+                self.seconds = time.monotonic() - started  # until it failed: how long it hung
+                if settings.verbose >= 3 and error.driver_text:
+                    self.details.append("the driver said: " + printable(
+                        error.driver_text, 2000))
+                raise
+            self.seconds = time.monotonic() - started
+        verdict = judge(saved.rows, running_from(table, self.expectation, saved.rows),
+                        self.expectation.daemons)
+        self.details.extend(verdict.compared)
+        if saved.ignored:
+            self.details.append("ignored (not OS4X daemons): " + ", ".join(saved.ignored[:20])
+                                + (f" and {len(saved.ignored) - 20} more"
+                                   if len(saved.ignored) > 20 else ""))
+        return verdict, saved
+
+    def _read_ports(self, connection: Any) -> None:
+        """tcp_port / tcp_port_tls into host.configured_ports; a failure here is only a note."""
+        table = f"{self.settings.db_prefix}configuration"
+        try:
+            ((_, rows),) = connection.read_only([configuration_query(self.settings.db_prefix)])
+        except DatabaseError as error:
+            self.details.append(f"ports not read from {table}: {error}")
+            return
+        ports, notes = parse_ports(rows)
+        self.host.configured_ports.update(ports)
+        self.details.extend(notes)
+        self.details.append(f"ports in {table}: " + (", ".join(
+            f"{key} = {value}" for key, value in sorted(ports.items())) or "none"))
+
+
+class _NotConfigured(DatabaseError):
+    def __init__(self) -> None:
+        super().__init__("database check not configured", "")
+
+
+class DatabasePerfdata(nagiosplugin.Context):
+    """Perfdata with the same labels whether the database answered or not: 'U' (the plugin
+    API's "could not be determined") where a failure left no value."""
+
+    def __init__(self) -> None:
+        super().__init__("database perfdata", fmt_metric="")
+
+    def evaluate(self, metric: nagiosplugin.Metric,
+                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
+        return nagiosplugin.Result(Ok, None, metric)
+
+    def performance(self, metric: nagiosplugin.Metric,
+                    resource: nagiosplugin.Resource) -> Performance:
+        if metric.value is None:  # no unit after U: "db_query_time=U;;;0"
+            return Performance(metric.name, "U", "", min=metric.min)
+        return Performance(metric.name, metric.value, metric.uom or "", min=metric.min)
+
+
+NOT_CONFIGURED = ("no --pid-query configured: set it to SQL that returns (daemon name, pid) "
+                  "rows; check_os4x --db-type ... --db-discover lists the tables that may "
+                  "hold the PIDs")
+
+
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
+    return [Database(settings, host), FindingContext(), DatabasePerfdata(),
+            HeadlineContext("database headline")]
