@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 from dbtools import KINDS, PID_QUERY, ScratchDatabase, closed_port, reachable, silent_server
-from helpers import assert_status, needs_server, run_plugin
+from helpers import assert_status, free_port, needs_server, run_plugin
 
 pytestmark = pytest.mark.server
 DATABASE = ("--checks", "database")
@@ -454,3 +454,21 @@ def test_saved_pid_of_a_zombie_child_differs_from_the_running_instance(simulator
     run = run_plugin(*DATABASE, *db.plugin_args())
     assert_status(run, 2, f"os4xsqd pid {zombie} saved in the database, but the running "
                   f"os4xsqd is pid {sim.pid('os4xsqd')}")
+
+
+def test_ports_from_the_database_drive_the_port_check(simulator, db):
+    """One run, every aspect: the ports OS4X saved are the ones the port check looks at."""
+    tcp, tls = free_port(), free_port()
+    start(simulator, db, "--port", str(tcp), "--tls-port", str(tls), "--isdn-controllers", "1",
+          "--db-tcp-port", str(tcp), "--db-tcp-port-tls", str(tls))
+    capi = simulator.running[-1].state_file + ".capi"
+    everything = ("--checks", "processes,ports,database,isdn", "--isdn-controllers", "1",
+                  "--capi-file", f"{capi}/controller", *db.plugin_args())
+    run = run_plugin(*everything, "--probe", "-v")
+    assert_status(run, 0, "5 daemons running", "5 saved PIDs agree")
+    assert any(line.startswith(f"port {tcp} (os4xrd_tcpip, from the database): listening")
+               for line in run.lines), run.stdout
+    # a port given by the admin wins over the database's
+    elsewhere = free_port()
+    given = run_plugin(*everything, "--port", str(elsewhere))
+    assert_status(given, 2, f"port {elsewhere} not listening (os4xrd_tcpip should)")
