@@ -111,3 +111,69 @@ def test_any_process_table_gives_one_valid_status_line(capsys, processes, args):
     with pytest.raises(SystemExit) as ended:
         runtime.execute(check, 30, settings_.verbose)
     assert_valid_output(capsys.readouterr().out, ended.value.code)
+
+
+THRESHOLD = st.one_of(st.floats(min_value=0, max_value=1e12, allow_nan=False),
+                      st.integers(min_value=0, max_value=10**12)).map(repr)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=80)
+@given(st.fixed_dictionaries({}, optional={
+    "--action-age-warning": THRESHOLD, "--action-age-critical": THRESHOLD,
+    "--min-uptime": THRESHOLD, "--response-warning": THRESHOLD,
+    "--response-critical": THRESHOLD, "--cert-warning": THRESHOLD,
+    "--cert-critical": THRESHOLD}))
+def test_any_thresholds_give_a_usage_error_or_valid_ranges(capsys, chosen):
+    """Any number an admin may type becomes a Nagios range nagiosplugin accepts, or one
+    clear line (1e-06 once crashed the range parser)."""
+    argv = ["--checks", "processes"] + [item for pair in chosen.items() for item in pair]
+    try:
+        settings_ = options.parse(argv, environ={})
+    except options.UsageError as error:
+        assert "\n" not in str(error)
+        return
+    table = table_from([ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "root",
+                                    1.0, 1),
+                        ProcessInfo(11, 1, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "root",
+                                    1.0, 1),
+                        ProcessInfo(12, 11, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "root",
+                                    5.0, 1)], 2e9)
+    check = build_check(settings_, FixedHost(table))
+    with pytest.raises(SystemExit) as ended:
+        runtime.execute(check, 30, 0)
+    output = capsys.readouterr().out
+    assert_valid_output(output, ended.value.code)
+    assert "internal error" not in output
+
+
+DB_VALUE = st.one_of(st.none(), TEXT, st.binary(max_size=20), st.integers(-2**70, 2**70),
+                     st.floats(allow_nan=True), st.sampled_from(["os4xrd", "os4xsqd", "0", ""]))
+
+
+@given(st.lists(st.tuples(DB_VALUE, DB_VALUE), max_size=30),
+       st.dictionaries(st.sampled_from(["os4xrd", "os4xrd_tcpip", "os4xsqd"]),
+                       st.lists(st.integers(1, 99), max_size=3), max_size=3))
+def test_any_database_rows_give_findings_or_one_clear_error(rows, instances):
+    from os4xmon.database import DatabaseError, Running, judge, parse_rows
+
+    try:
+        saved = parse_rows(2, rows)
+    except DatabaseError as error:
+        assert "\n" not in str(error) and "|" not in str(error)
+        return
+    verdict = judge(saved.rows, Running(instances), ["os4xrd", "os4xrd_tcpip", "os4xsqd"])
+    for finding in verdict.findings:
+        assert "\n" not in finding.message and "|" not in finding.message
+    for name in saved.ignored:
+        assert "\n" not in name and "|" not in name
+
+
+@given(st.lists(st.tuples(st.sampled_from(["tcp_port", "tcp_port_tls", "other", ""]),
+                          DB_VALUE), max_size=6))
+def test_any_configuration_rows_give_valid_ports_only(rows):
+    from os4xmon.database import parse_ports
+
+    ports, notes = parse_ports(rows)
+    assert set(ports) <= {"tcp_port", "tcp_port_tls"}
+    assert all(1 <= port <= 65535 for port in ports.values())
+    assert all("\n" not in note for note in notes)
