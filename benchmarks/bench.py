@@ -51,6 +51,10 @@ def peak_memory(argv: list[str]) -> int:
     return int(done.stderr.strip().splitlines()[-1]) * 1024
 
 
+def processes_now() -> int:
+    return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
+
+
 def start_simulator(state_file: str, ports: tuple[int, int]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "os4xmon.simulator", "start", "--state-file", state_file,
@@ -140,8 +144,8 @@ def main() -> None:
                 Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.machine())
     print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
-          f"{args.rounds} rounds, median; ps -e counts {len(os.listdir('/proc'))} entries "
-          "in /proc at the end")
+          f"{args.rounds} rounds, median; {processes_now()} processes on the host at "
+          "the end (without the extra ones)")
     names = list(next(iter(results.values())))
     header = ["command"] + [f"+{load} processes" for load in loads] + ["peak RSS"]
     rows = [[name] + [f"{results[load][name][0] * 1000:.1f} ms" for load in loads]

@@ -124,7 +124,12 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
         CONFIG.key_file = os.path.join(CONFIG.workdir, "key.pem")
-        make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
+        try:
+            make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
+        except ImportError:
+            raise SystemExit("os4x-simulator: the TLS receiver needs a certificate, made with "
+                             "the cryptography package: pip install 'check_os4x[simulator]', "
+                             "or run with --no-tls") from None
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
     for name in CONFIG.ports:
