@@ -141,3 +141,27 @@ def test_password_never_in_the_process_list_environment_or_output(db, tmp_path):
     assert secret not in table
     assert secret not in out + err
     assert out.startswith("OS4X UNKNOWN - ")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the plugin as nagios")
+def test_nagios_user_against_root_daemons_counts_right_and_says_what_it_could_not_verify(
+        simulator):
+    import pwd
+
+    try:
+        pwd.getpwnam("nagios")
+    except KeyError:
+        needs_server(False, "the nagios user (from nagios-nrpe-server) does not exist")
+    tcp, tls = free_port(), free_port()
+    simulator.start("--port", str(tcp), "--tls-port", str(tls), "--isdn-controllers", "1")
+    args = ("--checks", "processes,ports", "--port", str(tcp), "--tls-port", str(tls),
+            "--isdn-controllers", "1", "--user", "root", "-v")
+    as_root = run_plugin(*args)
+    as_nagios = run_plugin(*args, user="nagios")
+    assert_status(as_root, 0, "5 daemons running")
+    assert_status(as_nagios, 0, "5 daemons running")
+    for label in ("os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xrd_capi_0", "os4xsqd",
+                  "actions", "oftp_listening", "oftp2_listening", "zombies"):
+        assert as_nagios.perfdata[label] == as_root.perfdata[label], label
+    assert any("not verified" in line for line in as_nagios.lines), as_nagios.stdout
+    assert not any("not verified" in line for line in as_root.lines), as_root.stdout
