@@ -128,3 +128,19 @@ def test_readme_documents_every_option_with_an_example():
         row = next((line for line in rows if f"`{long_flag}" in line.split(" | ")[0]), None)
         assert row is not None, f"{long_flag} is not in README's options table"
         assert row.rstrip().endswith("` |"), f"{long_flag} has no example in README"
+
+
+def test_the_copy_deployable_script_runs_the_same_plugin(tmp_path):
+    """check_os4x.py, copied alone into a plugin directory, runs the installed package."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    copy = tmp_path / "check_os4x.py"
+    shutil.copy(Path(__file__).parent.parent / "check_os4x.py", copy)
+    direct = run_plugin("--checks", "processes", "--bogus")
+    copied = subprocess.run([sys.executable, str(copy), "--checks", "processes", "--bogus"],
+                            capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert copied.returncode == direct.code == 3
+    assert copied.stdout == direct.stdout
