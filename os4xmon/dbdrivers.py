@@ -192,6 +192,18 @@ def _mysql_error(error: Exception, params: ConnectParams, doing: str,
     return DatabaseError(SQL_ERROR, line, "", full)
 
 
+def _run_queries(cursor: Any, queries: Sequence[str],
+                 before_each: Callable[[str], object]) -> list[tuple[int, Rows]]:
+    """Each query's column count and at most MAX_ROWS + 1 rows (one more tells "too many");
+    before_each bounds the wait that follows by what is left of the deadline."""
+    results = []
+    for query in queries:
+        before_each("running the query")
+        cursor.execute(query)
+        results.append((len(cursor.description or ()), list(cursor.fetchmany(MAX_ROWS + 1))))
+    return results
+
+
 def _tls_context(ca_file: str | None) -> Any:
     """TLS to the server: verified (chain and host name) with a CA file, else encrypted only."""
     import ssl
@@ -249,16 +261,11 @@ class MysqlConnection(Connection):
         self._conn._write_timeout = left  # type: ignore[attr-defined]
 
     def read_only(self, queries: Sequence[str]) -> list[tuple[int, Rows]]:
-        results = []
         try:
             with self._conn.cursor() as cursor:
                 self._bound("starting a read-only transaction")
                 cursor.execute("START TRANSACTION READ ONLY")
-                for query in queries:
-                    self._bound("running the query")
-                    cursor.execute(query)
-                    width = len(cursor.description or ())
-                    results.append((width, list(cursor.fetchmany(MAX_ROWS + 1))))
+                results = _run_queries(cursor, queries, self._bound)
                 self._bound("ending the transaction")
                 self._conn.rollback()
         except self._errors as error:
@@ -385,14 +392,9 @@ class PostgresConnection(Connection):
             raise _unexpected(error, params, "connecting") from None
 
     def read_only(self, queries: Sequence[str]) -> list[tuple[int, Rows]]:
-        results = []
         try:
             with self._conn.cursor() as cursor:
-                for query in queries:
-                    self.deadline.left_or_fail("running the query")
-                    cursor.execute(query)
-                    width = len(cursor.description or ())
-                    results.append((width, list(cursor.fetchmany(MAX_ROWS + 1))))
+                results = _run_queries(cursor, queries, self.deadline.left_or_fail)
             self._conn.rollback()
         except self._errors as error:
             raise _pg_error(error, self.params, "querying", self.deadline) from None
