@@ -111,10 +111,12 @@ class HeadlineContext(nagiosplugin.Context):
 
 @dataclass(frozen=True)
 class Finding:
-    """One verdict of an aspect's pure evaluation: a state and the sentence that explains it."""
+    """One verdict of an aspect's pure evaluation: a state, the sentence that explains it, and
+    the admin's next step (concrete: pids, files, dates), shown under it in the long output."""
 
     state: ServiceState
     message: str
+    advice: str = ""
 
 
 class FindingContext(nagiosplugin.Context):

@@ -22,6 +22,7 @@ from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon import daemons, runtime
+from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     STATES_BY_NAME,
     Finding,
@@ -43,7 +44,6 @@ from os4xmon.options import port_number
 from os4xmon.processes import Expectation, assess
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
-from os4xmon.runtime import Aspect
 from os4xmon.settings import Settings
 from os4xmon.text import plural, printable
 

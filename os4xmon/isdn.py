@@ -18,12 +18,12 @@ import nagiosplugin
 from nagiosplugin.state import Critical, Unknown
 
 from os4xmon import capi_sources, daemons, runtime
+from os4xmon.aspect import Aspect
 from os4xmon.contexts import CountContext, Finding, FindingContext, HeadlineContext, finding_metrics
 from os4xmon.host import Host
 from os4xmon.processes import Expectation
 from os4xmon.processes import assess as assess_processes
 from os4xmon.record import dataclass, field
-from os4xmon.runtime import Aspect
 from os4xmon.settings import Settings
 from os4xmon.text import pid_list, plural, printable
 

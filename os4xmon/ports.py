@@ -21,6 +21,7 @@ from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown
 
 from os4xmon import daemons, runtime
+from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     CountContext,
     Finding,
@@ -201,7 +202,7 @@ def margin(timeout: float) -> float:
     return min(max(timeout / 10, 0.2), 1.0)
 
 
-class Ports(runtime.Aspect):
+class Ports(Aspect):
     """The ports of OS4X: listening sockets and their holders, and with --probe the answers."""
 
     name = "ports"

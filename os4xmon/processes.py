@@ -11,6 +11,7 @@ from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, ServiceState, Warn
 
 from os4xmon import daemons
+from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     CountContext,
     Finding,
@@ -24,7 +25,6 @@ from os4xmon.contexts import (
 from os4xmon.host import Host
 from os4xmon.proctable import ProcessInfo, ProcessTable
 from os4xmon.record import dataclass, field
-from os4xmon.runtime import Aspect
 from os4xmon.settings import Settings
 from os4xmon.text import duration, pid_list, plural, printable
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from types import FrameType
@@ -29,6 +30,7 @@ PREFIX = "OS4X"
 
 _phases: list[str] = []
 _tracebacks: list[str] = []
+_deadline: list[float] = []  # monotonic time at which -t runs out; set by execute()
 
 
 class CheckTimeout(BaseException):
@@ -49,33 +51,14 @@ def current_phase() -> str:
     return _phases[-1] if _phases else "checking"
 
 
+def time_left() -> float:
+    """Seconds until -t runs out (the whole budget of every waiting step); inf outside a run."""
+    return _deadline[-1] - time.monotonic() if _deadline else float("inf")
+
+
 def remember_traceback() -> None:
     """Keeps the current exception's traceback for -vvv."""
     _tracebacks.append(traceback.format_exc().rstrip())
-
-
-class Aspect(nagiosplugin.Resource):
-    """A Resource that never lets an unexpected error of its own abort the other aspects.
-
-    Subclasses implement ``measure()``. Its metrics are collected all at once, so an aspect
-    that fails half-way reports UNKNOWN with one line instead of half its perfdata.
-    """
-
-    details: Sequence[str] = ()
-
-    def measure(self) -> Iterator[nagiosplugin.Metric]:
-        raise NotImplementedError
-
-    def probe(self) -> list[nagiosplugin.Metric]:
-        with phase(f"checking {self.name}"):
-            try:
-                return list(self.measure())
-            except nagiosplugin.CheckError:
-                raise
-            except Exception as error:
-                remember_traceback()
-                raise nagiosplugin.CheckError(
-                    f"{self.name} check failed: {type(error).__name__}: {error}") from None
 
 
 def status_line(state: ServiceState, summary: str, perfdata: Sequence[str]) -> str:
@@ -118,6 +101,7 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
     """Runs the check, prints its output and exits with its state's code."""
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
+        _deadline.append(time.monotonic() + timeout)
         signal.setitimer(signal.ITIMER_REAL, timeout)
         check()
     except CheckTimeout:

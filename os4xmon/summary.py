@@ -27,5 +27,10 @@ class Os4xSummary(nagiosplugin.Summary):
         return ", ".join(str(result) for result in problems_worst_first(results))
 
     def verbose(self, results: nagiosplugin.Results) -> list[str]:
-        return [f"{str(result.state).upper()}: {result}"
-                for result in problems_worst_first(results)]
+        lines = []
+        for result in problems_worst_first(results):
+            lines.append(f"{str(result.state).upper()}: {result}")
+            advice = getattr(getattr(result.metric, "value", None), "advice", "")
+            if advice:
+                lines.append(f"  what to do: {advice}")
+        return lines
