@@ -40,7 +40,7 @@ from os4xmon.dbdrivers import (
     scrub,
 )
 from os4xmon.host import Host
-from os4xmon.options import port_number
+from os4xmon.numbers import port_number
 from os4xmon.processes import Expectation, assess
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field

@@ -13,6 +13,7 @@ import os
 import re
 
 from os4xmon import __version__
+from os4xmon.numbers import port_number, whole_number
 from os4xmon.record import dataclass, fields
 from os4xmon.settings import (
     ASPECTS,
@@ -38,23 +39,6 @@ class UsageError(Exception):
 
 
 # -- converters: text -> value, raising ValueError with a message that says what is expected --
-
-
-def whole_number(text: str) -> int:
-    try:
-        value = int(text.strip(), 10)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise ValueError(f"{text!r} is negative")
-    return value
-
-
-def port_number(text: str) -> int:
-    value = whole_number(text)
-    if not 1 <= value <= 65535:
-        raise ValueError(f"{text!r} is not a TCP port (1-65535)")
-    return value
 
 
 def seconds(text: str) -> float:

@@ -1,0 +1,29 @@
+"""Whole numbers and ports from text that may be hostile: options, config files, database rows.
+
+Python's ``int()`` also accepts full-width digits (U+FF13 for 3) and ``3_305``; a port read from a
+database row or a config file must be plain ASCII digits, so one strict parser serves them all.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def whole_number(text: str) -> int:
+    """A non-negative whole number written in ASCII digits, surrounding blanks allowed."""
+    stripped = text.strip(" \t\r\n")
+    if stripped.startswith("-") and _DIGITS.fullmatch(stripped[1:]):
+        raise ValueError(f"{text!r} is negative")
+    if not _DIGITS.fullmatch(stripped):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(stripped, 10)
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 1-65535."""
+    value = whole_number(text)
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{text!r} is not a TCP port (1-65535)")
+    return value
