@@ -19,10 +19,11 @@ MODULES = {
     "ports": "os4xmon.ports",
     "database": "os4xmon.database",
     "isdn": "os4xmon.isdn",
+    "queue": "os4xmon.queue",
 }
 """Aspect name -> module; in check order (the database runs before the ports it configures)."""
 
-ORDER = ("processes", "database", "isdn", "ports")
+ORDER = ("processes", "database", "queue", "isdn", "ports")
 
 
 def build_check(settings: Settings, host: Host) -> nagiosplugin.Check:

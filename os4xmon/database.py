@@ -300,9 +300,9 @@ def connect_params(settings: Settings) -> ConnectParams:
 
 def budget(settings: Settings) -> float:
     """Seconds the database may take: what -t has left, minus a margin, and only a share of
-    it when ports or ISDN still have to be checked after the database."""
+    it when the queue, ports or ISDN still have to be checked after the database."""
     remaining = signal.getitimer(signal.ITIMER_REAL)[0] or settings.timeout
-    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn")):
+    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn", "queue")):
         return max(remaining * LATER_SHARE, 0.05)
     return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
 

@@ -134,7 +134,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(("--checks",), "checks", "comma-separated aspects to check: "
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
-           "--isdn-controllers > 0, plus database when --db-type is set)",
+           "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
+           "--queue-query is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default 10)",
            positive_seconds, "SECONDS"),
@@ -209,6 +210,30 @@ OPTIONS: tuple[Option, ...] = (
            "and the configured ports, then exit; changes nothing", group="database"),
     Option(("--db-error-state",), "db_error_state", "state when the database itself fails "
            "(default unknown)", choice("unknown", "critical", "warning"), "STATE", "database"),
+    # send queue
+    Option(("--queue-query",), "queue_query", "SQL returning rows of (partner, state, age in "
+           "seconds, send tries), state new, taken, waiting, blocked or sent; {prefix} is "
+           "replaced by --db-prefix; enables the queue check (uses the --db-* options)",
+           text_value, "SQL", "queue"),
+    Option(("--queue-age-warning",), "queue_age_warning", "WARNING when an entry is new or "
+           "taken for more than this (default 3600): files not leaving", seconds, "SECONDS",
+           "queue"),
+    Option(("--queue-age-critical",), "queue_age_critical", "CRITICAL when an entry is new or "
+           "taken for more than this (default 14400)", seconds, "SECONDS", "queue"),
+    Option(("--queue-tries-warning",), "queue_tries_warning", "WARNING when a pending entry has "
+           "more send tries than this (default 3): partner unreachable", whole_number, "N",
+           "queue"),
+    Option(("--queue-tries-critical",), "queue_tries_critical", "CRITICAL when a pending entry "
+           "has more send tries than this (default 10)", whole_number, "N", "queue"),
+    Option(("--queue-length-warning",), "queue_length_warning", "WARNING when more entries than "
+           "this are pending (new, taken, waiting)", whole_number, "N", "queue"),
+    Option(("--queue-length-critical",), "queue_length_critical", "CRITICAL when more entries "
+           "than this are pending", whole_number, "N", "queue"),
+    Option(("--ack-age-warning",), "ack_age_warning", "WARNING when an entry waits for the "
+           "partner's end-to-end response (EERP) longer than this", seconds, "SECONDS",
+           "queue"),
+    Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
+           "partner's EERP longer than this", seconds, "SECONDS", "queue"),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            "/proc/capi/controller)", text_value, "PATH", "isdn"),
@@ -225,6 +250,7 @@ GROUP_TITLES = {
     "ports": "ports: listening sockets and OFTP's ready message",
     "database": "database: PIDs saved by OS4X",
     "isdn": "isdn: CAPI controllers",
+    "queue": "queue: the send queue (files leave for every partner)",
 }
 
 
@@ -374,10 +400,17 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
 def _check_consistency(values: dict[str, Any]) -> None:
     """Catches combinations that would make the check quietly meaningless."""
     for low, high in (("action_age_warning", "action_age_critical"),
-                      ("response_warning", "response_critical")):
+                      ("response_warning", "response_critical"),
+                      ("queue_age_warning", "queue_age_critical"),
+                      ("queue_tries_warning", "queue_tries_critical"),
+                      ("queue_length_warning", "queue_length_critical"),
+                      ("ack_age_warning", "ack_age_critical")):
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
+    if values.get("queue_query") is not None and values.get("db_type") is None:
+        raise UsageError("--queue-query needs --db-type (and the database's connection "
+                         "options): the send queue is read from OS4X's database")
     if values.get("cert_critical", 7.0) > values.get("cert_warning", 30.0):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
                          "so the critical number should be the smaller one")

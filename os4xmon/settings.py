@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from os4xmon.record import dataclass, field, fields
 
-ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
+ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue")
 """Every aspect the plugin can check, in the order it checks them."""
 
 DEFAULT_PORT = 3305
@@ -66,6 +66,17 @@ class Settings:
     db_discover: bool = False
     db_error_state: str = "unknown"
 
+    # send queue (thresholds: more than this alarms)
+    queue_query: str | None = None
+    queue_age_warning: float | None = 3600.0
+    queue_age_critical: float | None = 14400.0
+    queue_tries_warning: int | None = 3
+    queue_tries_critical: int | None = 10
+    queue_length_warning: int | None = None
+    queue_length_critical: int | None = None
+    ack_age_warning: float | None = None
+    ack_age_critical: float | None = None
+
     # ISDN
     capi_file: str = "/proc/capi/controller"
     capiinfo: str | None = None
@@ -82,17 +93,23 @@ class Settings:
         if self.checks is not None:
             return self.checks
         if not self.local_host:  # processes and sockets of another host cannot be seen
-            return ("ports",)
+            return ("ports", "queue") if self.queue_configured else ("ports",)
         chosen = {"processes", "ports"}
         if self.isdn_controllers > 0:
             chosen.add("isdn")
         if self.database_configured:
             chosen.add("database")
+        if self.queue_configured:
+            chosen.add("queue")
         return tuple(aspect for aspect in ASPECTS if aspect in chosen)
 
     @property
     def database_configured(self) -> bool:
         return self.db_type is not None
+
+    @property
+    def queue_configured(self) -> bool:
+        return self.queue_query is not None
 
     @property
     def local_host(self) -> bool:
