@@ -3,13 +3,20 @@
 With ``--db-type`` the simulator writes, once its processes run, the PID of each daemon instance
 into a MariaDB/MySQL or PostgreSQL database laid out like OS4X's (created when missing)::
 
-    os4x_configuration(name VARCHAR(255), value VARCHAR(255))   tcp_port, tcp_port_tls
+    os4x_configuration(name VARCHAR(255), value VARCHAR(255))   tcp_port, tcp_port_tls,
+                                                     os4xrd_stop_req, os4xsqd_stop_req,
+                                                     os4xclientd_port (when given)
     os4x_daemon_state(daemon VARCHAR(64), pid VARCHAR(32))       one row per daemon
+    os4x_send_queue(id, server_id, partner, filename, status, send_tries, queued_at)
 
 OS4X's real PID table is not documented; this one is the simulator's design, matched by
 ``--pid-query 'SELECT daemon, pid FROM {prefix}daemon_state'``. ``pid`` is text so that the
 faults can save what a broken installation might: NULL, '', 0 or words. Every PID row is
 rewritten at each start, so one database can serve run after run.
+
+The send queue holds the entries given with ``--queue-entry PARTNER:STATE:AGE:TRIES``; its
+``status`` is a number, as in a typical OS4X schema (0 new in queue, 1 taken by send queue,
+2 successfully sent, 3 blocked, 4 waiting for remote acknowledge), read with :data:`QUEUE_QUERY`.
 
 The simulator calls these hooks: add_options while building its parser, before_start in the
 launcher before any process is forked, after_start once every process has announced itself,
@@ -29,6 +36,22 @@ from os4xmon.simulator.scenario import Scenario
 PID_TABLE = "daemon_state"
 PID_QUERY = "SELECT daemon, pid FROM {prefix}daemon_state"
 """The --pid-query that reads the simulator's PID table."""
+
+QUEUE_TABLE = "send_queue"
+STATUS_CODES = {"new": 0, "taken": 1, "sent": 2, "blocked": 3, "waiting": 4}
+QUEUE_QUERY = {
+    "mysql": "SELECT partner, CASE status WHEN 0 THEN 'new' WHEN 1 THEN 'taken' "
+             "WHEN 2 THEN 'sent' WHEN 3 THEN 'blocked' WHEN 4 THEN 'waiting' "
+             "ELSE CONCAT('status ', status) END, TIMESTAMPDIFF(SECOND, queued_at, NOW()), "
+             "send_tries FROM {prefix}send_queue WHERE server_id = 0",
+    "postgresql": "SELECT partner, CASE status WHEN 0 THEN 'new' WHEN 1 THEN 'taken' "
+                  "WHEN 2 THEN 'sent' WHEN 3 THEN 'blocked' WHEN 4 THEN 'waiting' "
+                  "ELSE 'status ' || status END, "
+                  "CAST(EXTRACT(EPOCH FROM now() - queued_at) AS BIGINT), "
+                  "send_tries FROM {prefix}send_queue WHERE server_id = 0",
+}
+"""The --queue-query that reads the simulator's send queue, for each kind of database."""
+STOP_REQUESTS = ("os4xrd", "os4xsqd")
 
 DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
 FAULTS = (
@@ -53,6 +76,24 @@ def _identifier(text: str) -> str:
     return text
 
 
+def queue_entry(text: str) -> tuple[str, int, int, int]:
+    """PARTNER:STATE[:AGE[:TRIES]] -> (partner, status code, age in seconds, send tries).
+
+    STATE is new, taken, waiting, blocked, sent or a raw status number (an unknown state);
+    AGE may be negative (an entry from the future, as a broken clock makes one).
+    """
+    parts = text.rsplit(":", 3) if text.count(":") >= 3 else text.split(":")
+    partner, state = parts[0], parts[1] if len(parts) > 1 else "new"
+    try:
+        code = STATUS_CODES[state] if state in STATUS_CODES else int(state)
+        age = int(parts[2]) if len(parts) > 2 else 0
+        tries = int(parts[3]) if len(parts) > 3 else 0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PARTNER:STATE[:AGE[:TRIES]]") \
+            from None
+    return partner, code, age, tries
+
+
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("database (the PIDs OS4X saves)")
     group.add_argument("--db-type", choices=("mysql", "mariadb", "postgresql"),
@@ -70,6 +111,15 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        help="tcp_port saved in the configuration (text: may be garbage)")
     group.add_argument("--db-tcp-port-tls", default="6619",
                        help="tcp_port_tls saved in the configuration (text: may be garbage)")
+    group.add_argument("--db-stop-request", type=_names, default=(), metavar="LIST",
+                       help="daemons (os4xrd, os4xsqd) whose <daemon>_stop_req is 1 in the "
+                       "configuration (the others: 0)")
+    group.add_argument("--db-clientd-port", default=None, metavar="TEXT",
+                       help="os4xclientd_port saved in the configuration (default: no row)")
+    group.add_argument("--queue-entry", type=queue_entry, action="append", default=[],
+                       metavar="PARTNER:STATE[:AGE[:TRIES]]",
+                       help="a send queue entry (repeat the option): STATE new, taken, "
+                       "waiting, blocked, sent or a raw status number; AGE in seconds")
     group.add_argument("--db-no-configuration", action="store_true",
                        help="fault: no <prefix>configuration table")
     group.add_argument("--db-foreign", type=_names, default=(), metavar="LIST",
@@ -182,15 +232,22 @@ def statements(args: argparse.Namespace, rows: list[tuple[str, str | None]],
     """
     prefix = args.db_prefix
     configuration, state = f"{prefix}configuration", f"{prefix}{PID_TABLE}"
+    queue = f"{prefix}{QUEUE_TABLE}"
+    settings = [("tcp_port", args.db_tcp_port), ("tcp_port_tls", args.db_tcp_port_tls)]
+    settings += [(f"{daemon}_stop_req", "1" if daemon in args.db_stop_request else "0")
+                 for daemon in STOP_REQUESTS]
+    if args.db_clientd_port is not None:
+        settings.append(("os4xclientd_port", args.db_clientd_port))
     if args.db_no_configuration:
         yield f"DROP TABLE IF EXISTS {configuration}", ()
     else:
         yield (f"CREATE TABLE IF NOT EXISTS {configuration} "
                "(name VARCHAR(255) NOT NULL, value VARCHAR(255))"), ()
-        yield (f"DELETE FROM {configuration} "  # noqa: S608
-               "WHERE name IN ('tcp_port', 'tcp_port_tls')"), ()
-        for key, value in (("tcp_port", args.db_tcp_port), ("tcp_port_tls",
-                                                            args.db_tcp_port_tls)):
+        keys = ", ".join(f"'{key}'" for key in (
+            "tcp_port", "tcp_port_tls", "os4xclientd_port",
+            *(f"{daemon}_stop_req" for daemon in STOP_REQUESTS)))
+        yield f"DELETE FROM {configuration} WHERE name IN ({keys})", ()  # noqa: S608
+        for key, value in settings:
             yield (f"INSERT INTO {configuration} (name, value) "  # noqa: S608
                    "VALUES (%s, %s)"), (key, value)
     yield (f"CREATE TABLE IF NOT EXISTS {state} "
@@ -198,6 +255,24 @@ def statements(args: argparse.Namespace, rows: list[tuple[str, str | None]],
     yield f"DELETE FROM {state}", ()  # noqa: S608
     for name, pid in rows:
         yield f"INSERT INTO {state} (daemon, pid) VALUES (%s, %s)", (name, pid)  # noqa: S608
+    yield from queue_statements(args, queue)
+
+
+def queue_statements(args: argparse.Namespace, queue: str,
+                     ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The send queue, emptied and filled with --queue-entry's entries, queued AGE ago."""
+    mysql = _kind(args) == "mysql"
+    stamp = "TIMESTAMP" if mysql else "TIMESTAMP WITH TIME ZONE"
+    yield (f"CREATE TABLE IF NOT EXISTS {queue} (id INTEGER NOT NULL, "
+           "server_id INTEGER NOT NULL DEFAULT 0, partner VARCHAR(64), filename VARCHAR(255), "
+           f"status INTEGER NOT NULL, send_tries INTEGER NOT NULL DEFAULT 0, queued_at {stamp} "
+           "NULL)"), ()
+    yield f"DELETE FROM {queue}", ()  # noqa: S608
+    ago = "NOW() - INTERVAL %s SECOND" if mysql else "now() - %s * interval '1 second'"
+    for number, (partner, code, age, tries) in enumerate(args.queue_entry, 1):
+        yield (f"INSERT INTO {queue} (id, partner, filename, status, send_tries, "  # noqa: S608
+               f"queued_at) VALUES (%s, %s, %s, %s, %s, {ago})"), (
+                   number, partner, f"/opt/os4x/out/file{number}.edi", code, tries, age)
 
 
 def after_start(args: argparse.Namespace, scenario: Scenario,
