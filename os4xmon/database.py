@@ -5,8 +5,8 @@ behind by a daemon that died blocks the next start until someone uses forced mod
 differs from the running instance means two daemons or a broken restart. The admin's
 ``--pid-query`` returns rows of (daemon name, pid); :func:`parse_rows` validates them and
 :func:`judge` compares them with the process table: both pure. The drivers live in
-:mod:`os4xmon.dbdrivers`; this module also reads ``tcp_port`` / ``tcp_port_tls`` from
-``<prefix>configuration`` for the port check.
+:mod:`os4xmon.dbdrivers`; this module also reads ``<prefix>configuration`` (ports and stop
+requests, see :mod:`os4xmon.configured`) and hands it to the other aspects through ``Host``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon import daemons, runtime
 from os4xmon.aspect import Aspect
+from os4xmon.configured import (
+    KEYS,
+    PORT_KEYS,
+    Configured,
+    describe,
+    parse_configuration,
+    stop_request_findings,
+)
 from os4xmon.contexts import (
     STATES_BY_NAME,
     Finding,
@@ -40,7 +48,6 @@ from os4xmon.dbdrivers import (
     scrub,
 )
 from os4xmon.host import Host
-from os4xmon.numbers import port_number
 from os4xmon.processes import Expectation, assess
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
@@ -52,7 +59,6 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
     from typing import Any, Iterator, Mapping, Sequence
 
 
-PORT_KEYS = ("tcp_port", "tcp_port_tls")
 MAX_FINDINGS = 10
 MAX_LINES = 50
 MARGIN = 0.3
@@ -267,26 +273,10 @@ def running_from(table: ProcessTable, expectation: Expectation,
 
 
 def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str]]:
-    """tcp_port / tcp_port_tls as port numbers, and notes on what was ignored and why."""
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        if len(row) < 2:
-            continue
-        key = _text(row[0]).strip()
-        if key in PORT_KEYS:
-            found.setdefault(key, []).append(_text(row[1]).strip())
-    ports, notes = {}, []
-    for key in PORT_KEYS:
-        values = sorted(set(found.get(key, [])))
-        if len(values) > 1:
-            notes.append(f"{key} saved with different values "
-                         f"({', '.join(printable(v, 12) for v in values)}): ignored")
-        elif values:
-            try:
-                ports[key] = port_number(values[0])
-            except ValueError as error:
-                notes.append(f"{key} ignored: {printable(str(error), 60)}")
-    return ports, notes
+    """The ports among <prefix>configuration's rows, and notes on what was ignored and why."""
+    configured = parse_configuration(rows, "configuration")
+    notes = [note for note in configured.notes if note.split(" ", 1)[0] in PORT_KEYS]
+    return configured.ports, notes
 
 
 # -- the aspect: I/O --
@@ -312,7 +302,7 @@ def pid_query(settings: Settings) -> str:
 
 
 def configuration_query(prefix: str) -> str:
-    keys = ", ".join(f"'{key}'" for key in PORT_KEYS)
+    keys = ", ".join(f"'{key}'" for key in KEYS)
     return f"SELECT name, value FROM {prefix}configuration WHERE name IN ({keys})"  # noqa: S608
 
 
@@ -345,7 +335,8 @@ class Database(Aspect):
             return
         finally:
             self.details = [self._say(line) for line in self.details]
-        yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message))
+        yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message),
+                                                       self._say(f.advice))
                                                for f in verdict.findings])
         with_pid = sum(1 for row in saved.rows if row.pid)
         yield from self._perfdata(with_pid, verdict.inconsistencies)
@@ -376,7 +367,7 @@ class Database(Aspect):
                 try:
                     ((width, rows),) = connection.read_only([pid_query(settings)])
                     saved = parse_rows(width, rows)
-                    self._read_ports(connection)
+                    configured = self._configuration(connection)
                 finally:
                     connection.close()
             except DatabaseError as error:
@@ -386,8 +377,11 @@ class Database(Aspect):
                         error.driver_text, 2000))
                 raise
             self.seconds = time.monotonic() - started
-        verdict = judge(saved.rows, running_from(table, self.expectation, saved.rows),
-                        self.expectation.daemons)
+        running = running_from(table, self.expectation, saved.rows)
+        verdict = judge(saved.rows, running, self.expectation.daemons)
+        if configured.read:
+            verdict.findings.extend(stop_request_findings(
+                configured, running.instances, "processes" in self.settings.selected_checks))
         self.details.extend(verdict.compared)
         if saved.ignored:
             self.details.append("ignored (not OS4X daemons): " + ", ".join(saved.ignored[:20])
@@ -395,19 +389,42 @@ class Database(Aspect):
                                    if len(saved.ignored) > 20 else ""))
         return verdict, saved
 
-    def _read_ports(self, connection: Any) -> None:
-        """tcp_port / tcp_port_tls into host.configured_ports; a failure here is only a note."""
-        table = f"{self.settings.db_prefix}configuration"
-        try:
-            ((_, rows),) = connection.read_only([configuration_query(self.settings.db_prefix)])
-        except DatabaseError as error:
-            self.details.append(f"ports not read from {table}: {error}")
-            return
-        ports, notes = parse_ports(rows)
-        self.host.configured_ports.update(ports)
-        self.details.extend(notes)
-        self.details.append(f"ports in {table}: " + (", ".join(
-            f"{key} = {value}" for key, value in sorted(ports.items())) or "none"))
+    def _configuration(self, connection: Any) -> Configured:
+        """<prefix>configuration from Host when another aspect had it read already, else read
+        here and handed to Host; a failure is only a note."""
+        known = self.host.configured_if_read()
+        if known is None or not known.read:
+            known = read_configuration_on(connection, self.settings.db_prefix)
+            self.host.provide(known)
+        self.details.extend(describe(known))
+        return known
+
+
+def read_configuration_on(connection: Any, prefix: str) -> Configured:
+    table = f"{prefix}configuration"
+    try:
+        ((_, rows),) = connection.read_only([configuration_query(prefix)])
+    except DatabaseError as error:
+        return Configured(table, notes=[f"ports and stop requests not read from {table}: "
+                                        f"{error}"], read=False)
+    return parse_configuration(rows, table)
+
+
+def read_configuration(settings: Settings) -> Configured:
+    """<prefix>configuration on a connection of its own: for an aspect that needs it before
+    the database aspect has run (the process aspect explaining a stopped daemon)."""
+    table = f"{settings.db_prefix}configuration"
+    params = connect_params(settings)
+    try:
+        with runtime.phase(f"reading {table} ({params.where()})"):
+            connection = connect(params, Deadline(budget(settings)))
+            try:
+                return read_configuration_on(connection, settings.db_prefix)
+            finally:
+                connection.close()
+    except DatabaseError as error:
+        return Configured(table, notes=[scrub(f"ports and stop requests not read from {table}: "
+                                              f"{error}", settings.db_password)], read=False)
 
 
 class _NotConfigured(DatabaseError):
@@ -439,5 +456,7 @@ NOT_CONFIGURED = ("no --pid-query configured: set it to SQL that returns (daemon
 
 
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
+    if settings.pid_query:
+        host.configuration_reader = lambda: read_configuration(settings)
     return [Database(settings, host), FindingContext(), DatabasePerfdata(),
             HeadlineContext("database headline")]

@@ -107,7 +107,7 @@ def expected_ports(settings: Settings, configured: Mapping[str, object]
         port, source = choose("tls_port", "tcp_port_tls", DEFAULT_TLS_PORT)
         specs.append(PortSpec("oftp2", port, daemons.TLS_RECEIVER, source, tls=True))
     if settings.enterprise:
-        port, source = choose("clientd_port", None, DEFAULT_CLIENTD_PORT)
+        port, source = choose("clientd_port", "os4xclientd_port", DEFAULT_CLIENTD_PORT)
         specs.append(PortSpec("clientd", port, daemons.CLIENTD, source, oftp=False))
     if settings.require_debugd:
         port, source = choose("debugd_port", None, DEFAULT_DEBUGD_PORT)
@@ -217,6 +217,7 @@ class Ports(Aspect):
         self.port_of: dict[str, int] = {}
 
     def _specs(self) -> list[PortSpec]:
+        self.host.configured()  # the database's ports, read now if its aspect has not run yet
         specs, notes = expected_ports(self.settings, self.host.configured_ports)
         self.details.extend(notes)
         if not self.local:

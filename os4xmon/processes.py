@@ -12,6 +12,7 @@ from nagiosplugin.state import Critical, Ok, ServiceState, Warn
 
 from os4xmon import daemons
 from os4xmon.aspect import Aspect
+from os4xmon.configured import explain_not_running
 from os4xmon.contexts import (
     CountContext,
     Finding,
@@ -198,6 +199,7 @@ class Processes(Aspect):
         if table.hidden:
             raise nagiosplugin.CheckError(f"cannot see the OS4X processes: {table.hidden}")
         report = assess(table, self.expectation)
+        report.findings = explain_not_running(report.findings, self.host.configured)
         self.report = report
         self.details = long_output(report)
         for name in self.expectation.daemons:

@@ -101,7 +101,7 @@ def state_of(value: Any) -> str:
     text = " ".join(_text(value).split()).lower()
     if text in _STATE_WORDS:
         return _STATE_WORDS[text]
-    raise RowError(f"state {printable(_text(value), 40)!r} is not one of new, taken, waiting, "
+    raise RowError(f"state '{printable(_text(value), 40)}' is not one of new, taken, waiting, "
                    "blocked, sent")
 
 
@@ -118,7 +118,7 @@ def _number(value: Any, what: str) -> float:
     else:
         text = _text(value).strip()
         if not _NUMBER.fullmatch(text):
-            raise RowError(f"{what} {printable(text, 30)!r} is not a number")
+            raise RowError(f"{what} '{printable(text, 30)}' is not a number")
         number = float(text) if "." in text else int(text)
     if isinstance(number, int) and number > 10**MAX_NUMBER_DIGITS:
         raise RowError(f"{what} {printable(str(value), 30)} is too large")

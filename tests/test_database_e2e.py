@@ -370,8 +370,8 @@ def test_missing_configuration_table_is_only_a_note(simulator, db):
     start(simulator, db, "--db-no-configuration")
     run = run_plugin(*DATABASE, *db.plugin_args(), "-v")
     assert_status(run, 0, "4 saved PIDs agree")
-    assert any(line.startswith("ports not read from os4x_configuration: database table "
-                               "missing") for line in run.lines), run.stdout
+    assert any(line.startswith("ports and stop requests not read from os4x_configuration: "
+                               "database table missing") for line in run.lines), run.stdout
 
 
 def test_prefix_is_used_for_every_table(simulator, db):

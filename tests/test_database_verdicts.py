@@ -277,7 +277,8 @@ def test_budget_leaves_a_margin_and_a_share_for_later_aspects():
 def test_prefix_is_replaced_everywhere_in_the_query():
     settings = Settings(pid_query="SELECT d, p FROM {prefix}a JOIN {prefix}b", db_prefix="x_")
     assert database.pid_query(settings) == "SELECT d, p FROM x_a JOIN x_b"
-    assert "FROM x_configuration WHERE name IN ('tcp_port', 'tcp_port_tls')" in \
+    assert "FROM x_configuration WHERE name IN ('tcp_port', 'tcp_port_tls', " \
+        "'os4xclientd_port', 'os4xrd_stop_req', 'os4xsqd_stop_req')" in \
         database.configuration_query("x_")
 
 

@@ -1,0 +1,258 @@
+"""The send queue's pure parts: the rows against the contract, the verdicts, the SQL guard;
+and the configuration table's stop requests explaining a daemon that is not running."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nagiosplugin.state import Critical, Ok, Unknown, Warn
+
+from os4xmon import configured, queue
+from os4xmon.contexts import Finding
+from os4xmon.dbdrivers import DatabaseError
+from os4xmon.queue import Entry, Limits, judge, parse_rows, read_only_problem
+from os4xmon.text import printable
+
+
+def rows(*values):
+    return parse_rows(4, list(values))
+
+
+# -- the rows --
+
+
+@pytest.mark.parametrize("word", ["new", "NEW", " New In Queue ", "new  in queue"])
+def test_states_by_name_or_web_label(word):
+    assert rows(("P", word, 5, 0)).entries == [Entry("P", "new", 5.0, 0)]
+
+
+@pytest.mark.parametrize(("label", "state"), list((label, state) for state, label in
+                                                  queue.LABELS.items()))
+def test_every_web_label(label, state):
+    assert rows(("P", label.upper(), 1, 0)).entries[0].state == state
+
+
+@pytest.mark.parametrize("age", [7, "7", b"7", decimal.Decimal("7.0"), 7.0,
+                                 datetime.timedelta(seconds=7)])
+def test_ages_from_every_driver_type(age):
+    assert rows(("P", "taken", age, 1)).entries[0].age == 7.0
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("soon", "age 'soon' is not a number"), (-1, "age -1 is negative"),
+    (float("nan"), "not a finite number"), (float("inf"), "not a finite number"),
+    (decimal.Decimal("NaN"), "not a finite number"), (True, "is not a number"),
+    (None, "age is NULL"), ("1e5", "is not a number"), (10**40, "too large"),
+    ("٣", "is not a number"),  # Arabic-Indic digit: int() would take it
+])
+def test_bad_ages(value, said):
+    result = rows(("P", "new", value, 0))
+    assert not result.entries
+    assert said in result.problems[0]
+
+
+def test_null_age_is_fine_where_age_is_not_judged():
+    assert rows(("P", "sent", None, None), ("P", "blocked", None, 0)).entries == [
+        Entry("P", "sent", None, 0), Entry("P", "blocked", None, 0)]
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("x", "send tries 'x' is not a number"), (2.5, "is not a whole number"),
+    (-3, "is negative")])
+def test_bad_tries(value, said):
+    assert said in rows(("P", "new", 1, value)).problems[0]
+
+
+def test_unknown_state_is_named_escaped():
+    result = rows(("P", "frozen\x1b[31m|x", 1, 0))
+    assert result.problems == ["row 1 (partner P): state 'frozen\\x1b[31m!x' is not one of "
+                               "new, taken, waiting, blocked, sent"]
+
+
+def test_partner_bytes_are_escaped():
+    entry = rows((b" AC\xffM\tE\n", "new", 1, 0)).entries[0]
+    assert entry.partner == "AC\\xffM\\tE"
+
+
+def test_column_count_and_row_cap():
+    with pytest.raises(DatabaseError, match="returns 3 columns, expected 4"):
+        parse_rows(3, [])
+    with pytest.raises(DatabaseError, match="more than 10000 rows"):
+        parse_rows(4, [("P", "sent", 1, 0)] * 10001)
+
+
+# -- the verdicts --
+
+
+def test_healthy_queue():
+    verdict = judge([Entry("A", "new", 10, 0), Entry("A", "sent", 10**9, 99)], Limits())
+    assert verdict.findings == []
+    assert verdict.counts == {"new": 1, "taken": 0, "waiting": 0, "blocked": 0, "sent": 1}
+    assert (verdict.oldest_age, verdict.max_tries, verdict.pending) == (10, 0, 1)
+
+
+@pytest.mark.parametrize(("age", "state"), [(3600, Ok), (3601, Warn), (14400, Warn),
+                                            (14401, Critical)])
+def test_age_thresholds_are_more_than(age, state):
+    verdict = judge([Entry("X", "taken", age, 0)], Limits())
+    assert [f.state for f in verdict.findings] == ([] if state == Ok else [state])
+
+
+def test_the_worst_partner_is_named():
+    verdict = judge([Entry("A", "new", 5000, 4), Entry("B", "new", 20000, 1),
+                     Entry("C", "waiting", 1, 12)], Limits())
+    messages = [f.message for f in verdict.findings]
+    assert messages[0].startswith("send queue: files to partner B not leaving")
+    assert any(m.startswith("send queue: partner C unreachable, 12 send tries") for m in messages)
+    assert all(f.advice for f in verdict.findings)
+
+
+def test_waiting_age_does_not_count_as_not_leaving():
+    verdict = judge([Entry("A", "waiting", 10**6, 0)], Limits())
+    assert verdict.findings == [] and verdict.oldest_age == 0.0
+    limited = judge([Entry("A", "waiting", 10**6, 0)], Limits(ack_warning=3600))
+    assert "partner A has not acknowledged (EERP)" in limited.findings[0].message
+
+
+def test_length_and_blocked():
+    entries = [Entry("A", "new", 1, 0), Entry("B", "taken", 1, 0), Entry("B", "new", 1, 0),
+               Entry("B", "blocked", 1, 0), Entry("C", "blocked", None, 0)]
+    verdict = judge(entries, Limits(length_warning=2))
+    assert [f.message for f in verdict.findings] == [
+        "send queue: 3 entries pending (more than 2), most for partner B (2)",
+        "send queue: 1 entry blocked for partner B (1 more for 1 other partner)"]
+
+
+def test_critical_findings_come_first():
+    verdict = judge([Entry("A", "blocked", 1, 0), Entry("B", "new", 10**5, 0)], Limits())
+    assert [f.state for f in verdict.findings] == [Critical, Warn]
+
+
+def test_partner_lines_are_capped():
+    verdict = judge([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
+    assert len(verdict.lines) == queue.MAX_PARTNER_LINES + 1
+    assert verdict.lines[-1] == "send queue: and 30 more partners"
+
+
+def test_problem_finding_is_unknown_and_capped():
+    finding = queue.problem_finding([f"row {n}" for n in range(10)])
+    assert finding.state == Unknown
+    assert finding.message.endswith("row 0; row 1; row 2; and 7 more")
+
+
+# -- the read-only rules --
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT a, b, c, d FROM t", "  select 1;  ", "WITH x AS (SELECT 1) SELECT * FROM x",
+    "(SELECT 1)", "SELECT 'a;b -- DELETE', 2, 3, 4", "SELECT updated_at FROM t",
+])
+def test_reading_queries_pass(sql):
+    assert read_only_problem(sql) is None
+
+
+@pytest.mark.parametrize(("sql", "said"), [
+    ("DELETE FROM t", "does not start with SELECT"), ("", "empty"),
+    ("SELECT 1; DROP TABLE t", "more than one statement"),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "contains DELETE"),
+    ("SELECT * INTO copy FROM t", "contains INTO"), ("-- x\n", "empty"),
+    ("SELECT 1 /* ; */; UPDATE t SET a = 1", "more than one statement"),
+])
+def test_writing_queries_are_refused(sql, said):
+    assert said in (read_only_problem(sql) or "")
+
+
+# -- hostile rows never raise --
+
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-10**50, max_value=10**50),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
+    st.binary(max_size=30), st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["new", "Taken", "waiting for remote acknowledge", "sent", "blocked"]))
+
+
+@given(st.lists(st.tuples(VALUES, VALUES, VALUES, VALUES), max_size=20))
+def test_hostile_rows_never_raise(raw):
+    result = parse_rows(4, raw)
+    assert len(result.entries) + len(result.problems) == len(raw)
+    verdict = judge(result.entries, Limits(length_warning=1, ack_warning=1))
+    for finding in verdict.findings + ([queue.problem_finding(result.problems)]
+                                       if result.problems else []):
+        assert "\n" not in finding.message and "|" not in finding.message
+        finding.message.encode("utf-8")
+    assert verdict.oldest_age >= 0 and verdict.max_tries >= 0
+
+
+# -- stop requests --
+
+
+def test_parse_configuration():
+    table = configured.parse_configuration(
+        [("tcp_port", "3305"), ("os4xclientd_port", "61000"), ("os4xsqd_stop_req", "1"),
+         ("os4xrd_stop_req", "0"), ("other", "x")], "os4x_configuration")
+    assert table.ports == {"tcp_port": 3305, "os4xclientd_port": 61000}
+    assert table.stop_requests == {"os4xsqd_stop_req": "1"}
+    assert table.stop_request("os4xsqd") == "os4xsqd_stop_req"
+    assert table.stop_request("os4xrd_tcpip") is None
+
+
+@pytest.mark.parametrize(("value", "requested", "note"), [
+    ("", False, False), ("0", False, False), (" 2 ", True, False), ("yes", False, True),
+    ("-1", False, True)])
+def test_stop_request_values(value, requested, note):
+    table = configured.parse_configuration([("os4xrd_stop_req", value)], "t")
+    assert ("os4xrd_stop_req" in table.stop_requests) == requested
+    assert bool(table.notes) == note
+
+
+def test_explain_not_running_asks_only_when_needed():
+    asked = []
+
+    def lazy():
+        asked.append(1)
+        return configured.parse_configuration([("os4xrd_stop_req", "1")], "os4x_configuration")
+
+    plain = [Finding(Critical, "os4xsqd runs 2 times (pids 1, 2): race conditions")]
+    assert configured.explain_not_running(plain, lazy) == plain and not asked
+    findings = [Finding(Critical, "os4xrd not running"),
+                Finding(Critical, "os4xrd_tcpip not running"),
+                Finding(Critical, "os4xsqd not running", "start it")]
+    explained = configured.explain_not_running(findings, lazy)
+    assert [f.message for f in explained] == [
+        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xrd_tcpip not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xsqd not running"]
+    assert explained[1].advice.endswith("start /opt/os4x/bin/os4xrd; if the stop is wanted "
+                                        "(maintenance), schedule a downtime")
+    assert explained[2].advice == "start it" and len(asked) == 1
+
+
+def test_explain_without_database_changes_nothing():
+    findings = [Finding(Critical, "os4xsqd not running")]
+    assert configured.explain_not_running(findings, lambda: None) == findings
+
+
+def test_stop_request_findings():
+    table = configured.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
+                                           "os4x_configuration")
+    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, processes_checked=True)
+    assert [(f.state, f.message) for f in findings] == [
+        (Warn, "os4xrd pid 10 will exit after its time slice: stop requested in "
+               "os4x_configuration (os4xrd_stop_req)")]
+    alone = configured.stop_request_findings(table, {}, processes_checked=False)
+    assert [f.message for f in alone] == [
+        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xsqd not running: stop requested in os4x_configuration (os4xsqd_stop_req)"]
+
+
+@given(st.lists(st.tuples(st.sampled_from((*configured.KEYS, "x")),
+                          st.one_of(st.none(), st.text(max_size=12), st.binary(max_size=12))),
+                max_size=10))
+def test_hostile_configuration_never_raises(raw):
+    table = configured.parse_configuration(raw, "t")
+    for line in configured.describe(table):
+        assert line == printable(line, 10**6) or "\\" in line
