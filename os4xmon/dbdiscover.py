@@ -14,6 +14,7 @@ import sys
 from os4xmon import runtime
 from os4xmon.database import MARGIN, configuration_query, connect_params, parse_ports
 from os4xmon.dbdrivers import DatabaseError, Deadline, connect, scrub
+from os4xmon.queue import discover_lines
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
 from os4xmon.text import printable
@@ -110,6 +111,7 @@ def discover(settings: Settings) -> NoReturn:
         runtime.fail(scrub(str(error), settings.db_password))
     tables = candidates(columns)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes)
+    lines[-1:-1] = discover_lines(columns, settings.db_prefix)
     sys.stdout.write("\n".join(scrub(line, settings.db_password) for line in lines) + "\n")
     sys.stdout.flush()
     sys.exit(0)

@@ -362,6 +362,24 @@ def problem_finding(problems: Sequence[str]) -> Finding:
         "(see docs/queue.md)")
 
 
+# -- --db-discover: the columns a --queue-query maps --
+
+
+def discover_lines(columns: Sequence[Sequence[Any]], prefix: str) -> list[str]:
+    """What --db-discover prints about <prefix>send_queue, from information_schema rows of
+    (table, column, type): its columns, and where the worked query is."""
+    table = f"{prefix}send_queue"
+    mine = [(printable(_text(row[1]), 64), printable(_text(row[2]), 32))
+            for row in columns if len(row) >= 3 and _text(row[0]).lower() == table.lower()]
+    if not mine:
+        return [f"send queue: no table {table}; --queue-query must name the table that holds "
+                "the entries to send"]
+    lines = [f"send queue: {table}, columns for --queue-query (partner, state, age in seconds, "
+             "send tries; map the status with CASE, see docs/queue.md):"]
+    lines.extend(f"    {column} {kind}" for column, kind in mine)
+    return lines
+
+
 # -- the read-only rules --
 
 

@@ -232,3 +232,22 @@ def test_queue_query_selects_the_queue_check_by_default(db):
                      "-vv")
     assert "checks run = processes,ports,database,queue" in run.stdout
     assert run.perfdata["queue_new"] == "1"  # the processes are missing: not OK, but read
+
+
+def test_discover_lists_the_send_queue_columns(db):
+    fill(db, "ACME:new:5:0")
+    run = run_plugin(*db.plugin_args(None), "--db-discover")
+    assert run.code == 0, run.stdout
+    assert "send queue: os4x_send_queue, columns for --queue-query (partner, state, age in " \
+        "seconds, send tries; map the status with CASE, see docs/queue.md):" in run.lines
+    shown = [line.split()[0] for line in run.lines if line.startswith("    ")]
+    for column in ("partner", "status", "send_tries", "queued_at", "server_id"):
+        assert column in shown, run.stdout
+    assert "ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619" in run.lines
+    assert run.lines[-1].startswith("then check it")
+
+
+def test_discover_without_send_queue_says_so(db):
+    run = run_plugin(*db.plugin_args(None), "--db-discover")
+    assert "send queue: no table os4x_send_queue; --queue-query must name the table that " \
+        "holds the entries to send" in run.lines
