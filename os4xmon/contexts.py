@@ -12,7 +12,7 @@ from nagiosplugin.performance import Performance
 from nagiosplugin.range import Range
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
-from os4xmon.record import dataclass
+from os4xmon.record import dataclass, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -50,6 +50,13 @@ def range_above(maximum: float | None) -> str | None:
     return None if maximum is None else plain_number(maximum)
 
 
+class AdvisedResult(nagiosplugin.Result):
+    """A threshold's Result that also carries the admin's next step (``advice``), as a
+    Finding does for rule verdicts; the long output prints it under the problem line."""
+
+    advice = ""
+
+
 class ThresholdContext(nagiosplugin.ScalarContext):
     """A ScalarContext whose problem message comes from the aspect, and which can stay silent.
 
@@ -59,10 +66,12 @@ class ThresholdContext(nagiosplugin.ScalarContext):
 
     def __init__(self, name: str, warning: RangeSpec = None, critical: RangeSpec = None,
                  explain: Explain | None = None,
-                 applies: Callable[[nagiosplugin.Resource], bool] | None = None) -> None:
+                 applies: Callable[[nagiosplugin.Resource], bool] | None = None, *,
+                 advise: Explain | None = None) -> None:
         super().__init__(name, warning, critical, fmt_metric="")
         self.explain = explain
         self.applies = applies
+        self.advise = advise
 
     def evaluate(self, metric: nagiosplugin.Metric,
                  resource: nagiosplugin.Resource) -> nagiosplugin.Result:
@@ -71,8 +80,11 @@ class ThresholdContext(nagiosplugin.ScalarContext):
         result = super().evaluate(metric, resource)
         if result.state == Ok or self.explain is None:
             return result
-        return nagiosplugin.Result(result.state, self.explain(metric, resource, result.state),
-                                   metric)
+        advised = AdvisedResult(result.state, self.explain(metric, resource, result.state),
+                                metric)
+        if self.advise is not None:
+            advised.advice = self.advise(metric, resource, result.state)
+        return advised
 
 
 class CountContext(nagiosplugin.Context):
@@ -116,7 +128,7 @@ class Finding:
 
     state: ServiceState
     message: str
-    advice: str = ""
+    advice: str = field(default="", compare=False)  # the same verdict whatever the advice
 
 
 class FindingContext(nagiosplugin.Context):

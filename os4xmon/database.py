@@ -72,6 +72,19 @@ def forced_mode_advice(daemon: str) -> str:
     return f"check that no {daemon} runs, then start {daemon} in forced mode"
 
 
+def starter(daemon: str) -> str:
+    """The binary that starts daemon: the os4xrd master forks its receivers."""
+    return daemons.MASTER if daemons.is_receiver(daemon) else daemon
+
+
+def _stale_advice(daemon: str, pid: int) -> str:
+    first = f"[{daemon[0]}]{daemon[1:]}"  # a pattern that does not match grep itself
+    start = starter(daemon)
+    return (f"make sure no {daemon} runs (ps -eo pid,args | grep '{first}' shows nothing), "
+            f"then start /opt/os4x/bin/{start} in forced mode, which skips the check of the "
+            f"saved pid {pid}; afterwards the database must hold the new pid (check_os4x -v)")
+
+
 # -- the rows: validated, pure --
 
 
@@ -193,7 +206,7 @@ def _stale(daemon: str, pid: int, running: Running) -> Finding:
     else:
         what = "no process has that pid"
     return Finding(Critical, f"{daemon} pid {pid} saved in the database, but {what}: "
-                   f"{forced_mode_advice(daemon)}")
+                   f"{forced_mode_advice(daemon)}", _stale_advice(daemon, pid))
 
 
 def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) -> Verdict:
@@ -211,7 +224,10 @@ def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) 
         if len(mine) > 1:
             verdict.findings.append(Finding(
                 Critical, f"{daemon} saved {len(mine)} times in the database "
-                f"({_pids([entry.pid for entry in mine])}): one row per daemon expected"))
+                f"({_pids([entry.pid for entry in mine])}): one row per daemon expected",
+                "check that --pid-query returns one row per daemon (a JOIN can repeat rows); "
+                f"if the table really holds {len(mine)} rows for {daemon}, stop {daemon} and "
+                "ask the OS4X support how to clear them before starting it again"))
             verdict.compared.append(f"{daemon}: {len(mine)} rows "
                                     f"({_pids([entry.pid for entry in mine])}), {runs}")
             continue
@@ -227,16 +243,31 @@ def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) 
                 how = "no row" if row is None else row.raw
                 verdict.findings.append(Finding(
                     Warn, f"{daemon} {_pids(instances)} runs, but no pid is saved in the "
-                    f"database ({how})"))
+                    f"database ({how})",
+                    f"restart {starter(daemon)} at a quiet moment so that {daemon} saves its "
+                    f"pid; if it saves it elsewhere, make --pid-query return that row"))
         elif pid in instances:
             continue
         elif instances:
             verdict.findings.append(Finding(
                 Critical, f"{daemon} pid {pid} saved in the database, but the running {daemon} "
-                f"is {_pids(instances)}: a second instance or a broken restart"))
+                f"is {_pids(instances)}: a second instance or a broken restart",
+                _mismatch_advice(daemon, pid, instances)))
         else:
             verdict.findings.append(_stale(daemon, pid, running))
     return _capped(verdict)
+
+
+def _mismatch_advice(daemon: str, saved: int, instances: Sequence[int]) -> str:
+    if len(instances) > 1:
+        return (f"{len(instances)} instances of {daemon} run and none has the saved pid "
+                f"{saved}: stop all but one ({_pids(instances[1:])}, kill them), then restart "
+                f"the last one so that it saves its pid; check the saved pids afterwards "
+                "(check_os4x -v)")
+    return (f"the running {daemon} (pid {instances[0]}) is not the one the database knows "
+            f"(pid {saved}): restart it at a quiet moment (stop pid {instances[0]}, then start "
+            f"/opt/os4x/bin/{starter(daemon)}, in forced mode if it refuses because pid "
+            f"{saved} is saved), so that the database holds the running pid")
 
 
 def _capped(verdict: Verdict) -> Verdict:
@@ -246,7 +277,8 @@ def _capped(verdict: Verdict) -> Verdict:
     if len(verdict.findings) > MAX_FINDINGS:
         rest = verdict.findings[MAX_FINDINGS:]
         worst = Critical if any(f.state == Critical for f in rest) else Warn
-        summary = Finding(worst, f"and {len(rest)} more inconsistencies in the database")
+        summary = Finding(worst, f"and {len(rest)} more inconsistencies in the database",
+                          "check_os4x -v lists every daemon's saved and running pids")
         verdict.findings = [*verdict.findings[:MAX_FINDINGS], summary]
     if len(verdict.compared) > MAX_LINES:
         more = len(verdict.compared) - MAX_LINES
@@ -325,12 +357,15 @@ class Database(Aspect):
         try:
             verdict, saved = self._compare()
         except _NotConfigured:
-            yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED)])
+            yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED, (
+                "check_os4x --db-type ... --db-discover lists the tables and columns that may "
+                "hold the PIDs, with a query to start from"))])
             yield from self._perfdata(None, None)
             return
         except DatabaseError as error:
             state = STATES_BY_NAME[self.settings.db_error_state]
-            yield from finding_metrics(self.name, [Finding(state, self._say(str(error)))])
+            yield from finding_metrics(self.name, [Finding(
+                state, self._say(str(error)), error_advice(error.kind, "--pid-query"))])
             yield from self._perfdata(None, None)
             return
         finally:
@@ -425,6 +460,31 @@ def read_configuration(settings: Settings) -> Configured:
     except DatabaseError as error:
         return Configured(table, notes=[scrub(f"ports and stop requests not read from {table}: "
                                               f"{error}", settings.db_password)], read=False)
+
+
+def error_advice(kind: str, option: str) -> str:
+    """The admin's next step when the database itself failed, by kind of failure."""
+    return {
+        "database unreachable": "check that the database server runs and accepts connections "
+                                "from this host (--db-host, --db-port, --db-socket); OS4X "
+                                "needs it too",
+        "database login refused": "check --db-user and its password (--db-password-file, "
+                                  "OS4X_DB_PASSWORD or the --config file) and that the user "
+                                  "may log in from this host and read the tables (GRANT "
+                                  "SELECT)",
+        "database not found": "check --db-name against the database /etc/os4x.conf names",
+        "database table missing": f"check --db-prefix and the tables in {option} against "
+                                  "what --db-discover lists",
+        "database SQL error": f"run {option} by hand in the database client and fix it",
+        "database silent": "the server did not answer in time: look for locks or load there, "
+                           "or give the check more time (-t)",
+        "database query result unusable": f"fix {option} so that it returns what the check "
+                                          "expects (see --help)",
+        "database driver missing": "install the driver next to the plugin: python3-pymysql or "
+                                   "python3-psycopg2",
+        "database driver failed": "the server answered in a way the driver did not expect: "
+                                  "check --db-type and --db-port (is it the database server?)",
+    }.get(kind, "")
 
 
 class _NotConfigured(DatabaseError):

@@ -90,13 +90,23 @@ def _controller_number(text: str) -> int | None:
     return None
 
 
+NOT_A_LIST = ("check that --capi-file names kernel CAPI's controller list "
+              "(/proc/capi/controller), or use --capi-source capiinfo")
+CAPI_DOWN = ("OS4X takes no ISDN calls meanwhile: check the card and its driver (lspci, dmesg), "
+             "load kernel CAPI and the card's driver (modprobe capi, then the driver; capiinit "
+             "where the card needs firmware) or start the userspace CAPI service")
+CAPIINFO_OUTPUT = ("run capiinfo by hand as the monitoring user and look at what it prints; "
+                   "--capiinfo may name another program")
+
+
 def parse_controller_file(data: bytes, source: str,
                           limit: int = capi_sources.MAX_BYTES) -> CapiListing:
     """Parses kernel CAPI's controller list; lines that are not its format are unreadable."""
     listing = CapiListing(source)
     if len(data) > limit:
         listing.failure = Finding(
-            Unknown, f"{source} is larger than {limit // 1024} KiB: not a CAPI controller list")
+            Unknown, f"{source} is larger than {limit // 1024} KiB: not a CAPI controller list",
+            NOT_A_LIST)
         return listing
     text = data.decode("utf-8", errors="replace")
     seen: set[int] = set()
@@ -120,7 +130,8 @@ def parse_controller_file(data: bytes, source: str,
             info=" ".join(words[4:]) or None))
     if listing.unreadable and not listing.controllers:
         listing.failure = Finding(
-            Unknown, f"{source} is not a CAPI controller list: {listing.unreadable[0]}")
+            Unknown, f"{source} is not a CAPI controller list: {listing.unreadable[0]}",
+            NOT_A_LIST)
     return listing
 
 
@@ -155,30 +166,36 @@ def parse_capiinfo(stdout: bytes, stderr: bytes, returncode: int | None, *,
     if timed_out:
         within = f"within {seconds:.1f}s" if seconds is not None else "in time"
         listing.failure = Finding(Unknown, f"{source} gave no answer {within} (killed): "
-                                  "CAPI hanging?")
+                                  "CAPI hanging?", "CAPI hangs: look at dmesg for the ISDN "
+                                  "card's driver and at the userspace CAPI service; run "
+                                  "capiinfo by hand")
         return listing
     if overflow:
         listing.failure = Finding(Unknown, f"{source} printed more than "
-                                  f"{capi_sources.MAX_BYTES // 1024} KiB: not capiinfo's output")
+                                  f"{capi_sources.MAX_BYTES // 1024} KiB: not capiinfo's output",
+                                  CAPIINFO_OUTPUT)
         return listing
     assert returncode is not None
     missing = _NOT_INSTALLED.search(stderr.decode("utf-8", errors="replace"))
     if returncode < 0:
-        listing.failure = Finding(Unknown, f"{source} was killed by signal {-returncode}")
+        listing.failure = Finding(Unknown, f"{source} was killed by signal {-returncode}",
+                                  CAPIINFO_OUTPUT)
         return listing
     if missing and returncode != 0:
         reason = printable(missing.group(1), 60)
         code = int(missing.group(2))
         if code in (errno.EACCES, errno.EPERM):
             listing.failure = Finding(Unknown, f"{source} may not open CAPI as this user: "
-                                      f"{reason} ({code})")
+                                      f"{reason} ({code})", "let the monitoring user open "
+                                      "/dev/capi20 (its group), or run the check through "
+                                      "sudo (contrib/sudoers)")
         else:
             listing.failure = Finding(Critical, f"CAPI not installed: {reason} ({code}), "
-                                      f"says {source}")
+                                      f"says {source}", CAPI_DOWN)
         return listing
     if returncode != 0:
         listing.failure = Finding(Critical, f"{source} failed (exit {returncode})"
-                                  + (f": {said}" if said else ""))
+                                  + (f": {said}" if said else ""), CAPIINFO_OUTPUT)
         return listing
     _parse_capiinfo_stdout(stdout, listing)
     return listing
@@ -188,14 +205,15 @@ def _parse_capiinfo_stdout(stdout: bytes, listing: CapiListing) -> None:
     source = listing.source
     if b"\0" in stdout:
         listing.failure = Finding(Unknown, f"{source} printed binary data, not capiinfo's "
-                                  f"output: '{_first_line(stdout, 40)}'")
+                                  f"output: '{_first_line(stdout, 40)}'", CAPIINFO_OUTPUT)
         return
     text = stdout.decode("utf-8", errors="replace")
     count = _COUNT.search(text)
     if count is None:
         first = _first_line(stdout)
         listing.failure = Finding(Unknown, f"{source} did not print its 'Number of Controllers' "
-                                  "line: " + (f"'{first}'" if first else "no output"))
+                                  "line: " + (f"'{first}'" if first else "no output"),
+                                  CAPIINFO_OUTPUT)
         return
     announced = int(count.group(1))
     blocks: dict[int, dict[str, str]] = {}
@@ -279,19 +297,22 @@ def assess(listing: CapiListing, expected: int, receivers: Mapping[int, Sequence
         shown = "; ".join(unreadable[:SHOWN_UNREADABLE])
         more = len(unreadable) - SHOWN_UNREADABLE
         report.findings.append(Finding(
-            Unknown, f"{source} unreadable: {shown}" + (f"; and {more} more" if more > 0 else "")))
+            Unknown, f"{source} unreadable: {shown}" + (f"; and {more} more" if more > 0 else ""),
+            NOT_A_LIST))
     by_number = {c.number: c for c in listing.controllers}
 
     if expected and not by_number and not unreadable:
         report.findings.append(Finding(
-            Critical, f"no CAPI controller found in {source} ({expected} expected)"))
+            Critical, f"no CAPI controller found in {source} ({expected} expected)",
+            f"{CAPI_DOWN}; if the host has fewer cards now, set --isdn-controllers"))
     elif not unreadable:  # an unreadable line may be the controller: say nothing false
         present = sum(1 for number in range(1, expected + 1) if number in by_number)
         for number in range(1, expected + 1):
             if number not in by_number:
                 report.findings.append(Finding(
                     Critical, f"CAPI controller {number} missing from {source} "
-                    f"({present} of {expected} expected found)"))
+                    f"({present} of {expected} expected found)",
+                    f"os4xrd_capi_{number - 1} has no line to answer on: {CAPI_DOWN}"))
 
     for controller in listing.controllers:
         used = controller.number <= expected
@@ -302,7 +323,9 @@ def assess(listing: CapiListing, expected: int, receivers: Mapping[int, Sequence
                 state = printable(controller.state, 20)
                 report.findings.append(Finding(
                     Critical, f"{controller.label} is {state}, not running" if known else
-                    f"{controller.label} in unknown state {state!r}, not running"))
+                    f"{controller.label} in unknown state {state!r}, not running",
+                    f"the card of {controller.label} is not ready (firmware not loaded?): "
+                    "look at dmesg, load its firmware (capiinit) or reload its driver"))
             report.details.append(line + ("" if used else
                                           f"; not used by OS4X (--isdn-controllers {expected})"))
             continue
@@ -319,7 +342,9 @@ def assess(listing: CapiListing, expected: int, receivers: Mapping[int, Sequence
         else:
             report.findings.append(Finding(
                 Critical, f"{controller.label} running, but its receiver {receiver} "
-                "is not running"))
+                "is not running", f"os4xrd starts {receiver} for controller "
+                f"{controller.number}: read os4xrd's log and restart /opt/os4x/bin/os4xrd at a "
+                "quiet moment"))
             report.details.append(f"{line}; receiver {receiver} not running")
     if not listing.controllers:
         report.details.append(f"no CAPI controller listed by {source}")
@@ -351,18 +376,20 @@ def read_listing(settings: Settings) -> CapiListing:
                 hint = " and capiinfo is not on PATH (--capiinfo)" \
                     if settings.capi_source == "auto" else ""
                 return CapiListing(path, failure=Finding(
-                    Critical, f"no CAPI: {error}: kernel CAPI not loaded{hint}"))
-            return CapiListing(path, failure=Finding(Unknown, str(error)))
+                    Critical, f"no CAPI: {error}: kernel CAPI not loaded{hint}",
+                    f"{CAPI_DOWN}; with userspace CAPI use --capi-source capiinfo"))
+            return CapiListing(path, failure=Finding(Unknown, str(error), NOT_A_LIST))
         return parse_controller_file(data, path)
     if capiinfo is None:
         return CapiListing("capiinfo", failure=Finding(
-            Unknown, "capiinfo not found on PATH: install it or give --capiinfo PATH"))
+            Unknown, "capiinfo not found on PATH: install it or give --capiinfo PATH",
+            "install capiinfo (Debian: capiutils) or give --capiinfo PATH"))
     budget = capi_sources.capiinfo_budget(capi_sources.time_left(settings.timeout))
     try:
         with runtime.phase(f"waiting for {capiinfo}"):
             run = capi_sources.run_capiinfo(capiinfo, budget)
     except capi_sources.SourceError as error:
-        return CapiListing("capiinfo", failure=Finding(Unknown, str(error)))
+        return CapiListing("capiinfo", failure=Finding(Unknown, str(error), CAPIINFO_OUTPUT))
     listing = parse_capiinfo(run.stdout, run.stderr, run.returncode, timed_out=run.timed_out,
                              overflow=run.overflow, seconds=run.seconds)
     listing.notes.append(f"capiinfo: {capiinfo}, {run.seconds:.2f}s")

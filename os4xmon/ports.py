@@ -168,7 +168,11 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
         report.listening[spec.role] = bool(mine)
         if not mine:
             report.findings.append(Finding(
-                Critical, f"port {spec.port} not listening ({spec.daemon} should)"))
+                Critical, f"port {spec.port} not listening ({spec.daemon} should)",
+                f"check that {spec.daemon} runs (the process check) and read its log: it may "
+                f"have failed to bind port {spec.port} ({spec.source}); if another installation "
+                "or program had the port then, restart "
+                f"/opt/os4x/bin/{_starter(spec.daemon)} once it is free"))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
         addresses = ", ".join(sorted({listener.address for listener in mine}))
@@ -180,16 +184,28 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
             if owner.daemon == spec.daemon:
                 message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
                            f"{owner.pid}), not by its instance")
+                advice = (f"the {spec.daemon} instance lost port {spec.port} to its child pid "
+                          f"{owner.pid}: restart /opt/os4x/bin/{_starter(spec.daemon)} at a "
+                          "quiet moment")
             else:
                 message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
                           f"not {spec.daemon}"
-            report.findings.append(Finding(Critical, message))
+                advice = (f"{owner.name} pid {owner.pid} holds port {spec.port}: stop it or "
+                          f"move it to another port (ss -ltnp 'sport = :{spec.port}' shows "
+                          f"it), then restart /opt/os4x/bin/{_starter(spec.daemon)} so that "
+                          f"{spec.daemon} listens there")
+            report.findings.append(Finding(Critical, message, advice))
         if any(not listener.pids for listener in mine):
             report.unverified.append(spec.port)
         held = ", ".join(f"{owner.name} pid {owner.pid}" for owner in known)
         report.lines.append(f"{spec.describe()}: listening on {addresses}; "
                             + (f"held by {held}" if held else "holder not visible"))
     return report
+
+
+def _starter(daemon: str) -> str:
+    """The binary that starts daemon: the os4xrd master forks its receivers."""
+    return daemons.MASTER if daemon.startswith(daemons.MASTER + "_") else daemon
 
 
 def probe_budgets(remaining: float, count: int) -> list[float]:
@@ -215,6 +231,7 @@ class Ports(Aspect):
         self.probing = settings.probe or not self.local
         self.details: list[str] = []
         self.port_of: dict[str, int] = {}
+        self.cert_dates: dict[str, datetime] = {}  # role -> the TLS certificate's end
 
     def _specs(self) -> list[PortSpec]:
         self.host.configured()  # the database's ports, read now if its aspect has not run yet
@@ -259,7 +276,7 @@ class Ports(Aspect):
         if self.probing:
             probed = [spec for spec in specs if spec.oftp]
             for spec, result in zip(probed, self._probe(probed)):
-                findings.extend(self._judge(result))
+                findings.extend(self._judge(result, spec))
                 answering += result.seconds is not None
                 yield nagiosplugin.Metric(
                     f"{spec.role}_response_time",
@@ -286,6 +303,7 @@ class Ports(Aspect):
                                ca_file=self.settings.tls_ca, now=now)
             self.details.extend(result.notes)
             if result.cert_not_after is not None:
+                self.cert_dates[spec.role] = result.cert_not_after
                 self.details.append(f"port {spec.port}: certificate valid until "
                                     f"{result.cert_not_after:%Y-%m-%d %H:%M} UTC")
             if result.seconds is not None:
@@ -293,12 +311,18 @@ class Ports(Aspect):
                                     f"{result.seconds:.3f}s")
             yield result
 
-    @staticmethod
-    def _judge(result: ProbeResult) -> list[Finding]:
+    def _judge(self, result: ProbeResult, spec: PortSpec) -> list[Finding]:
+        where = f"{printable(self.settings.host, 60)}:{spec.port}"
+        by_hand = (f"openssl s_client -connect {where}" if spec.tls
+                   else f"nc {printable(self.settings.host, 60)} {spec.port} | head -c 23 | od -c")
         if result.problem:
-            return [Finding(Critical, result.problem)]
+            return [Finding(Critical, result.problem, (
+                f"connect by hand ({by_hand}): {spec.daemon} must send OFTP's ready message "
+                f"'IODETTE FTP READY'; read its log, and check that nothing (a firewall, a "
+                "proxy, another program) stands between"))]
         if result.unknown:
-            return [Finding(Unknown, result.unknown)]
+            return [Finding(Unknown, result.unknown,
+                            "check --host, --tls-ca and -t: the port itself was not judged")]
         return []
 
     def _headline(self, specs: list[PortSpec], answering: int) -> str:
@@ -348,6 +372,26 @@ def _explain_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
     return f"TLS certificate of port {port} expires in {days:.0f} days"
 
 
+def _advise_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                     state: ServiceState) -> str:
+    return (f"port {_port_of(metric, resource)} is slow to greet: look at the host's load, "
+            "the number of OFTP sessions running and os4xrd's log")
+
+
+def _advise_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                 state: ServiceState) -> str:
+    port = _port_of(metric, resource)
+    role = metric.name.rsplit("_", 2)[0]
+    until = resource.cert_dates.get(role)  # type: ignore[attr-defined]
+    date = f"{until:%Y-%m-%d %H:%M} UTC" if until else f"{float(metric.value):.0f} days"
+    if float(metric.value) < 0:
+        return (f"renew the TLS certificate of port {port} now (it expired {date}): OFTP2 "
+                "partners refuse the session; install it in OS4X and send it to partners that "
+                "check it")
+    return (f"renew the TLS certificate of port {port} before {date}, install it in OS4X and "
+            "send it to partners that check it, in time for them to install it")
+
+
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
     """The resource and contexts of the port check."""
     return [
@@ -355,8 +399,10 @@ def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagios
         CountContext("count"),
         FindingContext(),
         MeasuredContext("response_time", range_above(settings.response_warning),
-                        range_above(settings.response_critical), _explain_response),
+                        range_above(settings.response_critical), _explain_response,
+                        advise=_advise_response),
         MeasuredContext("cert_days", range_below(settings.cert_warning),
-                        range_below(settings.cert_critical), _explain_cert),
+                        range_below(settings.cert_critical), _explain_cert,
+                        advise=_advise_cert),
         HeadlineContext("ports headline"),
     ]

@@ -432,23 +432,6 @@ NOT_CONFIGURED = ("send queue check not configured: set --queue-query to SQL tha
                   "rows of (partner, state, age in seconds, send tries) from {table}")
 NOT_CONFIGURED_ADVICE = ("check_os4x --db-type ... --db-discover lists the columns of "
                          "<prefix>send_queue; docs/queue.md has a worked query with CASE")
-_ERROR_ADVICE = {
-    "database unreachable": "check that the database server runs and accepts connections "
-                            "from this host (--db-host, --db-port, --db-socket)",
-    "database login refused": "check --db-user and its password, and that the user may read "
-                              "the send queue (GRANT SELECT)",
-    "database not found": "check --db-name",
-    "database table missing": "check --db-prefix and the table in --queue-query against "
-                              "what --db-discover lists",
-    "database SQL error": "run --queue-query by hand in the database client and fix it",
-    "database silent": "the server did not answer in time: look for locks or load there, or "
-                       "give the check more time (-t)",
-    "database query result unusable": "fix --queue-query: rows of (partner, state, age in "
-                                      "seconds, send tries); docs/queue.md has an example",
-    "database driver missing": "install the driver: python3-pymysql or python3-psycopg2",
-}
-
-
 class Queue(Aspect):
     """The send queue's entries, read with the admin's query, judged by :func:`judge`."""
 
@@ -479,9 +462,11 @@ class Queue(Aspect):
             try:
                 rows = self._read()
             except DatabaseError as error:
+                from os4xmon.database import error_advice
+
                 state = STATES_BY_NAME[settings.db_error_state]
                 problem = Finding(state, self._say(f"send queue: {error}"),
-                                  _ERROR_ADVICE.get(error.kind, ""))
+                                  error_advice(error.kind, "--queue-query"))
         if problem is not None:
             yield nagiosplugin.Metric("queue finding 0", problem, context="finding")
             yield from self._perfdata(None)

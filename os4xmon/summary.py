@@ -30,7 +30,8 @@ class Os4xSummary(nagiosplugin.Summary):
         lines = []
         for result in problems_worst_first(results):
             lines.append(f"{str(result.state).upper()}: {result}")
-            advice = getattr(getattr(result.metric, "value", None), "advice", "")
+            advice = getattr(result, "advice", "") or \
+                getattr(getattr(result.metric, "value", None), "advice", "")
             if advice:
                 lines.append(f"  what to do: {advice}")
         return lines

@@ -98,7 +98,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks: processes, ports, database or isdn"
+      description = "the one aspect this service checks: processes, ports, database, isdn or queue"
       order = 2
     }
   }
