@@ -78,9 +78,8 @@ def starter(daemon: str) -> str:
 
 
 def _stale_advice(daemon: str, pid: int) -> str:
-    first = f"[{daemon[0]}]{daemon[1:]}"  # a pattern that does not match grep itself
-    start = starter(daemon)
-    return (f"make sure no {daemon} runs (ps -eo pid,args | grep '{first}' shows nothing), "
+    start = starter(daemon)  # no '|' here: the output turns it into '!'
+    return (f"make sure no {daemon} runs (pgrep -af {daemon} shows no {daemon}), "
             f"then start /opt/os4x/bin/{start} in forced mode, which skips the check of the "
             f"saved pid {pid}; afterwards the database must hold the new pid (check_os4x -v)")
 

@@ -314,7 +314,11 @@ class Ports(Aspect):
     def _judge(self, result: ProbeResult, spec: PortSpec) -> list[Finding]:
         where = f"{printable(self.settings.host, 60)}:{spec.port}"
         by_hand = (f"openssl s_client -connect {where}" if spec.tls
-                   else f"nc {printable(self.settings.host, 60)} {spec.port} | head -c 23 | od -c")
+                   else f"telnet {printable(self.settings.host, 60)} {spec.port}")
+        if result.problem and "certificate" in result.problem:
+            return [Finding(Critical, result.problem, (
+                f"look at the certificate ({by_hand} shows it, its issuer and dates): "
+                "renew it if it expired, and make --tls-ca name the CA that signed it"))]
         if result.problem:
             return [Finding(Critical, result.problem, (
                 f"connect by hand ({by_hand}): {spec.daemon} must send OFTP's ready message "
