@@ -7,13 +7,16 @@ import datetime
 import decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
+from test_properties import assert_valid_output
 
-from os4xmon import configured, queue
+from os4xmon import configured, options, queue, runtime
+from os4xmon.aspects import build_check
 from os4xmon.contexts import Finding
 from os4xmon.dbdrivers import DatabaseError
+from os4xmon.host import Host
 from os4xmon.queue import Entry, Limits, judge, parse_rows, read_only_problem
 from os4xmon.text import printable
 
@@ -256,3 +259,57 @@ def test_hostile_configuration_never_raises(raw):
     table = configured.parse_configuration(raw, "t")
     for line in configured.describe(table):
         assert line == printable(line, 10**6) or "\\" in line
+
+
+# -- the whole check, on any rows and thresholds: one valid status line --
+
+QUEUE_THRESHOLDS = st.fixed_dictionaries({}, optional={
+    flag: st.integers(min_value=0, max_value=10**12).map(str)
+    for flag in ("--queue-age-warning", "--queue-age-critical", "--queue-tries-warning",
+                 "--queue-tries-critical", "--queue-length-warning", "--queue-length-critical",
+                 "--ack-age-warning", "--ack-age-critical")})
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=80)
+@given(st.lists(st.tuples(VALUES, VALUES, VALUES, VALUES), max_size=15), QUEUE_THRESHOLDS,
+       st.sampled_from([[], ["-v"]]))
+def test_any_queue_rows_and_thresholds_give_one_valid_status_line(capsys, monkeypatch, raw,
+                                                                   chosen, verbose):
+    argv = ["--checks", "queue", "--db-type", "mysql", "--queue-query", "SELECT 1",
+            *(item for pair in chosen.items() for item in pair), *verbose]
+    try:
+        settings_ = options.parse(argv, environ={})
+    except options.UsageError as error:  # a warning above its critical
+        assert "\n" not in str(error)
+        return
+    monkeypatch.setattr(queue.Queue, "_read", lambda self: parse_rows(4, raw))
+    check = build_check(settings_, Host())
+    with pytest.raises(SystemExit) as ended:
+        runtime.execute(check, 30, settings_.verbose)
+    output = capsys.readouterr().out
+    assert_valid_output(output, ended.value.code)
+    assert "internal error" not in output
+    first = output.splitlines()[0]
+    for label in ("queue_new", "queue_taken", "queue_waiting", "queue_blocked",
+                  "queue_oldest_age", "queue_max_tries"):
+        assert f" {label}=" in first
+
+
+def test_host_reads_the_configuration_once_whoever_asks_first():
+    calls = []
+
+    def reader():
+        calls.append(1)
+        return configured.parse_configuration([("os4xclientd_port", "61000")], "t")
+
+    host = Host()
+    assert host.configured() is None  # no database aspect: nothing to read
+    host.configuration_reader = reader
+    assert host.configured_if_read() is None and not calls
+    first = host.configured()
+    assert host.configured() is first and calls == [1]
+    assert host.configured_ports == {"os4xclientd_port": 61000}
+    other = Host()
+    other.configuration_reader = reader
+    other.provide(configured.parse_configuration([], "t"))  # the database aspect was first
+    assert other.configured() is not None and calls == [1]
