@@ -251,3 +251,16 @@ def test_discover_without_send_queue_says_so(db):
     run = run_plugin(*db.plugin_args(None), "--db-discover")
     assert "send queue: no table os4x_send_queue; --queue-query must name the table that " \
         "holds the entries to send" in run.lines
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_silent_server_ends_within_the_timeout(kind):
+    from dbtools import silent_server
+
+    with silent_server() as port:
+        run = run_plugin("--checks", "queue", "--db-type", kind, "--db-host", "127.0.0.1",
+                         "--db-port", str(port), "--queue-query", "SELECT 1, 2, 3, 4",
+                         "-t", "3")
+    assert_status(run, 3, "send queue: database silent")
+    assert run.seconds < 3 + 1.5
+    assert run.perfdata["queue_oldest_age"] == "U"
