@@ -80,6 +80,8 @@ class Entry:
 
 @dataclass
 class Rows:
+    """The query's rows: the entries that keep the contract, and why the others do not."""
+
     entries: list[Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # rows that break the contract, why
 
@@ -202,6 +204,8 @@ class Limits:
 
 @dataclass
 class Verdict:
+    """What :func:`judge` decided, and the numbers for perfdata and the long output."""
+
     findings: list[Finding] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # state -> entries
     oldest_age: float = 0.0  # of a new or taken entry
@@ -432,6 +436,8 @@ NOT_CONFIGURED = ("send queue check not configured: set --queue-query to SQL tha
                   "rows of (partner, state, age in seconds, send tries) from {table}")
 NOT_CONFIGURED_ADVICE = ("check_os4x --db-type ... --db-discover lists the columns of "
                          "<prefix>send_queue; docs/queue.md has a worked query with CASE")
+
+
 class Queue(Aspect):
     """The send queue's entries, read with the admin's query, judged by :func:`judge`."""
 
