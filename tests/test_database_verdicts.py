@@ -339,3 +339,37 @@ def test_unexpected_driver_errors_become_one_scrubbed_line():
     assert str(error).startswith("database driver failed (mysql os4x at db:3306): "
                                  "UnicodeDecodeError while querying: ")
     assert "hunter2" not in str(error) + error.driver_text
+
+
+# -- the database check's advice --
+
+
+def test_every_database_finding_has_advice():
+    from os4xmon.database import Running, SavedPid
+    from os4xmon.database import judge as judge_pids
+
+    saved = [SavedPid("os4xrd", 10), SavedPid("os4xrd_tcpip", 99999),
+             SavedPid("os4xsqd", 20), SavedPid("os4xsqd", 21), SavedPid("os4xclientd", 30)]
+    running = Running({"os4xrd": [11, 12], "os4xrd_tcpip_tls": [13], "os4xclientd": [31]})
+    verdict = judge_pids(saved, running, ["os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls",
+                                          "os4xsqd", "os4xclientd"])
+    assert len(verdict.findings) == 5
+    for finding in verdict.findings:
+        assert finding.advice and "|" not in finding.advice, finding
+    by_daemon = {f.message.split()[0]: f.advice for f in verdict.findings}
+    assert "start /opt/os4x/bin/os4xrd in forced mode" in by_daemon["os4xrd_tcpip"]
+    assert by_daemon["os4xrd"].startswith("2 instances of os4xrd run and none has the saved "
+                                          "pid 10: stop all but one (pid 12")
+    assert "restart os4xrd at a quiet moment so that os4xrd_tcpip_tls saves its pid" \
+        in by_daemon["os4xrd_tcpip_tls"]
+
+
+def test_every_kind_of_database_failure_has_advice():
+    from os4xmon import dbdrivers
+    from os4xmon.database import error_advice
+
+    kinds = [value for name, value in vars(dbdrivers).items()
+             if name.isupper() and isinstance(value, str) and value.startswith("database ")]
+    assert len(kinds) >= 9
+    for kind in kinds:
+        assert error_advice(kind, "--queue-query"), kind

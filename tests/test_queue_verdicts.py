@@ -1,5 +1,5 @@
-"""The send queue's pure parts: the rows against the contract, the verdicts, the SQL guard;
-and the configuration table's stop requests explaining a daemon that is not running."""
+"""The send queue's pure parts: the rows against the contract, the verdicts, the SQL guard, and
+the whole check on any rows."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from test_properties import assert_valid_output
 
-from os4xmon import configured, options, queue, runtime
+from os4xmon import options, queue, runtime
 from os4xmon.aspects import build_check
-from os4xmon.contexts import Finding
 from os4xmon.dbdrivers import DatabaseError
 from os4xmon.host import Host
 from os4xmon.queue import Entry, Limits, judge, parse_rows, read_only_problem
-from os4xmon.text import printable
 
 
 def rows(*values):
@@ -190,77 +188,6 @@ def test_hostile_rows_never_raise(raw):
     assert verdict.oldest_age >= 0 and verdict.max_tries >= 0
 
 
-# -- stop requests --
-
-
-def test_parse_configuration():
-    table = configured.parse_configuration(
-        [("tcp_port", "3305"), ("os4xclientd_port", "61000"), ("os4xsqd_stop_req", "1"),
-         ("os4xrd_stop_req", "0"), ("other", "x")], "os4x_configuration")
-    assert table.ports == {"tcp_port": 3305, "os4xclientd_port": 61000}
-    assert table.stop_requests == {"os4xsqd_stop_req": "1"}
-    assert table.stop_request("os4xsqd") == "os4xsqd_stop_req"
-    assert table.stop_request("os4xrd_tcpip") is None
-
-
-@pytest.mark.parametrize(("value", "requested", "note"), [
-    ("", False, False), ("0", False, False), (" 2 ", True, False), ("yes", False, True),
-    ("-1", False, True)])
-def test_stop_request_values(value, requested, note):
-    table = configured.parse_configuration([("os4xrd_stop_req", value)], "t")
-    assert ("os4xrd_stop_req" in table.stop_requests) == requested
-    assert bool(table.notes) == note
-
-
-def test_explain_not_running_asks_only_when_needed():
-    asked = []
-
-    def lazy():
-        asked.append(1)
-        return configured.parse_configuration([("os4xrd_stop_req", "1")], "os4x_configuration")
-
-    plain = [Finding(Critical, "os4xsqd runs 2 times (pids 1, 2): race conditions")]
-    assert configured.explain_not_running(plain, lazy) == plain and not asked
-    findings = [Finding(Critical, "os4xrd not running"),
-                Finding(Critical, "os4xrd_tcpip not running"),
-                Finding(Critical, "os4xsqd not running", "start it")]
-    explained = configured.explain_not_running(findings, lazy)
-    assert [f.message for f in explained] == [
-        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
-        "os4xrd_tcpip not running: stop requested in os4x_configuration (os4xrd_stop_req)",
-        "os4xsqd not running"]
-    assert explained[1].advice.endswith("start /opt/os4x/bin/os4xrd; if the stop is wanted "
-                                        "(maintenance), schedule a downtime")
-    assert explained[2].advice == "start it" and len(asked) == 1
-
-
-def test_explain_without_database_changes_nothing():
-    findings = [Finding(Critical, "os4xsqd not running")]
-    assert configured.explain_not_running(findings, lambda: None) == findings
-
-
-def test_stop_request_findings():
-    table = configured.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
-                                           "os4x_configuration")
-    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, processes_checked=True)
-    assert [(f.state, f.message) for f in findings] == [
-        (Warn, "os4xrd pid 10 will exit after its time slice: stop requested in "
-               "os4x_configuration (os4xrd_stop_req)")]
-    alone = configured.stop_request_findings(table, {}, processes_checked=False)
-    assert [f.message for f in alone] == [
-        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
-        "os4xsqd not running: stop requested in os4x_configuration (os4xsqd_stop_req)"]
-
-
-@given(st.lists(st.tuples(st.sampled_from((*configured.KEYS, "x")),
-                          st.one_of(st.none(), st.text(max_size=12), st.binary(max_size=12))),
-                max_size=10))
-def test_hostile_configuration_never_raises(raw):
-    table = configured.parse_configuration(raw, "t")
-    for line in configured.describe(table):
-        assert line == printable(line, 10**6) or "\\" in line
-
-
 # -- the whole check, on any rows and thresholds: one valid status line --
 
 QUEUE_THRESHOLDS = st.fixed_dictionaries({}, optional={
@@ -293,57 +220,3 @@ def test_any_queue_rows_and_thresholds_give_one_valid_status_line(capsys, monkey
     for label in ("queue_new", "queue_taken", "queue_waiting", "queue_blocked",
                   "queue_oldest_age", "queue_max_tries"):
         assert f" {label}=" in first
-
-
-def test_host_reads_the_configuration_once_whoever_asks_first():
-    calls = []
-
-    def reader():
-        calls.append(1)
-        return configured.parse_configuration([("os4xclientd_port", "61000")], "t")
-
-    host = Host()
-    assert host.configured() is None  # no database aspect: nothing to read
-    host.configuration_reader = reader
-    assert host.configured_if_read() is None and not calls
-    first = host.configured()
-    assert host.configured() is first and calls == [1]
-    assert host.configured_ports == {"os4xclientd_port": 61000}
-    other = Host()
-    other.configuration_reader = reader
-    other.provide(configured.parse_configuration([], "t"))  # the database aspect was first
-    assert other.configured() is not None and calls == [1]
-
-
-# -- the database check's advice --
-
-
-def test_every_database_finding_has_advice():
-    from os4xmon.database import Running, SavedPid
-    from os4xmon.database import judge as judge_pids
-
-    saved = [SavedPid("os4xrd", 10), SavedPid("os4xrd_tcpip", 99999),
-             SavedPid("os4xsqd", 20), SavedPid("os4xsqd", 21), SavedPid("os4xclientd", 30)]
-    running = Running({"os4xrd": [11, 12], "os4xrd_tcpip_tls": [13], "os4xclientd": [31]})
-    verdict = judge_pids(saved, running, ["os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls",
-                                          "os4xsqd", "os4xclientd"])
-    assert len(verdict.findings) == 5
-    for finding in verdict.findings:
-        assert finding.advice and "|" not in finding.advice, finding
-    by_daemon = {f.message.split()[0]: f.advice for f in verdict.findings}
-    assert "start /opt/os4x/bin/os4xrd in forced mode" in by_daemon["os4xrd_tcpip"]
-    assert by_daemon["os4xrd"].startswith("2 instances of os4xrd run and none has the saved "
-                                          "pid 10: stop all but one (pid 12")
-    assert "restart os4xrd at a quiet moment so that os4xrd_tcpip_tls saves its pid" \
-        in by_daemon["os4xrd_tcpip_tls"]
-
-
-def test_every_kind_of_database_failure_has_advice():
-    from os4xmon import dbdrivers
-    from os4xmon.database import error_advice
-
-    kinds = [value for name, value in vars(dbdrivers).items()
-             if name.isupper() and isinstance(value, str) and value.startswith("database ")]
-    assert len(kinds) >= 9
-    for kind in kinds:
-        assert error_advice(kind, "--queue-query"), kind

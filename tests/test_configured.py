@@ -1,0 +1,104 @@
+"""<prefix>configuration's stop requests and ports (pure), how they explain a daemon that is
+not running, and how Host hands them from the database aspect to the others."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nagiosplugin.state import Critical, Warn
+
+from os4xmon import configured
+from os4xmon.contexts import Finding
+from os4xmon.host import Host
+from os4xmon.text import printable
+
+# -- stop requests --
+
+
+def test_parse_configuration():
+    table = configured.parse_configuration(
+        [("tcp_port", "3305"), ("os4xclientd_port", "61000"), ("os4xsqd_stop_req", "1"),
+         ("os4xrd_stop_req", "0"), ("other", "x")], "os4x_configuration")
+    assert table.ports == {"tcp_port": 3305, "os4xclientd_port": 61000}
+    assert table.stop_requests == {"os4xsqd_stop_req": "1"}
+    assert table.stop_request("os4xsqd") == "os4xsqd_stop_req"
+    assert table.stop_request("os4xrd_tcpip") is None
+
+
+@pytest.mark.parametrize(("value", "requested", "note"), [
+    ("", False, False), ("0", False, False), (" 2 ", True, False), ("yes", False, True),
+    ("-1", False, True)])
+def test_stop_request_values(value, requested, note):
+    table = configured.parse_configuration([("os4xrd_stop_req", value)], "t")
+    assert ("os4xrd_stop_req" in table.stop_requests) == requested
+    assert bool(table.notes) == note
+
+
+def test_explain_not_running_asks_only_when_needed():
+    asked = []
+
+    def lazy():
+        asked.append(1)
+        return configured.parse_configuration([("os4xrd_stop_req", "1")], "os4x_configuration")
+
+    plain = [Finding(Critical, "os4xsqd runs 2 times (pids 1, 2): race conditions")]
+    assert configured.explain_not_running(plain, lazy) == plain and not asked
+    findings = [Finding(Critical, "os4xrd not running"),
+                Finding(Critical, "os4xrd_tcpip not running"),
+                Finding(Critical, "os4xsqd not running", "start it")]
+    explained = configured.explain_not_running(findings, lazy)
+    assert [f.message for f in explained] == [
+        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xrd_tcpip not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xsqd not running"]
+    assert explained[1].advice.endswith("start /opt/os4x/bin/os4xrd; if the stop is wanted "
+                                        "(maintenance), schedule a downtime")
+    assert explained[2].advice == "start it" and len(asked) == 1
+
+
+def test_explain_without_database_changes_nothing():
+    findings = [Finding(Critical, "os4xsqd not running")]
+    assert configured.explain_not_running(findings, lambda: None) == findings
+
+
+def test_stop_request_findings():
+    table = configured.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
+                                           "os4x_configuration")
+    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, processes_checked=True)
+    assert [(f.state, f.message) for f in findings] == [
+        (Warn, "os4xrd pid 10 will exit after its time slice: stop requested in "
+               "os4x_configuration (os4xrd_stop_req)")]
+    alone = configured.stop_request_findings(table, {}, processes_checked=False)
+    assert [f.message for f in alone] == [
+        "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
+        "os4xsqd not running: stop requested in os4x_configuration (os4xsqd_stop_req)"]
+
+
+@given(st.lists(st.tuples(st.sampled_from((*configured.KEYS, "x")),
+                          st.one_of(st.none(), st.text(max_size=12), st.binary(max_size=12))),
+                max_size=10))
+def test_hostile_configuration_never_raises(raw):
+    table = configured.parse_configuration(raw, "t")
+    for line in configured.describe(table):
+        assert line == printable(line, 10**6) or "\\" in line
+
+
+def test_host_reads_the_configuration_once_whoever_asks_first():
+    calls = []
+
+    def reader():
+        calls.append(1)
+        return configured.parse_configuration([("os4xclientd_port", "61000")], "t")
+
+    host = Host()
+    assert host.configured() is None  # no database aspect: nothing to read
+    host.configuration_reader = reader
+    assert host.configured_if_read() is None and not calls
+    first = host.configured()
+    assert host.configured() is first and calls == [1]
+    assert host.configured_ports == {"os4xclientd_port": 61000}
+    other = Host()
+    other.configuration_reader = reader
+    other.provide(configured.parse_configuration([], "t"))  # the database aspect was first
+    assert other.configured() is not None and calls == [1]
