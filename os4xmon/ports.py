@@ -312,21 +312,11 @@ class Ports(Aspect):
             yield result
 
     def _judge(self, result: ProbeResult, spec: PortSpec) -> list[Finding]:
-        where = f"{printable(self.settings.host, 60)}:{spec.port}"
-        by_hand = (f"openssl s_client -connect {where}" if spec.tls
-                   else f"telnet {printable(self.settings.host, 60)} {spec.port}")
-        if result.problem and "certificate" in result.problem:
-            return [Finding(Critical, result.problem, (
-                f"look at the certificate ({by_hand} shows it, its issuer and dates): "
-                "renew it if it expired, and make --tls-ca name the CA that signed it"))]
         if result.problem:
-            return [Finding(Critical, result.problem, (
-                f"connect by hand ({by_hand}): {spec.daemon} must send OFTP's ready message "
-                f"'IODETTE FTP READY'; read its log, and check that nothing (a firewall, a "
-                "proxy, another program) stands between"))]
+            return [Finding(Critical, result.problem,
+                            probe_advice(spec, self.settings.host, result.problem))]
         if result.unknown:
-            return [Finding(Unknown, result.unknown,
-                            "check --host, --tls-ca and -t: the port itself was not judged")]
+            return [Finding(Unknown, result.unknown, UNJUDGED_ADVICE)]
         return []
 
     def _headline(self, specs: list[PortSpec], answering: int) -> str:
@@ -376,24 +366,49 @@ def _explain_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
     return f"TLS certificate of port {port} expires in {days:.0f} days"
 
 
-def _advise_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                     state: ServiceState) -> str:
-    return (f"port {_port_of(metric, resource)} is slow to greet: look at the host's load, "
-            "the number of OFTP sessions running and os4xrd's log")
+# -- what to do: pure, one function per kind of problem --
+
+UNJUDGED_ADVICE = "check --host, --tls-ca and -t: the port itself was not judged"
 
 
-def _advise_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                 state: ServiceState) -> str:
-    port = _port_of(metric, resource)
-    role = metric.name.rsplit("_", 2)[0]
-    until = resource.cert_dates.get(role)  # type: ignore[attr-defined]
-    date = f"{until:%Y-%m-%d %H:%M} UTC" if until else f"{float(metric.value):.0f} days"
-    if float(metric.value) < 0:
+def probe_advice(spec: PortSpec, host: str, problem: str) -> str:
+    """The next step when a probe failed: how to look by hand."""
+    shown = printable(host, 60)
+    by_hand = (f"openssl s_client -connect {shown}:{spec.port}" if spec.tls
+               else f"telnet {shown} {spec.port}")
+    if "certificate" in problem:
+        return (f"look at the certificate ({by_hand} shows it, its issuer and dates): renew it "
+                "if it expired, and make --tls-ca name the CA that signed it")
+    return (f"connect by hand ({by_hand}): {spec.daemon} must send OFTP's ready message "
+            "'IODETTE FTP READY'; read its log, and check that nothing (a firewall, a proxy, "
+            "another program) stands between")
+
+
+def response_advice(port: int) -> str:
+    return (f"port {port} is slow to greet: look at the host's load, the number of OFTP "
+            "sessions running and os4xrd's log")
+
+
+def cert_advice(port: int, days: float, not_after: datetime | None) -> str:
+    """Renew before the date the certificate ends (the days left when the date is unknown)."""
+    date = f"{not_after:%Y-%m-%d %H:%M} UTC" if not_after else f"{days:.0f} days"
+    if days < 0:
         return (f"renew the TLS certificate of port {port} now (it expired {date}): OFTP2 "
                 "partners refuse the session; install it in OS4X and send it to partners that "
                 "check it")
     return (f"renew the TLS certificate of port {port} before {date}, install it in OS4X and "
             "send it to partners that check it, in time for them to install it")
+
+
+def _advise_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                     state: ServiceState) -> str:
+    return response_advice(_port_of(metric, resource))
+
+
+def _advise_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
+                 state: ServiceState) -> str:
+    until = resource.cert_dates.get(metric.name.rsplit("_", 2)[0])  # type: ignore[attr-defined]
+    return cert_advice(_port_of(metric, resource), float(metric.value), until)
 
 
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
