@@ -9,7 +9,8 @@ from __future__ import annotations
 from os4xmon.record import dataclass, field, fields
 
 ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
-"""Every aspect the plugin can check, in the order it checks them."""
+"""Every aspect the plugin can check, in the order --checks and its help list them (the order
+they run in is ``aspects.ORDER``)."""
 
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619

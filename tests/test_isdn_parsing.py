@@ -43,7 +43,7 @@ def test_kernel_lines_of_os4x_md():
     assert (second.number, second.driver, second.state, second.name) == (
         2, "t1isa", RUNNING, "t1isa-450")
     assert second.info == "B1 3.07-01 0x450 11 0"
-    assert listing.b_channels == 0  # the kernel's list does not report B channels
+    assert listing.b_channels is None  # the kernel's list does not report B channels
 
 
 def test_detected_line_with_dashes_in_its_info():
@@ -116,7 +116,7 @@ def test_capiinfo_of_os4x_md_userspace_capi():
     assert listing.failure is None and listing.unreadable == []
     (only,) = listing.controllers
     assert only == Controller(1, RUNNING, manufacturer="mISDN")
-    assert only.b_channels is None and listing.b_channels == 0
+    assert only.b_channels is None and listing.b_channels is None
 
 
 def test_capiinfo_real_output_with_b_channels_and_profile_dump():
