@@ -72,8 +72,7 @@ class Settings:
     capiinfo: str | None = None
     capi_source: str = "auto"
 
-    # where each value came from, for -vv and for "the command line wins over the database"
-    given: frozenset[str] = frozenset()
+    # where each value came from (command line, config, password file, environment), for -vv
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
 
@@ -104,7 +103,7 @@ class Settings:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose", "warnings"):
+            if item.name in ("origins", "verbose", "warnings"):
                 continue
             value = getattr(self, item.name)
             if item.name == "db_password":

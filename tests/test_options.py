@@ -76,7 +76,7 @@ def test_password_sources(tmp_path):
     secret.write_text("from-file\n")
     assert parse(["--db-password-file", str(secret)], environ={}).db_password == "from-file"
     assert parse([], environ={"OS4X_DB_PASSWORD": "from-env"}).db_password == "from-env"
-    assert "db_password" not in parse([], environ={"OS4X_DB_PASSWORD": "x"}).given
+    assert parse([], environ={"OS4X_DB_PASSWORD": "x"}).origins["db_password"] == "environment"
 
 
 def test_default_selection_follows_the_site():
