@@ -31,6 +31,11 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
         def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
             ...
 
+    from os4xmon import database, isdn, ports, processes
+
+    CHECKED: tuple[AspectModule, ...] = (processes, database, isdn, ports)
+    """mypy holds every aspect module against the protocol here (nothing runs this)."""
+
 
 MODULES = {
     "processes": "os4xmon.processes",

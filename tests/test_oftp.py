@@ -40,7 +40,8 @@ def test_every_prefix_is_fine_while_reading_and_cut_short_at_the_end():
     (b"SSH-2.0-OpenSSH_9.6\r\n", "version 5, not 1"),
 ])
 def test_wrong_bytes_are_named(buffer, problem):
-    assert problem in oftp.ready_problem(buffer)
+    found = oftp.ready_problem(buffer)
+    assert found is not None and problem in found
     assert oftp.ready_problem(buffer, complete=False) is not None
 
 
@@ -51,7 +52,8 @@ def test_first_wrong_byte_stops_reading():
 
 
 def test_oversized_buffer_of_a_megabyte():
-    assert "more than the ready message" in oftp.ready_problem(oftp.READY + b"\0" * 2**20)
+    found = oftp.ready_problem(oftp.READY + b"\0" * 2**20)
+    assert found is not None and "more than the ready message" in found
 
 
 @given(st.binary(max_size=64))

@@ -239,6 +239,7 @@ def test_ports_from_the_database_plug_in(site):
     from os4xmon.aspects import build_check
     from os4xmon.host import ConfiguredPorts, Host
     from os4xmon.options import parse
+    from os4xmon.ports import Ports
 
     site.start()
     settings = parse(["--checks", "ports", "--probe"], environ={})
@@ -248,8 +249,9 @@ def test_ports_from_the_database_plug_in(site):
     check = build_check(settings, host)
     check()
     assert [str(result) for result in check.results if result.state != nagiosplugin.Ok] == []
-    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(
-        check.resources[0].details)
+    (ports,) = check.resources
+    assert isinstance(ports, Ports)
+    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(ports.details)
 
     settings = parse(["--checks", "ports", "--port", str(free_port())], environ={})
     given = Host(settings)
