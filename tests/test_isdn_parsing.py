@@ -212,3 +212,14 @@ def test_huge_numbers_are_not_numbers():
     failed = parse_capiinfo(b"", f"capi not installed - x ({digits})\n".encode(), 2)
     assert failed.failure is not None and failed.failure.message.startswith(
         "capiinfo failed (exit 2): capi not installed - x (999")
+
+
+def test_undecodable_bytes_are_shown_as_escapes():
+    """A byte that is not UTF-8 appears as \\xff in messages, not as a replacement character."""
+    listing = parse_controller_file(b"1 b1pci running b1pci-e000 B1\n2 t1\xffisa\n", PROC)
+    assert listing.unreadable == ["line 2 '2 t1\\xffisa'"]
+    failed = parse_capiinfo(b"", b"capiinfo: no \xfe driver\n", 1)
+    assert failed.failure is not None and "no \\xfe driver" in failed.failure.message
+    assert "\ufffd" not in failed.failure.message
+    unreadable = parse_capiinfo(b"\xff\xfe garbage\n", b"", 0)
+    assert unreadable.failure is not None and "'\\xff\\xfe garbage'" in unreadable.failure.message
