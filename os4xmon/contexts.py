@@ -13,7 +13,7 @@ contexts decide nothing; each reads only its metric, never the Resource:
 They are registered once, in ``aspects.build_check``.
 
 The perfdata rule: **a value that could not be measured is written as ``U``**, without unit,
-thresholds and minimum kept (``oftp2_cert_days=U;30:;7:;0``); never ``0``, which would be a false
+thresholds and minimum kept (``oftp2_cert_days=U;30:;7:``); never ``0``, which would be a false
 measurement (0 days of certificate left, a master up for 0 s), and never left out, so that every
 run of a configuration writes the same labels (PNP4Nagios' RRD files need that). ``U`` is what
 the plugin guidelines define for "could not be determined"; a graph shows a gap. Icinga 2's
