@@ -149,10 +149,10 @@ class Finding:
 
 
 class FindingContext(nagiosplugin.Context):
-    """Turns a Finding (the metric's value) into a result, for verdicts that a rule decides.
+    """Turns a Finding (the metric's value) into a result: every verdict of every aspect,
+    whether a rule (a stale PID) or a threshold (an action running too long) decided it.
 
-    An orphaned receiver or a stale PID is not a number against a threshold: a pure function
-    decides it, and each finding becomes its own result so the summary can sort them.
+    Each finding becomes its own result, so the summary can sort them worst first.
     """
 
     def __init__(self, name: str = "finding") -> None:
