@@ -4,7 +4,9 @@ Which ports: a port the admin gave wins over the one OS4X saved in its database
 (``host.configured_ports``, filled by the database check), which wins over the default. On the
 OS4X host the sockets in LISTEN state and their holders are read (sockets.py) and judged by
 ``assess_listening``, a pure function; with ``--probe`` each OFTP port is also connected to
-and must send the ready message (probe.py). Another ``--host`` can only be probed.
+and must send the ready message (probe.py); with ``--odette-id`` each probe also starts and
+normally ends a session as that monitoring partner, and the response-time thresholds apply to
+the session start (``oftp_session_time``) instead. Another ``--host`` can only be probed.
 
 Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_response_time``,
 ``oftp2_cert_days``), so graphs survive a port change; a value that could not be measured is
@@ -212,7 +214,8 @@ class Ports(Aspect):
         self.host = host
         self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
         self.local = settings.local_host
-        self.probing = settings.probe or not self.local
+        self.session = settings.odette_id is not None
+        self.probing = settings.probe or not self.local or self.session
         self.details: list[str] = []
         self.port_of: dict[str, int] = {}
 
@@ -259,11 +262,19 @@ class Ports(Aspect):
             probed = [spec for spec in specs if spec.oftp]
             for spec, result in zip(probed, self._probe(probed)):
                 findings.extend(self._judge(result))
-                answering += result.seconds is not None
+                if self.session:
+                    answering += result.session_seconds is not None and not result.problem
+                else:
+                    answering += result.seconds is not None
                 yield nagiosplugin.Metric(
                     f"{spec.role}_response_time",
                     None if result.seconds is None else round(result.seconds, 4), "s", min=0,
-                    context="response_time")
+                    context="ready_time" if self.session else "response_time")
+                if self.session:
+                    yield nagiosplugin.Metric(
+                        f"{spec.role}_session_time", None if result.session_seconds is None
+                        else round(result.session_seconds, 4), "s", min=0,
+                        context="response_time")
                 if spec.tls:
                     yield nagiosplugin.Metric(
                         f"{spec.role}_cert_days",
@@ -280,31 +291,36 @@ class Ports(Aspect):
         for index, spec in enumerate(specs):
             budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
             waiting = "the TLS handshake and " if spec.tls else ""
-            with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
+            waiting += "the session start" if self.session else "the ready message"
+            with runtime.phase(f"waiting for {waiting} on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
-                               ca_file=self.settings.tls_ca, now=now)
+                               ca_file=self.settings.tls_ca, now=now,
+                               odette_id=self.settings.odette_id,
+                               odette_password=self.settings.odette_password or "")
+            if result.seconds is not None:
+                self.details.append(f"port {spec.port}: ready message in "
+                                    f"{result.seconds:.3f}s")
             self.details.extend(result.notes)
             if result.cert_not_after is not None:
                 self.details.append(f"port {spec.port}: certificate valid until "
                                     f"{result.cert_not_after:%Y-%m-%d %H:%M} UTC")
-            if result.seconds is not None:
-                self.details.append(f"port {spec.port}: ready message in "
-                                    f"{result.seconds:.3f}s")
             yield result
 
     @staticmethod
     def _judge(result: ProbeResult) -> list[Finding]:
         if result.problem:
-            return [Finding(Critical, result.problem)]
+            return [Finding(Critical, result.problem, result.advice)]
         if result.unknown:
             return [Finding(Unknown, result.unknown)]
         return []
 
     def _headline(self, specs: list[PortSpec], answering: int) -> str:
+        verb = f"accepting partner {printable(self.settings.odette_id or '', 25)}" \
+            if self.session else "answering"
         if not self.local:
-            return f"{plural(answering, 'port')} answering on {printable(self.settings.host, 60)}"
+            return f"{plural(answering, 'port')} {verb} on {printable(self.settings.host, 60)}"
         text = f"{plural(len(specs), 'port')} listening"
-        return text + (f", {answering} answering" if self.probing else "")
+        return text + (f", {answering} {verb}" if self.probing else "")
 
 
 class MeasuredContext(ThresholdContext):
@@ -335,6 +351,9 @@ def _port_of(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource) -> in
 
 def _explain_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
                       state: ServiceState) -> str:
+    if metric.name.endswith("_session_time"):
+        return f"port {_port_of(metric, resource)} accepted the session in " \
+               f"{duration(metric.value)}"
     return f"port {_port_of(metric, resource)} answered in {duration(metric.value)}"
 
 
@@ -355,6 +374,7 @@ def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagios
         FindingContext(),
         MeasuredContext("response_time", range_above(settings.response_warning),
                         range_above(settings.response_critical), _explain_response),
+        MeasuredContext("ready_time"),  # with --odette-id the thresholds judge the session
         MeasuredContext("cert_days", range_below(settings.cert_warning),
                         range_below(settings.cert_critical), _explain_cert),
         HeadlineContext("ports headline"),
