@@ -50,7 +50,7 @@ FAULTS = {
 VIOLATION = b"R|\x1b[31m\xff" + b"CHANGE DIRECTION " * 8
 """A Change Direction (R) where an SSID must come, padded with hostile bytes for the output."""
 RESPONDER_ID = "O0013000000OS4XSIM"
-RESPONDER_PASSWORD = "OS4XSIM"
+RESPONDER_PASSWORD = "SIMPW42"
 WRONG_BANNER = b"HTTP/1.0 400 Bad|Request\r\n\x1b[31m\xff"
 """Not OFTP, and hostile to a status line: a pipe, control characters, invalid UTF-8."""
 FOREIGN = "nc"
