@@ -186,7 +186,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("-H", "--host"), "host", "host to probe (default 127.0.0.1); another host means "
            "probing only", text_value, "HOST", "ports"),
     Option(("--probe",), "probe", "connect and check OFTP's ready message (OS4X may log an "
-           "aborted session for each probe)", group="ports"),
+           "aborted session for each probe; --odette-id logs in and ends normally instead)",
+           group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
            "(default: not verified)", text_value, "FILE", "ports"),
     Option(("--response-warning",), "response_warning", "WARNING when the ready message (with "
