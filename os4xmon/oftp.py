@@ -141,9 +141,10 @@ class SessionStart:
     user: str = ""
 
     def describe(self) -> str:
-        """The responder as the long output names it; its values are printable already."""
+        """The responder as the long output names it (its ID escaped: ``|`` is ASCII too)."""
         level = LEVELS.get(str(self.level), "an unknown release")
-        return f"{self.code or '(no ODETTE ID)'}, protocol level {self.level} ({level})"
+        return f"{printable(self.code, ID_LENGTH) or '(no ODETTE ID)'}, protocol level " \
+               f"{self.level} ({level})"
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
     if isinstance(answer, oftp.SessionEnd):
         result.advice = REFUSAL_ADVICE.get(answer.reason, "").format(partner=partner)
         if answer.text:
-            result.notes.append(f"port {port}: the ESID says {answer.text!r}")
+            result.notes.append(f"port {port}: the ESID says '{answer.text}'")
         return f"partner {partner} refused on port {port}: {answer.describe()}"
     result.session_seconds = time.monotonic() - started
     result.responder = answer

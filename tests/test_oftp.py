@@ -299,3 +299,10 @@ def test_any_header_gives_a_bounded_length_or_value_error(header):
 def test_masked_answers_never_hold_our_password(command, password):
     assert password.encode() not in oftp.masked(command, password) or \
         password.encode() in b"********"
+
+
+def test_the_responder_is_described_escaped():
+    start = oftp.parse_answer(oftp.encode_ssid("O001|OS4X", "pw", level=4))
+    assert start.describe() == "O001!OS4X, protocol level 4 (OFTP 1.4)"
+    assert oftp.SessionStart(7, "").describe() == "(no ODETTE ID), protocol level 7 " \
+        "(an unknown release)"
