@@ -3,6 +3,8 @@
 With an ODETTE ID it logs in instead of hanging up: it sends a Start Session (SSID) as that
 monitoring partner, reads the responder's SSID or End Session (ESID), and always leaves with an
 ESID of its own (reason 00 after a session was accepted), so that OS4X logs a normal session.
+After the SSIDs the probe is the idle Speaker, which RFC 5024 lets end the session at once
+(section 3.4.4, normal release), so it never hands OS4X the turn to send.
 The password goes into the SSID and nowhere else: no message, note or exception carries it.
 
 Every wait has a deadline within the plugin's own time limit, so a silent peer becomes a
