@@ -309,3 +309,24 @@ def test_an_echo_of_our_own_ssid_is_not_a_login():
     assert PASSWORD not in run.stdout
     responder.thread.join(10)
     assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.PROTOCOL_VIOLATION)))
+
+
+def test_vv_masks_the_password_wherever_it_appears(tmp_path):
+    from os4xmon.options import parse
+
+    settings = parse(["--odette-id", MONITOR, "--user", PASSWORD, "--odette-password-file",
+                      secret_file(tmp_path / "pw", PASSWORD)], environ={})
+    lines = "\n".join(settings.describe())
+    assert PASSWORD not in lines and "odette_password=" not in repr(settings)
+    assert "odette-password = (set) [password file]" in lines and "user = ********" in lines
+
+
+@pytest.mark.parametrize("argv", [
+    ["--odette-password-file", "/nonexistent"], ["--odette-password-f=/nonexistent"],
+    ["--db-password-file=/nonexistent"],
+])
+def test_the_password_file_options_are_not_mistaken_for_passwords(argv):
+    from os4xmon.options import UsageError, parse
+
+    with pytest.raises(UsageError, match=r"cannot read --(odette|db)-password-file /nonexistent"):
+        parse(["--odette-id", MONITOR, *argv], environ={"OS4X_ODETTE_PASSWORD": PASSWORD})
