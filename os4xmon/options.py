@@ -34,6 +34,7 @@ DEFAULTS = Settings()
 """The defaults, stated once in Settings; help texts and checks quote them from here."""
 CONFIG_SECTION = "check_os4x"
 PASSWORD_ENV = "OS4X_DB_PASSWORD"
+ODETTE_PASSWORD_ENV = "OS4X_ODETTE_PASSWORD"
 
 
 class UsageError(Exception):
@@ -87,6 +88,22 @@ def user_name(text: str) -> str:
 def text_value(text: str) -> str:
     if "\0" in text:
         raise ValueError("contains a NUL character")
+    return text
+
+
+def odette_id(text: str) -> str:
+    """An ODETTE ID as SSIDCODE carries it: 1 to 25 printable ASCII characters, no spaces."""
+    if not 0 < len(text) <= 25 or not text.isascii() or not text.isprintable() or " " in text:
+        raise ValueError(f"{printable(text, 40)!r} is not an ODETTE ID (1 to 25 printable ASCII "
+                         "characters, no spaces)")
+    return text
+
+
+def odette_password(text: str) -> str:
+    """SSIDPSWD: 1 to 8 printable ASCII characters, no spaces; the error never shows the text."""
+    if not 0 < len(text) <= 8 or not text.isascii() or not text.isprintable() or " " in text:
+        raise ValueError("the ODETTE password must be 1 to 8 printable ASCII characters without "
+                         "spaces (its value is not shown)")
     return text
 
 
@@ -172,17 +189,26 @@ OPTIONS: tuple[Option, ...] = (
     Option(("-H", "--host"), "host", f"host to probe (default {DEFAULTS.host}); another host "
            "means probing only", text_value, "HOST", "ports"),
     Option(("--probe",), "probe", "connect and check OFTP's ready message (OS4X may log an "
-           "aborted session for each probe)", group="ports"),
+           "aborted session for each probe; --odette-id logs in and ends normally instead)",
+           group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
            "(default: not verified)", text_value, "FILE", "ports"),
-    Option(("--response-warning",), "response_warning", "WARNING when the ready message takes "
-           "longer", seconds, "SECONDS", "ports"),
-    Option(("--response-critical",), "response_critical", "CRITICAL when the ready message takes "
-           "longer", seconds, "SECONDS", "ports"),
+    Option(("--response-warning",), "response_warning", "WARNING when the ready message (with "
+           "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
+    Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
+           "(with --odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
            f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
     Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
            f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
+    Option(("--odette-id",), "odette_id", "ODETTE ID of a monitoring partner configured in OS4X: "
+           "every OFTP probe starts a session as it and ends it normally (implies --probe)",
+           odette_id, "ID", "ports"),
+    Option(("--odette-password",), "odette_password", "the monitoring partner's password: "
+           "config file only", odette_password, "SECRET", "ports", on_command_line=False),
+    Option(("--odette-password-file",), "odette_password_file", "file whose first line is the "
+           f"monitoring partner's password (or set {ODETTE_PASSWORD_ENV}, or odette-password in "
+           "--config)", text_value, "FILE", "ports"),
     # database
     Option(("--db-type",), "db_type", "mysql (or mariadb) or postgresql; enables the database "
            "check", choice("mysql", "postgresql", aliases={"mariadb": "mysql",
@@ -237,7 +263,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake raises UsageError instead of exiting with status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(printable(message, 200))
+        # "--option=value" in argparse's message may be a mistyped password: never echo a value
+        raise UsageError(printable(re.sub(r"(--[A-Za-z0-9_-]+)=\S*", r"\1=...", message), 200))
 
 
 def _converter(option: Option) -> Callable[[str], Any]:
@@ -304,13 +331,13 @@ def read_config(path: str) -> dict[str, str]:
     return values
 
 
-def read_password_file(path: str) -> str:
+def read_password_file(path: str, flag: str = "--db-password-file") -> str:
     try:
         with open(path, encoding="utf-8") as stream:
             return stream.readline().rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"cannot read --db-password-file {path}: {reason}") from None
+        raise UsageError(f"cannot read {flag} {path}: {reason}") from None
 
 
 def exposed_secret(path: str, what: str) -> list[str]:
@@ -334,12 +361,14 @@ def _convert_config_value(option: Option, value: str, path: str) -> Any:
 
 def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings:
     """Turns the arguments (without the program name) into Settings, or raises UsageError."""
-    environ = dict(os.environ) if environ is None else environ
+    if environ is None:  # a real run: read the secrets, then drop them, so no child inherits
+        environ = dict(os.environ)
+        for name in (PASSWORD_ENV, ODETTE_PASSWORD_ENV):
+            os.environ.pop(name, None)
+    _refuse_secrets(argv)
     namespace = vars(build_parser().parse_args(list(argv)))
     for dest in [name for name in namespace if name.startswith("forbidden_")]:
-        flag = "--" + dest[len("forbidden_"):].replace("_", "-")
-        raise UsageError(f"{flag} is not accepted on the command line, where the process list "
-                         f"shows it: use --db-password-file, {PASSWORD_ENV} or the --config file")
+        _refuse_secrets(["--" + dest[len("forbidden_"):].replace("_", "-")])
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -349,6 +378,9 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         config = read_config(config_path)
         if "db-password" in config:
             warnings += exposed_secret(config_path, "the database password (db-password)")
+        if "odette-password" in config:
+            warnings += exposed_secret(config_path, "the monitoring partner's password "
+                                                    "(odette-password)")
         for key, text in config.items():
             if key == "verbose":
                 values["verbose"] = _convert_config_value(
@@ -361,6 +393,7 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         values[dest] = value
         origins[dest] = "command line"
 
+    warnings += _odette_password(values, origins, environ)
     if values.get("db_password_file"):
         values["db_password"] = read_password_file(values["db_password_file"])
         origins["db_password"] = "password file"
@@ -373,6 +406,51 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
     values = {name: value for name, value in values.items() if name in known}
     _check_consistency(values)
     return Settings(**values, origins=origins, warnings=tuple(warnings))
+
+
+SECRET_FLAGS = {
+    "--db-password": f"--db-password-file, {PASSWORD_ENV} or db-password in the --config file",
+    "--odette-password": f"--odette-password-file, {ODETTE_PASSWORD_ENV} or odette-password in "
+                         "the --config file",
+}
+
+
+def _refuse_secrets(argv: Sequence[str]) -> None:
+    """A password on the command line, also abbreviated or as --flag=value, is refused before
+    argparse could echo it in an error message."""
+    for arg in argv:
+        if arg == "--":
+            return
+        name = arg.split("=", 1)[0]
+        for flag, instead in SECRET_FLAGS.items():
+            if name.startswith("--") and "-pass" in name and flag.startswith(name):
+                raise UsageError(f"{flag} is not accepted on the command line, where the process "
+                                 f"list shows it: use {instead}")
+
+
+def _odette_password(values: dict[str, Any], origins: dict[str, str],
+                     environ: dict[str, str]) -> list[str]:
+    """The monitoring partner's password: file, then config file, then environment; checked."""
+    warnings: list[str] = []
+    path = values.get("odette_password_file")
+    if path:
+        text = read_password_file(path, "--odette-password-file")
+        try:
+            values["odette_password"] = odette_password(text)
+        except ValueError as error:
+            raise UsageError(f"--odette-password-file {path}: {error}") from None
+        origins["odette_password"] = "password file"
+        warnings += exposed_secret(path, "the monitoring partner's password")
+    elif "odette_password" not in values and environ.get(ODETTE_PASSWORD_ENV):
+        try:
+            values["odette_password"] = odette_password(environ[ODETTE_PASSWORD_ENV])
+        except ValueError as error:
+            raise UsageError(f"{ODETTE_PASSWORD_ENV}: {error}") from None
+        origins["odette_password"] = "environment"
+    if values.get("odette_id") and not values.get("odette_password"):
+        raise UsageError("--odette-id needs the monitoring partner's password: "
+                         + SECRET_FLAGS["--odette-password"])
+    return warnings
 
 
 def _check_consistency(values: dict[str, Any]) -> None:

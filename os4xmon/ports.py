@@ -4,7 +4,9 @@ Which ports: a port the admin gave wins over the one OS4X saved in its database
 (``host.configured_ports()``, read when the database check runs), which wins over the default.
 On the OS4X host the sockets in LISTEN state and their holders are read (sockets.py) and judged
 by ``assess_listening``, a pure function; with ``--probe`` each OFTP port is also connected to
-and must send the ready message (probe.py), judged by ``judge_probe``. Another ``--host`` can
+and must send the ready message (probe.py), judged by ``judge_probe``; with ``--odette-id`` each
+probe also starts and normally ends a session as that monitoring partner, and the response-time
+thresholds apply to the session start (``oftp_session_time``) instead. Another ``--host`` can
 only be probed. A port whose daemon the process check of the same run reports as not running
 is a line of the long output, not a second problem.
 
@@ -221,7 +223,8 @@ class Ports(Aspect):
         self.host = host
         self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
         self.local = settings.local_host
-        self.probing = settings.probe or not self.local
+        self.session = settings.odette_id is not None
+        self.probing = settings.probe or not self.local or self.session
         self.details: list[str] = []
 
     def _specs(self) -> list[PortSpec]:
@@ -273,7 +276,7 @@ class Ports(Aspect):
             probed = [spec for spec in specs if spec.oftp]
             stopped = self._stopped(probed)
             for spec, result in zip(probed, self._probe(probed)):
-                judged = judge_probe(spec, result, settings)
+                judged = judge_probe(spec, result, settings, self.session)
                 if spec.daemon in stopped and result.seconds is None:
                     self.details.extend(f"{finding.message} ({spec.daemon} not running, "
                                         "reported by the process check)"
@@ -281,10 +284,17 @@ class Ports(Aspect):
                 else:
                     findings.extend(judged.failures)
                 measured.extend(judged.thresholds)
-                answering += result.seconds is not None
-                yield perfdata(f"{spec.role}_response_time", judged.seconds, "s",
-                               warning=range_above(settings.response_warning),
-                               critical=range_above(settings.response_critical))
+                if self.session:
+                    answering += judged.session_seconds is not None and not result.problem
+                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s")
+                    yield perfdata(f"{spec.role}_session_time", judged.session_seconds, "s",
+                                   warning=range_above(settings.response_warning),
+                                   critical=range_above(settings.response_critical))
+                else:
+                    answering += result.seconds is not None
+                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s",
+                                   warning=range_above(settings.response_warning),
+                                   critical=range_above(settings.response_critical))
                 if spec.tls:
                     yield perfdata(f"{spec.role}_cert_days", judged.cert_days, minimum=None,
                                    warning=range_below(settings.cert_warning),
@@ -299,23 +309,28 @@ class Ports(Aspect):
         for index, spec in enumerate(specs):
             budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
             waiting = "the TLS handshake and " if spec.tls else ""
-            with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
+            waiting += "the session start" if self.session else "the ready message"
+            with runtime.phase(f"waiting for {waiting} on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
-                               ca_file=self.settings.tls_ca, now=now)
+                               ca_file=self.settings.tls_ca, now=now,
+                               odette_id=self.settings.odette_id,
+                               odette_password=self.settings.odette_password or "")
+            if result.seconds is not None:
+                self.details.append(f"port {spec.port}: ready message in "
+                                    f"{result.seconds:.3f}s")
             self.details.extend(result.notes)
             if result.cert_not_after is not None:
                 self.details.append(f"port {spec.port}: certificate valid until "
                                     f"{result.cert_not_after:%Y-%m-%d %H:%M} UTC")
-            if result.seconds is not None:
-                self.details.append(f"port {spec.port}: ready message in "
-                                    f"{result.seconds:.3f}s")
             yield result
 
     def _headline(self, specs: list[PortSpec], answering: int) -> str:
+        verb = f"accepting partner {printable(self.settings.odette_id or '', 25)}" \
+            if self.session else "answering"
         if not self.local:
-            return f"{plural(answering, 'port')} answering on {printable(self.settings.host, 60)}"
+            return f"{plural(answering, 'port')} {verb} on {printable(self.settings.host, 60)}"
         text = f"{plural(len(specs), 'port')} listening"
-        return text + (f", {answering} answering" if self.probing else "")
+        return text + (f", {answering} {verb}" if self.probing else "")
 
 
 @dataclass
@@ -324,26 +339,35 @@ class ProbeVerdict:
 
     seconds: float | None = None  # to the ready message, rounded; None: not measured
     cert_days: float | None = None
+    session_seconds: float | None = None  # to the responder's SSID, with --odette-id
     failures: list[Finding] = field(default_factory=list)
     thresholds: list[Finding] = field(default_factory=list)
 
 
-def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings) -> ProbeVerdict:
+def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
+                session: bool = False) -> ProbeVerdict:
     """A failed probe is CRITICAL (or UNKNOWN when it says nothing about OS4X); a measured
-    response time or certificate lifetime is held against its thresholds. No I/O."""
+    response time (with a session probe: the session start) or certificate lifetime is held
+    against its thresholds. No I/O."""
     verdict = ProbeVerdict(
         None if result.seconds is None else round(result.seconds, 4),
-        None if result.cert_days is None else round(result.cert_days, 1))
+        None if result.cert_days is None else round(result.cert_days, 1),
+        session_seconds=None if result.session_seconds is None
+        else round(result.session_seconds, 4))
     if result.problem:
-        verdict.failures.append(Finding(Critical, result.problem))
+        verdict.failures.append(Finding(Critical, result.problem, result.advice))
     elif result.unknown:
         verdict.failures.append(Finding(Unknown, result.unknown))
-    if verdict.seconds is not None:
-        state = threshold_state(verdict.seconds, range_above(settings.response_warning),
+    timed = verdict.session_seconds if session else verdict.seconds
+    if timed is not None:
+        state = threshold_state(timed, range_above(settings.response_warning),
                                 range_above(settings.response_critical))
         if state != Ok:
+            what = "accepted the session in" if session else "answered in"
             verdict.thresholds.append(Finding(
-                state, f"port {spec.port} answered in {duration(verdict.seconds)}"))
+                state, f"port {spec.port} {what} {duration(timed)}",
+                f"see why port {spec.port} is slow: the host's load, OS4X's database, "
+                "the network between here and there"))
     if spec.tls and verdict.cert_days is not None:
         days = verdict.cert_days
         state = threshold_state(days, range_below(settings.cert_warning),

@@ -17,6 +17,9 @@ DEFAULT_TLS_PORT = 6619
 DEFAULT_CLIENTD_PORT = 60000
 DEFAULT_DEBUGD_PORT = 10001
 
+SECRETS = ("db_password", "odette_password")
+"""Settings that -vv shows only as set or not set, and masks wherever else they appear."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -50,6 +53,9 @@ class Settings:
     response_critical: float | None = None
     cert_warning: float = 30.0
     cert_critical: float = 7.0
+    odette_id: str | None = None  # a monitoring partner: turns every OFTP probe into a login
+    odette_password: str | None = field(default=None, repr=False)
+    odette_password_file: str | None = None
 
     # database
     db_type: str | None = None
@@ -106,12 +112,13 @@ class Settings:
             if item.name in ("origins", "verbose", "warnings"):
                 continue
             value = getattr(self, item.name)
-            if item.name == "db_password":
+            if item.name in SECRETS:
                 value = "(set)" if value else "(not set)"
             origin = self.origins.get(item.name, "default")
             text = f"{value!s}"
-            if self.db_password and item.name != "db_password":  # even a user named as it
-                text = text.replace(self.db_password, "********")
+            for secret in SECRETS:  # even a user named as a password
+                if getattr(self, secret) and item.name not in SECRETS:
+                    text = text.replace(getattr(self, secret), "********")
             lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)
