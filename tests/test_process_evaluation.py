@@ -14,8 +14,12 @@ NOW = 1_800_000_000.0
 STANDARD = Expectation(("os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xsqd"))
 
 
-def load_ps(name: str) -> ProcessTable:
-    """Reads `ps -e -o user,pid,ppid,stat,etimes,comm,args` output into a process table."""
+def load_ps(name: str, as_root: bool = True) -> ProcessTable:
+    """Reads `ps -e -o user,pid,ppid,stat,etimes,comm,args` output into a process table.
+
+    As root the plugin reads every executable: OS4X's short names run /opt/os4x/bin/<comm>
+    (a receiver's is its master's binary), the others /usr/bin/<comm>. As another user none
+    can be read."""
     processes = []
     for line in (FIXTURES / name).read_text().splitlines():
         if not line.strip() or line.startswith("#"):
@@ -27,7 +31,9 @@ def load_ps(name: str) -> ProcessTable:
             pid=int(pid), ppid=int(ppid), comm=comm,
             cmdline=(args,) if args and not zombie else (),
             username=user, create_time=NOW - float(age), rss=None if zombie else 4096,
-            zombie=zombie))
+            zombie=zombie, state=stat[0],
+            exe=None if zombie or not as_root else
+            f"/opt/os4x/bin/{comm}" if comm.startswith("os4x") else f"/usr/bin/{comm}"))
     return table_from(processes, NOW)
 
 
@@ -100,8 +106,10 @@ def test_long_output_names_pid_user_and_age():
 
 def test_hostile_titles_are_escaped_in_messages():
     table = table_from([
-        ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "www-data", NOW - 5, 1),
-        ProcessInfo(11, 10, "os4xrd", ("os4xrd_tcpip",), "evil|user\nx", NOW - 5, 1),
+        ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "www-data", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xrd"),
+        ProcessInfo(11, 10, "os4xrd", ("os4xrd_tcpip",), "evil|user\nx", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xrd"),
     ], NOW)
     report = assess(table, Expectation(("os4xrd", "os4xrd_tcpip"), "www-data"))
     (finding,) = report.findings

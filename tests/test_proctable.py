@@ -115,7 +115,11 @@ def test_hidepid_is_recognised():
     assert "hidepid=invisible" in (hidden_by_mount(invisible, [1000]) or "")
     assert hidden_by_mount(numeric, [115]) is None  # the gid= group may see everything
     assert "hidepid=2" in (hidden_by_mount(numeric, [1000]) or "")
-    assert hidden_by_mount(noaccess, [1000]) is None  # listed, details denied: handled
+    assert "hidepid=noaccess" in (hidden_by_mount(noaccess, [1000]) or "")  # stat denied too
+    for value in (b"1", b"4", b"ptraceable"):
+        assert hidden_by_mount(noaccess.replace(b"noaccess", value), [1000]) is not None
+    subset = b"129 111 0:42 / /proc rw - proc proc rw,subset=pid\n"
+    assert hidden_by_mount(subset, [1000]) is None  # hides /proc/net, not processes
     assert hidden_by_mount(b"garbage\n\xff - x\n", [0]) is None
 
 
