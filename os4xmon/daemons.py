@@ -91,13 +91,30 @@ def daemon_of(cmdline: Sequence[str] | None, comm: str) -> str | None:
     """
     word = first_word(cmdline) if cmdline else ""
     if word:
-        return word if is_daemon_name(word) else None
+        return word if is_daemon_name(word) else _spaced_path_name(cmdline or ())
     if is_daemon_name(comm):
         return comm
     if len(comm) == COMM_LENGTH:
         for name in _FIXED_NAMES:
             if len(name) > COMM_LENGTH and name[:COMM_LENGTH] == comm:
                 return name
+    return None
+
+
+def _spaced_path_name(cmdline: Sequence[str]) -> str | None:
+    """The daemon an absolute path with spaces names (``/opt/my os4x/bin/os4xrd``), or None.
+
+    The first argument of an exec'd daemon is its path, whole, even when a directory's name has
+    spaces: its last component decides, as for any path.
+    """
+    first = cmdline[0].rstrip(" \0") if cmdline else ""
+    if not first.startswith("/") or " " not in first:
+        return None
+    words = first.split(" ")
+    for end in range(2, len(words) + 1):
+        name = " ".join(words[:end]).rsplit("/", 1)[-1]
+        if is_daemon_name(name):
+            return name
     return None
 
 

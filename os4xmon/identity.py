@@ -152,4 +152,4 @@ def _judge_binary(identity: Identity, process: ProcessInfo, installation: Instal
 
 def _with(identity: Identity, **changes: object) -> Identity:
     values = {item.name: getattr(identity, item.name) for item in fields(identity)}
-    return Identity(**{**values, **changes})  # type: ignore[arg-type]
+    return Identity(**{**values, **changes})

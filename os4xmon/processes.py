@@ -23,6 +23,7 @@ from os4xmon.contexts import (
     range_above,
     range_below,
 )
+from os4xmon.daemons import DEFAULT_BIN_DIR, DEFAULT_CONFIG
 from os4xmon.host import Host
 from os4xmon.identity import Identity, Installation, classify
 from os4xmon.proctable import ProcessInfo, ProcessTable
@@ -42,8 +43,8 @@ class Expectation:
 
     daemons: tuple[str, ...]
     user: str | None = None
-    config: str = daemons.DEFAULT_CONFIG  # --os4x-config: the installation checked
-    bin_dirs: tuple[str, ...] = (daemons.DEFAULT_BIN_DIR,)  # --bin-dir, then its real path
+    config: str = DEFAULT_CONFIG  # --os4x-config: the installation checked
+    bin_dirs: tuple[str, ...] = (DEFAULT_BIN_DIR,)  # --bin-dir, then its real path
     replaced_state: str = "warning"  # --replaced-binary-state
 
     @classmethod
@@ -188,11 +189,11 @@ def _duplicate_advice(expectation: Expectation, name: str, found: list[ProcessIn
 
 def _since(binary: str, replaced_since: Mapping[str, float | None]) -> str:
     if binary not in replaced_since:
-        return "was replaced or removed on disk (its new file could not be read)"
+        return "was replaced or removed on disk (the new file could not be read)"
     moment = replaced_since[binary]
     if moment is None:
         return "was removed from disk"
-    return f"was replaced on disk; the new file is dated {when(moment)}"
+    return f"was replaced on disk on {when(moment)} (the new file's date)"
 
 
 def assess(table: ProcessTable, expectation: Expectation,
@@ -347,8 +348,8 @@ def _judge_binaries(report: ProcessReport, replaced_since: Mapping[str, float | 
                 continue  # a receiver restarts with its replaced master: said once, there
             report.replaced.append(process)
             binary = identity.binary or ""
-            message = (f"{name} pid {process.pid} runs a binary that {_since(binary, replaced_since)}"
-                       f": {printable(binary, 120)}")
+            message = (f"{name} pid {process.pid} runs an old binary: {printable(binary, 120)} "
+                       f"{_since(binary, replaced_since)}")
             advice = f"restart {name} so that it runs the installed {printable(binary, 120)}"
             if name == daemons.MASTER:
                 advice += " (its receivers restart with it)"

@@ -136,6 +136,20 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
         tree.SERVE[name] = serve
 
 
+def child_state() -> dict[str, Any]:
+    """What an exec'd daemon needs of CONFIG (a fork would have inherited it)."""
+    return {"ports": CONFIG.ports, "faults": CONFIG.faults, "cert_days": CONFIG.cert_days,
+            "workdir": CONFIG.workdir, "cert_file": CONFIG.cert_file,
+            "key_file": CONFIG.key_file}
+
+
+def restore(state: dict[str, Any]) -> None:
+    for key, value in state.items():
+        setattr(CONFIG, key, value)
+    for name in CONFIG.ports:
+        tree.SERVE[name] = serve
+
+
 def _listen(port: int, local: bool) -> socket.socket:
     """A listening socket: localhost only, or every IPv4 and IPv6 address at once."""
     if local:
