@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
     from typing import Mapping
 
     from os4xmon.proctable import ProcessInfo, ProcessTable
+    from os4xmon.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,17 @@ class Installation:
     @property
     def bin_dir(self) -> str:
         return self.bin_dirs[0]
+
+
+def bin_dirs_of(bin_dir: str) -> tuple[str, ...]:
+    """The binary directory as given and as the kernel shows it (symlinks resolved): I/O."""
+    real = posixpath.realpath(bin_dir)
+    return (bin_dir,) if real == bin_dir else (bin_dir, real)
+
+
+def installation_of(settings: Settings) -> Installation:
+    """The installation the settings name (--os4x-config, --bin-dir, --user)."""
+    return Installation(settings.os4x_config, bin_dirs_of(settings.bin_dir), settings.user)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,19 @@ def _reference_users(table: ProcessTable, names: Mapping[int, str | None],
             continue  # an impostor is nobody's reference
         users.setdefault(configs[master.pid], master.username or "")
     return users
+
+
+def foreign_note(identity: Identity) -> str:
+    """Why a process with a daemon's name is not this installation's daemon; "" if it is."""
+    from os4xmon.text import printable
+
+    if identity.daemon is None:
+        return ""
+    if not identity.ours:
+        return f"of another OS4X installation (-C {printable(identity.config, 120)})"
+    if identity.genuine is False:
+        return f"not OS4X's: {identity.reason}"
+    return ""
 
 
 def classify(table: ProcessTable, installation: Installation) -> dict[int, Identity]:

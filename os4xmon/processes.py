@@ -25,7 +25,7 @@ from os4xmon.contexts import (
 )
 from os4xmon.daemons import DEFAULT_BIN_DIR, DEFAULT_CONFIG
 from os4xmon.host import Host
-from os4xmon.identity import Identity, Installation, classify
+from os4xmon.identity import Identity, Installation, bin_dirs_of, classify
 from os4xmon.proctable import ProcessInfo, ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
@@ -67,14 +67,6 @@ class Expectation:
         if daemons.same_file_name(self.config, daemons.DEFAULT_CONFIG):
             return binary
         return f"{binary} -C {shlex.quote(printable(self.config, 200))}"
-
-
-def bin_dirs_of(bin_dir: str) -> tuple[str, ...]:
-    """The binary directory as given and as the kernel shows it (symlinks resolved): I/O."""
-    import os.path
-
-    real = os.path.realpath(bin_dir)
-    return (bin_dir,) if real == bin_dir else (bin_dir, real)
 
 
 @dataclass
@@ -428,7 +420,8 @@ class Processes(Aspect):
         self.report = report
         self.details = long_output(report)
         for name in self.expectation.daemons:
-            yield nagiosplugin.Metric(name, len(report.of(name)), min=0, context="instances")
+            yield nagiosplugin.Metric(name, len(report.running(name)), min=0,
+                                      context="instances")
         yield from finding_metrics(self.name, report.findings)
         yield nagiosplugin.Metric("actions", len(report.actions), min=0, context="count")
         yield nagiosplugin.Metric("oldest_action_age", round(report.age(report.oldest_action), 3),

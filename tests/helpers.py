@@ -149,6 +149,14 @@ class SimulatorControl:
         self.running.append(simulation)
         return simulation
 
+    def replace(self, simulation: Simulation, daemon: str) -> None:
+        """An update without restart: a new binary on disk while the daemon runs."""
+        done = subprocess.run(
+            [sys.executable, "-m", "os4xmon.simulator", "replace", "--state-file",
+             simulation.state_file, "--daemon", daemon],
+            capture_output=True, text=True, errors="backslashreplace", timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+
     def stop_all(self) -> None:
         for simulation in self.running:
             subprocess.run([sys.executable, "-m", "os4xmon.simulator", "stop", "--state-file",
