@@ -199,7 +199,6 @@ def _impostor(tmp_path, name: str, user: str):
     """A copy of sleep called like a daemon, outside OS4X's binary directory, run by user."""
     import shutil
     import subprocess
-
     import tempfile
     from pathlib import Path
 
@@ -207,7 +206,7 @@ def _impostor(tmp_path, name: str, user: str):
     directory.chmod(0o755)
     binary = directory / name
     shutil.copy(shutil.which("sleep"), binary)
-    process = subprocess.Popen([str(binary), "1000"], user=user)  # noqa: S603
+    process = subprocess.Popen([str(binary), "1000"], user=user)
     time.sleep(0.3)
     return process
 
@@ -323,7 +322,7 @@ def test_a_replaced_binary_is_a_warning_naming_it(simulator, tmp_path, name):
                   "/os4xsqd was replaced on disk on ")
     assert "\\xff\\xfe" in run.summary if isinstance(name, bytes) else True
     assert run.perfdata["replaced_binaries"] == "1"
-    assert f"  what to do: restart os4xsqd so that it runs the installed " in run.stdout
+    assert "  what to do: restart os4xsqd so that it runs the installed " in run.stdout
     assert sorted(run.perfdata) == sorted(ok.perfdata)
 
     as_nobody = run_plugin(*PROCESSES, "--bin-dir", bin_dir, "-v", user="nobody")
