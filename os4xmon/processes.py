@@ -170,13 +170,14 @@ def _start_advice(expectation: Expectation, name: str) -> str:
 
 
 def _duplicate_advice(expectation: Expectation, name: str, found: list[ProcessInfo]) -> str:
+    """The younger instances are the ones to stop: the oldest is the one OS4X most likely saved."""
     by_age = sorted(found, key=lambda p: (p.create_time or 0.0, p.pid))
     keep, extra = by_age[0], by_age[1:]
-    younger = ", ".join(f"{p.pid} (started {when(p.create_time)})" for p in extra)
-    return (f"stop the younger {'instance' if len(extra) == 1 else 'instances'}: kill "
-            f"{' '.join(str(p.pid) for p in extra)} [{plural(len(extra), 'pid')} {younger}]; "
-            f"keep pid {keep.pid} (started {when(keep.create_time)}); afterwards check that the "
-            f"PID OS4X saved in its database for {name} is {keep.pid} (--checks database)")
+    which = "; ".join(f"pid {p.pid}, started {when(p.create_time)}" for p in extra)
+    return (f"stop the younger {'instance' if len(extra) == 1 else 'instances'} ({which}): "
+            f"kill {' '.join(str(p.pid) for p in extra)}; keep pid {keep.pid} (started "
+            f"{when(keep.create_time)}); afterwards check that the PID OS4X saved in its "
+            f"database for {name} is {keep.pid} (--checks database)")
 
 
 def _since(binary: str, replaced_since: Mapping[str, float | None]) -> str:

@@ -130,3 +130,21 @@ def test_hidepid_the_last_mount_on_proc_counts():
                b"63 45 0:39 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n")
     assert hidden_by_mount(stacked, [1000]) is not None
     assert hidden_by_mount(b"\n".join(reversed(stacked.splitlines())), [1000]) is None
+
+
+def test_state_and_executable_are_read(simulator):
+    import signal
+
+    simulation = simulator.start("--no-decoys")
+    state = __import__("json").load(open(simulation.state_file, encoding="utf-8"))
+    pid = simulation.pid("os4xsqd")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        table = read_process_table()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert table.processes[pid].state == "T"
+    assert table.processes[pid].exe == os.path.join(state["bin_dir"], "os4xsqd")
+    receiver = table.processes[simulation.pid("os4xrd_tcpip")]
+    assert receiver.state == "S"
+    assert receiver.exe == os.path.join(state["bin_dir"], "os4xrd")  # its master's binary
