@@ -257,7 +257,7 @@ def test_installations_by_their_configuration_file():
     assert ("another installation (-C /etc/os4x-b.conf), not checked here: os4xrd pid 4771, "
             "os4xrd_tcpip pid 4772, os4xrd_tcpip_tls pid 4773, os4xsqd pid 4780, "
             "os4xfqd pid 4800") in long_output(default)
-    other = Expectation(STANDARD.daemons + ("os4xfqd",), config="/etc/os4x-b.conf")
+    other = Expectation((*STANDARD.daemons, "os4xfqd"), config="/etc/os4x-b.conf")
     second = assess(table, other)
     assert messages(second) == []
     assert [p.pid for p in second.of("os4xrd_tcpip")] == [4772]  # inherited from its master
@@ -274,7 +274,7 @@ def test_a_missing_daemon_of_another_installation_is_started_with_its_file():
 
 def test_the_fetch_queue_daemon_runs_once_when_required():
     table = load_ps("healthy.txt")
-    required = Expectation(STANDARD.daemons + ("os4xfqd",))
+    required = Expectation((*STANDARD.daemons, "os4xfqd"))
     assert (Critical, "os4xfqd not running") in messages(assess(table, required))
     fqd = ProcessInfo(3800, 1, "os4xfqd", ("/opt/os4x/bin/os4xfqd",), "www-data", NOW - 9, 1,
                       exe="/opt/os4x/bin/os4xfqd")

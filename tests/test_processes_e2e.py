@@ -240,12 +240,13 @@ def test_a_stopped_daemon_is_not_running(simulator, plugin_user):
     assert f"  what to do: resume it with 'kill -CONT {pid}'" in run.stdout
 
 
-def test_a_traced_daemon_is_not_running(simulator):
+def test_a_daemon_stopped_later_is_not_running(simulator):
     import signal
 
     sim = simulator.start()
     pid = sim.pid("os4xsqd")
     os.kill(pid, signal.SIGSTOP)
+    time.sleep(0.2)  # the signal takes effect a moment after kill() returns
     run = run_plugin(*PROCESSES)
     os.kill(pid, signal.SIGCONT)
     assert_status(run, 2, f"os4xsqd not running: pid {pid} is stopped (state T")

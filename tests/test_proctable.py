@@ -135,12 +135,20 @@ def test_hidepid_the_last_mount_on_proc_counts():
 def test_state_and_executable_are_read(simulator):
     import signal
 
+    import json
+    import time
+
     simulation = simulator.start("--no-decoys")
-    state = __import__("json").load(open(simulation.state_file, encoding="utf-8"))
+    with open(simulation.state_file, encoding="utf-8") as stream:
+        state = json.load(stream)
     pid = simulation.pid("os4xsqd")
     os.kill(pid, signal.SIGSTOP)
     try:
-        table = read_process_table()
+        for _ in range(100):  # the signal takes effect a moment after kill() returns
+            table = read_process_table()
+            if table.processes[pid].state == "T":
+                break
+            time.sleep(0.02)
     finally:
         os.kill(pid, signal.SIGCONT)
     assert table.processes[pid].state == "T"
