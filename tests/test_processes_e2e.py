@@ -432,3 +432,24 @@ def test_a_receiver_is_named_by_its_command_line_name(simulator):
     run = run_plugin(*PROCESSES, "--user", "root")
     assert_status(run, 1, f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
+
+
+def test_a_daemon_held_by_a_debugger_is_not_running(simulator):
+    """PTRACE_ATTACH, as gdb -p does: the daemon waits in a tracing stop (state t)."""
+    import ctypes
+    import ctypes.util
+
+    ptrace_attach, ptrace_detach = 16, 17
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    sim = simulator.start()
+    pid = sim.pid("os4xsqd")
+    if libc.ptrace(ptrace_attach, pid, None, None) != 0:
+        pytest.skip(f"ptrace refused: {os.strerror(ctypes.get_errno())}")
+    try:
+        os.waitpid(pid, 0)  # the tracee reports its stop to the tracer
+        run = run_plugin(*PROCESSES)
+    finally:
+        libc.ptrace(ptrace_detach, pid, None, None)
+    assert_status(run, 2, f"os4xsqd not running: pid {pid} is stopped (state t: stopped by a "
+                  "debugger")

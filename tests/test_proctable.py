@@ -133,9 +133,8 @@ def test_hidepid_the_last_mount_on_proc_counts():
 
 
 def test_state_and_executable_are_read(simulator):
-    import signal
-
     import json
+    import signal
     import time
 
     simulation = simulator.start("--no-decoys")
