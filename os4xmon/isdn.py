@@ -388,7 +388,8 @@ class Isdn(Aspect):
         if not wanted:
             return {}
         names = tuple(daemons.capi_receiver(number - 1) for number in wanted)
-        report = assess_processes(self.host.process_table(), Expectation(names))
+        report = assess_processes(self.host.process_table(),
+                                  Expectation.for_daemons(self.settings, names))
         return {number: [p.pid for p in report.of(name)] for number, name in zip(wanted, names)}
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:

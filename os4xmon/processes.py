@@ -29,7 +29,7 @@ from os4xmon.identity import Identity, Installation, bin_dirs_of, classify
 from os4xmon.proctable import ProcessInfo, ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
-from os4xmon.text import duration, pid_list, plural, printable
+from os4xmon.text import duration, pid_list, pids_with_verb, plural, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -53,6 +53,12 @@ class Expectation:
                                             settings.enterprise, settings.require_debugd,
                                             settings.fetch_queue),
                    settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
+                   settings.replaced_binary_state)
+
+    @classmethod
+    def for_daemons(cls, settings: Settings, names: tuple[str, ...]) -> Expectation:
+        """Other daemons of the same installation (the ISDN check's receivers)."""
+        return cls(names, settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
                    settings.replaced_binary_state)
 
     @property
@@ -302,9 +308,9 @@ def _judge_instances(report: ProcessReport) -> None:
                 _duplicate_advice(expectation, name, running)))
         for process in halted:
             report.findings.append(Finding(
-                Critical, f"{name} {_halted(process)}, besides "
-                f"{pid_list(p.pid for p in running)}: a second instance that races once "
-                "resumed", f"stop it (kill {process.pid}; 'kill -CONT {process.pid}' lets it "
+                Critical, f"{name} {_halted(process)} while "
+                f"{pids_with_verb((p.pid for p in running), 'runs', 'run')}: a second instance "
+                "that races once resumed", f"stop it (kill {process.pid}; 'kill -CONT {process.pid}' lets it "
                 "handle the signal), then check the PID OS4X saved in its database"))
 
 

@@ -183,7 +183,7 @@ def test_a_stopped_second_instance_is_critical_beside_the_running_one():
                         state="T", exe="/opt/os4x/bin/os4xsqd")
     report = assess(with_processes(table, extra), STANDARD)
     assert messages(report) == [(Critical, "os4xsqd pid 3999 is stopped (state T: stopped by a "
-                                 "signal (SIGSTOP) or job control), besides pid 3780: a second "
+                                 "signal (SIGSTOP) or job control) while pid 3780 runs: a second "
                                  "instance that races once resumed")]
 
 
@@ -309,7 +309,11 @@ def test_the_user_option_is_escaped_in_messages():
 def test_plural_pids_read_as_english():
     from os4xmon.text import pid_list
 
+    from os4xmon.text import pids_with_verb
+
     assert pid_list([4, 3]) == "pids 3, 4"
+    assert pids_with_verb([4, 3], "runs", "run") == "pids 3, 4 run"
+    assert pids_with_verb([3], "runs", "run") == "pid 3 runs"
     report = assess(load_ps("duplicate_master.txt"), STANDARD)
     assert "runs 2 times (pids 3771, 6001)" in report.findings[0].message
 
