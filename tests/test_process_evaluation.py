@@ -307,9 +307,7 @@ def test_the_user_option_is_escaped_in_messages():
 
 
 def test_plural_pids_read_as_english():
-    from os4xmon.text import pid_list
-
-    from os4xmon.text import pids_with_verb
+    from os4xmon.text import pid_list, pids_with_verb
 
     assert pid_list([4, 3]) == "pids 3, 4"
     assert pids_with_verb([4, 3], "runs", "run") == "pids 3, 4 run"
