@@ -310,8 +310,9 @@ def _judge_instances(report: ProcessReport) -> None:
             report.findings.append(Finding(
                 Critical, f"{name} {_halted(process)} while "
                 f"{pids_with_verb((p.pid for p in running), 'runs', 'run')}: a second instance "
-                "that races once resumed", f"stop it (kill {process.pid}; 'kill -CONT {process.pid}' lets it "
-                "handle the signal), then check the PID OS4X saved in its database"))
+                "that races once resumed",
+                f"stop it (kill {process.pid}; 'kill -CONT {process.pid}' lets it handle the "
+                "signal), then check the PID OS4X saved in its database"))
 
 
 def _judge_impostors(report: ProcessReport) -> None:
