@@ -107,6 +107,20 @@ def _restoring_scenario_of(argv: list) -> Scenario:
     return scenario_of(argv)
 
 
+def _usable_bin_dir(bin_dir: str, given: bool) -> str:
+    """bin_dir with the daemons' binaries installed; without root, the default falls back to a
+    directory of this user's (the state file names it: tests pass it to the plugin)."""
+    try:
+        binaries.install(bin_dir)
+    except PermissionError:
+        if given:
+            raise SystemExit(f"os4x-simulator: cannot write {bin_dir}: run as root or give "
+                             "another --bin-dir") from None
+        bin_dir = os.path.join(tempfile.gettempdir(), f"os4x-simulator-{os.getuid()}", "bin")
+        binaries.install(bin_dir)
+    return bin_dir
+
+
 def _write_state(path: str, state: dict) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as stream:
@@ -144,7 +158,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
-    binaries.install(scenario.bin_dir)
+    scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv)
     for part in PARTS:
         part.before_start(args, scenario)
     tree.EXEC.update({"argv": list(argv), "bin_dir": scenario.bin_dir,
