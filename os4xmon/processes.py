@@ -257,8 +257,8 @@ def assess(table: ProcessTable, expectation: Expectation,
             report.findings.append(Finding(
                 Warn, f"zombie {_describe(report, process)} (parent pid {process.ppid})",
                 f"nothing to kill: {parent_name} has not collected its exited child; it goes "
-                f"away when {parent_name} does or exits; if zombies pile up, restart that "
-                "daemon"))
+                f"away when {parent_name} collects it or exits; if zombies pile up, restart "
+                "that daemon"))
             continue
         if stopped(process) and process.pid not in expected_instances:
             report.findings.append(Finding(
