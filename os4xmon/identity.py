@@ -108,19 +108,24 @@ def _configs(table: ProcessTable, names: Mapping[int, str | None]) -> dict[int, 
 
 def _reference_users(table: ProcessTable, names: Mapping[int, str | None],
                      configs: Mapping[int, str], installation: Installation) -> dict[str, str]:
-    """The OS4X user of each installation: its master's (a verified one first, the oldest)."""
-    masters = sorted((p for pid, p in table.processes.items()
-                      if names[pid] == daemons.MASTER and names.get(p.ppid) != daemons.MASTER
-                      and not p.zombie and p.username is not None),
-                     key=lambda p: (p.exe is None or not in_bin_dir(
-                         daemons.strip_deleted(p.exe)[0], installation.bin_dirs),
-                         p.exe is not None, p.create_time or 0.0, p.pid))
+    """The OS4X user of each installation: its master's (a verified one first, the oldest).
+
+    A master whose binary lies elsewhere is an impostor and nobody's reference; one whose
+    binary cannot be read counts only where no master was verified.
+    """
+    verified, unverified = [], []
+    for pid, process in table.processes.items():
+        if names[pid] != daemons.MASTER or names.get(process.ppid) == daemons.MASTER \
+                or process.zombie or process.username is None:
+            continue
+        if process.exe is None:
+            unverified.append(process)
+        elif in_bin_dir(daemons.strip_deleted(process.exe)[0], installation.bin_dirs):
+            verified.append(process)
     users: dict[str, str] = {}
-    for master in masters:
-        if master.exe is not None and not in_bin_dir(daemons.strip_deleted(master.exe)[0],
-                                                     installation.bin_dirs):
-            continue  # an impostor is nobody's reference
-        users.setdefault(configs[master.pid], master.username or "")
+    for group in (verified, unverified):
+        for master in sorted(group, key=lambda p: (p.create_time or 0.0, p.pid)):
+            users.setdefault(configs[master.pid], master.username or "")
     return users
 
 

@@ -329,3 +329,13 @@ def test_ports_judge_holders_by_the_same_classification():
     assert [f.message for f in report.findings] == [
         "port 3305 held by os4xrd_tcpip (of another OS4X installation (-C /etc/os4x-b.conf)) "
         "pid 4772, not os4xrd_tcpip"]
+
+
+def test_an_impostor_master_is_nobodys_reference_user():
+    fake = ProcessInfo(100, 1, "os4xrd", ("/tmp/os4xrd",), "games", NOW - 99999, 1,
+                       exe="/tmp/os4xrd")
+    table = with_processes(load_ps("healthy.txt"), fake)
+    report = assess(table, STANDARD)
+    assert [p.pid for p in report.of("os4xrd")] == [3771]
+    assert [p.pid for p in report.impostors] == [100]
+    assert report.master is not None and report.master.pid == 3771
