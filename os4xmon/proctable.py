@@ -4,10 +4,10 @@ Reading is the only I/O here, and it is built for hosts with thousands of proces
 over every process (short name and parent only: one small read per process on Linux), then full
 details (command line, user, start time, memory, state, executable) only for the candidates,
 which are the processes whose short name starts with ``os4x`` and their children (os4xsqd's
-actions may run other programs). On Linux both passes read /proc directly: psutil alone costs more to import
-than the whole scan of a normal host; other systems go through psutil. Processes that vanish or
-deny access while being read never raise: a vanished process is left out, a denied detail stays
-None and is reported as not verified.
+actions may run other programs). On Linux both passes read /proc directly: psutil alone costs
+more to import than the whole scan of a normal host; other systems go through psutil. Processes
+that vanish or deny access while being read never raise: a vanished process is left out, a
+denied detail stays None and is reported as not verified.
 """
 
 from __future__ import annotations
