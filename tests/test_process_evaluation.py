@@ -339,3 +339,10 @@ def test_an_impostor_master_is_nobodys_reference_user():
     assert [p.pid for p in report.of("os4xrd")] == [3771]
     assert [p.pid for p in report.impostors] == [100]
     assert report.master is not None and report.master.pid == 3771
+
+
+def test_naming_the_default_file_with_c_is_the_default_installation():
+    master = ProcessInfo(3771, 1, "os4xrd", ("/opt/os4x/bin/os4xrd", "-C", "/etc//os4x.conf"),
+                         "www-data", NOW - 9, 1, exe="/opt/os4x/bin/os4xrd")
+    table = with_processes(load_ps("healthy.txt"), master)
+    assert messages(assess(table, STANDARD)) == []
