@@ -50,9 +50,11 @@ class Host:
     def process_report(self) -> ProcessReport:
         """The process check's verdicts on the snapshot, for the daemons the settings expect."""
         if self._report is None:
-            from os4xmon.processes import Expectation, assess
+            from os4xmon.processes import Expectation, assess, replaced_files
 
-            self._report = assess(self.process_table(), Expectation.from_settings(self.settings))
+            table = self.process_table()
+            self._report = assess(table, Expectation.from_settings(self.settings),
+                                  replaced_files(table))
         return self._report
 
     def reported_not_running(self, daemon: str) -> bool:
@@ -61,7 +63,7 @@ class Host:
         if "processes" not in self.settings.selected_checks or self.process_table().hidden:
             return False
         report = self.process_report()
-        return daemon in report.expectation.daemons and not report.of(daemon)
+        return daemon in report.expectation.daemons and not report.running(daemon)
 
     def configured_ports(self) -> ConfiguredPorts:
         """The ports saved in OS4X's database; empty unless the database check runs."""

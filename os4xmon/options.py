@@ -177,6 +177,18 @@ OPTIONS: tuple[Option, ...] = (
            "runs longer than this", seconds, "SECONDS", "processes"),
     Option(("--min-uptime",), "min_uptime", "WARNING when the os4xrd master started less than "
            "this ago (restart loops)", seconds, "SECONDS", "processes"),
+    Option(("--bin-dir",), "bin_dir", "OS4X's binary directory: a process counts as a daemon "
+           "only if its executable lies here (or, where it cannot be read, if it runs as the "
+           "OS4X user) (default /opt/os4x/bin)", text_value, "DIR", "processes"),
+    Option(("--os4x-config",), "os4x_config", "the installation to check: its daemons name "
+           "this file with -C (none: /etc/os4x.conf); other installations are listed only "
+           "(default /etc/os4x.conf)", text_value, "FILE", "processes"),
+    Option(("--fetch-queue",), "fetch_queue", "OS4X's fetch queue is licensed: os4xfqd must "
+           "run", group="processes"),
+    Option(("--replaced-binary-state",), "replaced_binary_state", "state when a daemon runs a "
+           "binary that was replaced on disk (an update without restart): warning, critical "
+           "or ok (default warning)", choice("warning", "critical", "ok"), "STATE",
+           "processes"),
     # ports
     Option(("--port",), "port", f"OFTP port of os4xrd_tcpip (default: the database's tcp_port, "
            f"else {DEFAULT_PORT})", port_number, "PORT", "ports"),

@@ -34,6 +34,7 @@ from os4xmon.contexts import (
     range_below,
     threshold_state,
 )
+from os4xmon.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import (
@@ -127,12 +128,22 @@ class Owner:
     instance: bool = False  # a daemon whose parent is not a process of the same daemon
 
 
-def owners_from_table(pids: Sequence[int], table: ProcessTable) -> dict[int, Owner]:
-    """Owners of the pids the process table knows: OS4X processes and their children."""
+def owners_from_table(pids: Sequence[int], table: ProcessTable,
+                      identities: Mapping[int, Identity] | None = None) -> dict[int, Owner]:
+    """Owners of the pids the process table knows: OS4X processes and their children.
+
+    With the process check's classification (``identities``), a daemon of another installation
+    or an impostor is named as such and never counts as this installation's holder.
+    """
     owners = {}
     for pid in pids:
         process = table.processes.get(pid)
         if process is None:
+            continue
+        identity = identities.get(pid) if identities else None
+        note = foreign_note(identity) if identity else ""
+        if note:
+            owners[pid] = Owner(pid, f"{identity.daemon} ({note})")  # type: ignore[union-attr]
             continue
         daemon = daemons.daemon_of(process.cmdline, process.comm)
         parent = table.processes.get(process.ppid)
@@ -248,7 +259,8 @@ class Ports(Aspect):
         with runtime.phase("reading the listening sockets"):
             listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
         pids = sorted({pid for listener in listeners for pid in listener.pids})
-        owners = owners_from_table(pids, table)
+        owners = owners_from_table(pids, table,
+                                   classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
         return assess_listening(specs, listeners, owners, self._stopped(specs))
 

@@ -40,6 +40,10 @@ class Settings:
     action_age_warning: float | None = None
     action_age_critical: float | None = None
     min_uptime: float | None = None
+    bin_dir: str = "/opt/os4x/bin"
+    os4x_config: str = "/etc/os4x.conf"
+    fetch_queue: bool = False
+    replaced_binary_state: str = "warning"
 
     # ports (None: from the database if it has them, else the default)
     port: int | None = None

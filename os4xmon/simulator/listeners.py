@@ -72,6 +72,7 @@ class Config:
     key_file: str = ""
     partner: str = ""  # the monitoring partner OS4X knows; empty: no session, ready only
     partner_password: str = ""
+    partner_password_file: str = ""  # where the password is: an exec'd daemon reads it there
     session_log: str = ""
 
 
@@ -153,8 +154,8 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
     CONFIG.partner = args.partner
     CONFIG.session_log = args.session_log
     if args.partner_password_file:
-        with open(args.partner_password_file, encoding="utf-8") as stream:
-            CONFIG.partner_password = stream.readline().rstrip("\r\n")
+        CONFIG.partner_password_file = args.partner_password_file
+        CONFIG.partner_password = _read_password(args.partner_password_file)
     if daemons.TLS_RECEIVER in scenario.daemons():
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
@@ -167,6 +168,30 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                              "or run with --no-tls") from None
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
+    for name in CONFIG.ports:
+        tree.SERVE[name] = serve
+
+
+def _read_password(path: str) -> str:
+    with open(path, encoding="utf-8") as stream:
+        return stream.readline().rstrip("\r\n")
+
+
+def child_state() -> dict[str, Any]:
+    """What an exec'd daemon needs of CONFIG (a fork would have inherited it); the partner's
+    password by its file, never on the daemon's command line."""
+    return {"ports": CONFIG.ports, "faults": CONFIG.faults, "cert_days": CONFIG.cert_days,
+            "workdir": CONFIG.workdir, "cert_file": CONFIG.cert_file,
+            "key_file": CONFIG.key_file, "partner": CONFIG.partner,
+            "partner_password_file": CONFIG.partner_password_file,
+            "session_log": CONFIG.session_log}
+
+
+def restore(state: dict[str, Any]) -> None:
+    for key, value in state.items():
+        setattr(CONFIG, key, value)
+    if CONFIG.partner_password_file:
+        CONFIG.partner_password = _read_password(CONFIG.partner_password_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
 
