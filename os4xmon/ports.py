@@ -13,7 +13,6 @@ Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_respo
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import nagiosplugin
@@ -192,16 +191,6 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     return report
 
 
-def probe_budgets(remaining: float, count: int) -> list[float]:
-    """Each probe's share of the time left: a silent first port cannot starve the second."""
-    return [max(remaining, 0.0) / max(count - index, 1) for index in range(count)]
-
-
-def margin(timeout: float) -> float:
-    """Time kept back from -t for writing the result: a tenth, between 0.2s and 1s."""
-    return min(max(timeout / 10, 0.2), 1.0)
-
-
 class Ports(Aspect):
     """The ports of OS4X: listening sockets and their holders, and with --probe the answers."""
 
@@ -210,7 +199,6 @@ class Ports(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
         self.local = settings.local_host
         self.probing = settings.probe or not self.local
         self.details: list[str] = []
@@ -278,7 +266,8 @@ class Ports(Aspect):
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
-            budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
+            budget = runtime.share(len(specs) - index)  # a silent port cannot starve the next
+            budget = budget if budget != float("inf") else self.settings.timeout
             waiting = "the TLS handshake and " if spec.tls else ""
             with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,

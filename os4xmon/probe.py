@@ -11,7 +11,7 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from os4xmon import oftp
+from os4xmon import netwait, oftp
 from os4xmon.record import dataclass, field
 from os4xmon.text import printable
 
@@ -144,7 +144,7 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
     deadline = started + budget
     address = connect_host(host)
     try:
-        sock = socket.create_connection((address, port), timeout=budget)
+        sock = netwait.connect(address, port, budget)  # DNS and every address share budget
     except socket.gaierror as error:
         result.unknown = f"--host {printable(host, 60)}: {printable(str(error.strerror), 60)}"
         return result

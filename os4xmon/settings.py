@@ -43,6 +43,7 @@ class Settings:
     clientd_port: int | None = None
     debugd_port: int | None = None
     host: str = "127.0.0.1"
+    host_is_local: bool | None = None  # --host resolved to this machine's addresses (cli.py)
     probe: bool = False
     tls_ca: str | None = None
     response_warning: float | None = None
@@ -96,14 +97,28 @@ class Settings:
 
     @property
     def local_host(self) -> bool:
-        """Whether --host names this machine, so processes and sockets can be looked at."""
-        return self.host in ("127.0.0.1", "::1", "[::1]", "localhost", "localhost.localdomain")
+        """Whether --host names this machine, so processes and sockets can be looked at.
+
+        Decided by resolving --host and comparing its addresses with the machine's own
+        (``netwait.is_local``, run once by cli.py); before that, only the default host is
+        taken as local: a spelling is never the test."""
+        if self.host_is_local is not None:
+            return self.host_is_local
+        from os4xmon.netwait import bare, is_own_address  # no DNS here: literals only
+
+        return self.host.lower() == "localhost" or is_own_address(bare(self.host), set())
+
+    def replaced(self, **changes: object) -> Settings:
+        """A copy with some values changed (the record is frozen)."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values.update(changes)
+        return Settings(**values)
 
     def describe(self) -> tuple[str, ...]:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose", "warnings"):
+            if item.name in ("given", "origins", "verbose", "warnings", "host_is_local"):
                 continue
             value = getattr(self, item.name)
             if item.name == "db_password":
@@ -113,5 +128,6 @@ class Settings:
             if self.db_password and item.name != "db_password":  # even a user named as it
                 text = text.replace(self.db_password, "********")
             lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
+        lines.append(f"host is this machine = {'yes' if self.local_host else 'no'}")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)
