@@ -514,11 +514,11 @@ def _check_port_roles(values: dict[str, Any]) -> None:
                 continue
             port = defaults[name]
         flag = "--" + name.replace("_", "-")
+        label = flag if values.get(name) is not None else f"the default of {flag}"
         if port in chosen:
-            other = chosen[port]
-            raise UsageError(f"{other} and {flag} are both port {port}: each daemon needs "
-                             "its own port")
-        chosen[port] = flag if values.get(name) is not None else f"the default of {flag}"
+            raise UsageError(f"{chosen[port]} and {label} are both port {port}: each daemon "
+                             "needs its own port")
+        chosen[port] = label
 
 
 def verbosity_hint(argv: Sequence[str]) -> int:

@@ -191,6 +191,13 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     return report
 
 
+def unseen_sockets(error: OSError) -> str:
+    where = printable(error.filename or "/proc/net", 60)
+    return (f"cannot see the listening sockets: {where}: "
+            f"{printable(error.strerror or str(error), 60)} (/proc mounted with subset=pid "
+            "or hidepid, or a container without /proc/net)")
+
+
 class Ports(Aspect):
     """The ports of OS4X: listening sockets and their holders, and with --probe the answers."""
 
@@ -218,7 +225,11 @@ class Ports(Aspect):
         with runtime.phase("reading the process table"):
             table = self.host.process_table()
         with runtime.phase("reading the listening sockets"):
-            listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
+            try:
+                listeners = read_listeners({spec.port for spec in specs},
+                                           sorted(table.processes))
+            except OSError as error:  # /proc/net hidden (subset=pid): cannot see, not down
+                return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table)
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
@@ -235,7 +246,7 @@ class Ports(Aspect):
                 self.details.append(
                     "owners not verified (run as root to see them): "
                     + ", ".join(f"port {port}" for port in report.unverified))
-            for spec in specs:
+            for spec in specs if report.listening else ():
                 yield nagiosplugin.Metric(f"{spec.role}_listening",
                                           int(report.listening[spec.role]), min=0, max=1,
                                           context="count")
