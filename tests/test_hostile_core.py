@@ -20,7 +20,9 @@ from nagiosplugin.state import Critical
 from os4xmon import runtime
 from os4xmon.aspect import Aspect
 from os4xmon.contexts import Finding, FindingContext, finding_metrics
-from os4xmon.summary import MAX_SUMMARY, Os4xSummary, fit
+from os4xmon.summary import Os4xSummary
+
+MAX_SUMMARY = 300  # os4xmon.summary.MAX_SUMMARY
 
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
 
@@ -170,7 +172,8 @@ def test_share_divides_what_is_left(monkeypatch):
 
 @contextlib.contextmanager
 def trickling_server():
-    """Accepts and sends one byte every 0.3 s, for ever: a per-read timeout never fires."""
+    """Accepts, announces a 255-byte MySQL packet and sends it one byte every 0.3 s: a
+    per-read timeout never fires."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -181,10 +184,12 @@ def trickling_server():
         connections = []
         while not stop.is_set():
             with contextlib.suppress(OSError):
-                connections.append(listener.accept()[0])
+                connection = listener.accept()[0]
+                connection.send(b"\xff\x00\x00\x00")  # packet header: 255 bytes follow
+                connections.append(connection)
             for connection in connections:
                 with contextlib.suppress(OSError):
-                    connection.send(b"\x00")
+                    connection.send(b"\x0a")
             stop.wait(0.3)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -330,6 +335,8 @@ def test_capiinfo_that_answered_but_left_a_child_is_judged_on_its_answer(tmp_pat
 
 
 def test_fit_counts_what_does_not_fit():
+    from os4xmon.summary import fit
+
     parts = [f"os4xrd_capi_{number} not running" for number in range(100)]
     text = fit(parts)
     assert len(text) <= MAX_SUMMARY
