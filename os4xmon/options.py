@@ -199,6 +199,10 @@ OPTIONS: tuple[Option, ...] = (
            "aborted session for each probe)", group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
            "(default: not verified)", text_value, "FILE", "ports"),
+    Option(("--tls-cert",), "tls_cert", "client certificate (PEM) for the TLS probe, for "
+           "servers that require one", text_value, "FILE", "ports"),
+    Option(("--tls-key",), "tls_key", "private key of --tls-cert (default: in the --tls-cert "
+           "file)", text_value, "FILE", "ports"),
     Option(("--response-warning",), "response_warning", "WARNING when the ready message takes "
            "longer", seconds, "SECONDS", "ports"),
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message takes "
@@ -481,11 +485,14 @@ def _check_consistency(values: dict[str, Any]) -> None:
     if values.get("cert_critical", 7.0) > values.get("cert_warning", 30.0):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
                          "so the critical number should be the smaller one")
+    if values.get("tls_key") and not values.get("tls_cert"):
+        raise UsageError("--tls-key needs --tls-cert (the client certificate it belongs to)")
     checks = values.get("checks") or ()
     if "isdn" in checks and not values.get("isdn_controllers"):
         raise UsageError("--checks isdn needs --isdn-controllers N (how many CAPI controllers "
                          "OS4X receives on): with 0 there is nothing to check")
-    if values.get("capi_file") and values.get("capi_source") != "capiinfo":
+    given_file = values.get("capi_file")  # the default path, even written out, may be absent
+    if given_file and given_file != Settings.capi_file and values.get("capi_source") != "capiinfo":
         try:
             os.stat(values["capi_file"])
         except (FileNotFoundError, NotADirectoryError):

@@ -210,6 +210,8 @@ class Ports(Aspect):
         self.probing = settings.probe or not self.local
         self.details: list[str] = []
         self.port_of: dict[str, int] = {}
+        self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
+            if settings.tls_cert else None
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured_ports)
@@ -282,7 +284,8 @@ class Ports(Aspect):
             waiting = "the TLS handshake and " if spec.tls else ""
             with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
-                               ca_file=self.settings.tls_ca, now=now)
+                               ca_file=self.settings.tls_ca, now=now,
+                               client_cert=self.client_cert)
             self.details.extend(result.notes)
             if result.cert_not_after is not None:
                 self.details.append(f"port {spec.port}: certificate valid until "

@@ -46,6 +46,8 @@ class Settings:
     host_is_local: bool | None = None  # --host resolved to this machine's addresses (cli.py)
     probe: bool = False
     tls_ca: str | None = None
+    tls_cert: str | None = None  # client certificate for servers that require one
+    tls_key: str | None = None
     response_warning: float | None = None
     response_critical: float | None = None
     cert_warning: float = 30.0

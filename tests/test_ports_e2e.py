@@ -295,3 +295,17 @@ def test_ports_from_the_database_plug_in(site):
                         given)
     check()
     assert any("not listening" in str(result) for result in check.results)
+
+
+def test_a_server_that_requires_a_client_certificate(site, tmp_path):
+    """Without one: the TLS alert is named, not "closed the connection at once"; with
+    --tls-cert/--tls-key the ready message comes."""
+    key = str(tmp_path / "key.pem")
+    site.start("--port-fault", "os4xrd_tcpip_tls=client-cert", "--key-file", key)
+    without = run_plugin(*site.args, "--probe")
+    assert_status(without, 2, f"port {site.tls}: the server requires a client certificate")
+    assert "closed the connection" not in without.summary
+    with_cert = run_plugin(*site.args, "--probe", "--tls-cert", site.ca, "--tls-key", key)
+    assert_status(with_cert, 0, "2 ports listening, 2 answering")
+    missing = run_plugin(*site.args, "--probe", "--tls-cert", str(tmp_path / "none.pem"))
+    assert_status(missing, 3, "--tls-cert")

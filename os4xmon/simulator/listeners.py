@@ -36,6 +36,7 @@ FAULTS = {
     "close": "accepts and closes at once (after the TLS handshake on the TLS port)",
     "plain": "the TLS port speaks without TLS: the handshake fails",
     "foreign": "another program (nc) holds the port; the daemon does not listen",
+    "client-cert": "the TLS port requires a client certificate: its own (--key-file)",
 }
 WRONG_BANNER = b"HTTP/1.0 400 Bad|Request\r\n\x1b[31m\xff"
 """Not OFTP, and hostile to a status line: a pipe, control characters, invalid UTF-8."""
@@ -81,6 +82,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="lifetime left of the TLS certificate (negative: expired)")
     parser.add_argument("--cert-file", metavar="FILE",
                         help="also write the TLS certificate here (for --tls-ca)")
+    parser.add_argument("--key-file", metavar="FILE",
+                        help="also write the certificate's key here (for --tls-cert/--tls-key "
+                        "against the client-cert fault)")
     parser.add_argument("--port-fault", type=_faults, default={}, metavar="DAEMON=FAULT,...",
                         help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
 
@@ -132,6 +136,8 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                              "or run with --no-tls") from None
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
+        if args.key_file:
+            shutil.copyfile(CONFIG.key_file, args.key_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
 
@@ -155,11 +161,14 @@ def _listen(port: int, local: bool) -> socket.socket:
     return server
 
 
-def _server_tls() -> Any:
+def _server_tls(fault: str | None = None) -> Any:
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(CONFIG.cert_file, CONFIG.key_file)
+    if fault == "client-cert":  # trusts only its own self-signed certificate
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(CONFIG.cert_file)
     return context
 
 
@@ -184,7 +193,7 @@ def serve(name: str, scenario: Scenario) -> None:
     fault = CONFIG.faults.get(name)
     if fault in ("not-listening", "foreign"):
         tree.idle()
-    tls = _server_tls() if name == daemons.TLS_RECEIVER and fault != "plain" else None
+    tls = _server_tls(fault) if name == daemons.TLS_RECEIVER and fault != "plain" else None
     try:
         server = _listen(CONFIG.ports[name], local=name in (daemons.CLIENTD, daemons.DEBUGD))
     except OSError as error:  # a second instance (--duplicate), or the port is taken
