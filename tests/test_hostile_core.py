@@ -351,3 +351,53 @@ def test_many_problems_keep_the_first_line_short_and_list_all_below():
     assert_status(run, 2, "os4xrd not running", " more")
     assert len(run.summary) <= MAX_SUMMARY + 30, len(run.summary)
     assert "CRITICAL: os4xrd_capi_31 not running" in run.lines  # without -v
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a private /proc mount")
+def test_the_port_check_without_proc_net_is_unknown_not_a_crash():
+    """/proc mounted with subset=pid has no /proc/net: the sockets cannot be seen, which is
+    UNKNOWN naming the cause, never a traceback or a false CRITICAL."""
+    plugin = " ".join(plugin_command())
+    script = ("mount -t proc -o subset=pid proc /proc && "
+              f"runuser -u nobody -- {plugin} --checks ports; echo exit=$?")
+    done = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=60, check=False, cwd="/")
+    if "subset" in done.stderr and "exit=" not in done.stdout:
+        pytest.skip("this kernel has no subset=pid")
+    assert "exit=3" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.startswith("OS4X UNKNOWN - cannot see the listening sockets: "
+                                  "/proc/net/tcp"), done.stdout
+
+
+def test_several_addresses_share_one_budget(monkeypatch):
+    """A name with two addresses, the first silent (its accept queue is full, so SYNs are
+    dropped): the second still gets its part of the budget, and the whole stays within it."""
+    from os4xmon import netwait
+
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    port = full.getsockname()[1]
+    full.listen(0)
+    fillers = []
+    for _ in range(4):  # fill the accept queue; further SYNs to it go unanswered
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.2)
+    working = socket.socket()
+    working.bind(("127.0.0.2", port))
+    working.listen(8)
+    monkeypatch.setitem(netwait._answers, "two.os4x-test",
+                        [(socket.AF_INET, ("127.0.0.1", 0)), (socket.AF_INET, ("127.0.0.2", 0))])
+    try:
+        started = time.monotonic()
+        connection = netwait.connect("two.os4x-test", port, 3.0)
+        seconds = time.monotonic() - started
+        assert connection.getpeername() == ("127.0.0.2", port)
+        connection.close()
+        assert seconds < 3.0, seconds  # the first address got only its part
+    finally:
+        for item in (full, working, *fillers):
+            item.close()
