@@ -73,14 +73,14 @@ def _run(args: list[str], verbose: int) -> NoReturn:
 def locate(settings: Settings) -> Settings:
     """Decides once whether --host is this machine (by its addresses), and checks what only
     makes sense on it; a name that does not resolve is one UNKNOWN line, not one per port."""
-    import socket
-
-    from os4xmon import netwait
-
     host = printable(settings.host, 80)
     if settings.host == "127.0.0.1":
         local = True
     else:
+        import socket
+
+        from os4xmon import netwait
+
         try:
             with runtime.phase(f"resolving --host {host}"):
                 local = netwait.is_local(settings.host, runtime.share(2))

@@ -492,15 +492,26 @@ def _check_consistency(values: dict[str, Any]) -> None:
         raise UsageError("--checks isdn needs --isdn-controllers N (how many CAPI controllers "
                          "OS4X receives on): with 0 there is nothing to check")
     given_file = values.get("capi_file")  # the default path, even written out, may be absent
-    if given_file and given_file != Settings.capi_file and values.get("capi_source") != "capiinfo":
-        try:
-            os.stat(values["capi_file"])
-        except (FileNotFoundError, NotADirectoryError):
-            raise UsageError(f"--capi-file {printable(values['capi_file'], 100)} does not "
-                             "exist") from None
-        except OSError:  # not readable by this user: the ISDN check says so
-            pass
+    if given_file and given_file != Settings.capi_file \
+            and values.get("capi_source") != "capiinfo" and _missing(given_file):
+        raise UsageError(f"--capi-file {printable(given_file, 100)} does not exist")
+    for name in ("tls_ca", "tls_cert", "tls_key", "db_ssl_ca"):
+        if values.get(name) and _missing(values[name]):
+            raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
+                             "does not exist")
     _check_port_roles(values)
+
+
+def _missing(path: str) -> bool:
+    """Whether a file the admin named does not exist (one this user may not see is left to
+    the step that reads it, which names the reason)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _check_port_roles(values: dict[str, Any]) -> None:

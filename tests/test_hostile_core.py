@@ -401,3 +401,9 @@ def test_several_addresses_share_one_budget(monkeypatch):
     finally:
         for item in (full, working, *fillers):
             item.close()
+
+
+@pytest.mark.parametrize("option", ["--tls-ca", "--tls-cert", "--db-ssl-ca"])
+def test_a_named_certificate_file_that_does_not_exist_is_a_usage_error(tmp_path, option):
+    run = run_plugin("--checks", "ports", "--probe", option, str(tmp_path / "none.pem"))
+    assert_status(run, 3, f"{option} {tmp_path / 'none.pem'} does not exist")
