@@ -24,7 +24,7 @@ from os4xmon.contexts import worst
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Iterator, NoReturn, Sequence
+    from typing import Any, Iterator, NoReturn, Sequence
 
 
 PREFIX = "OS4X"
@@ -189,6 +189,7 @@ def fail(message: str, verbose: int = 0) -> NoReturn:
 
 
 _timeout: list[float] = []
+_previous_alarm_handler: list[Any] = []
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -221,7 +222,7 @@ def arm(timeout: float) -> bool:
     """Starts the one time budget: the alarm fires at -t minus the reserve; False if armed."""
     if _deadline:
         return False
-    signal.signal(signal.SIGALRM, _on_alarm)
+    _previous_alarm_handler[:] = [signal.signal(signal.SIGALRM, _on_alarm)]
     at = max(timeout - reserve(timeout), 0.001)
     _timeout.append(timeout)
     _deadline.append(time.monotonic() + at)
@@ -231,7 +232,8 @@ def arm(timeout: float) -> bool:
 
 def disarm() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    if _previous_alarm_handler:
+        signal.signal(signal.SIGALRM, _previous_alarm_handler.pop())
     _deadline.clear()
     _timeout.clear()
 
