@@ -5,6 +5,12 @@ Runtime for three reasons: perfdata stays on the first line at every verbosity (
 moves it to the end of the long output with -v), the state ranks CRITICAL above UNKNOWN (so an
 unreachable database cannot hide a stopped daemon), and errors and timeouts end in one clean
 ``OS4X UNKNOWN - ...`` line that says what the plugin was doing, with a traceback only at -vvv.
+
+It also holds the run's one time budget: ``time_left()`` and ``share(steps_left)`` are the only
+way any module learns how long it may wait (no other module reads a timer). A timeout inside
+an aspect becomes that aspect's UNKNOWN line (aspect.py) and keeps what the others found;
+SIGTERM and SIGINT end the run with one line after killing the children it started
+(``track_child``); a stdout that cannot be written ends the plugin with 3, silently.
 """
 
 from __future__ import annotations
