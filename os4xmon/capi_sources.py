@@ -65,10 +65,13 @@ def child_environment(environ: dict[str, str]) -> dict[str, str]:
     return clean
 
 
-def _exited(pid: int) -> bool:
-    """Whether the child has exited, without reaping it (so its pid stays ours to signal)."""
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the child has exited, without reaping it (so its pid stays ours to signal);
+    where waitid is missing (not Linux), poll() reaps it."""
+    if not hasattr(os, "waitid"):
+        return process.poll() is not None
     try:
-        found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        found = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
         return True
     return found is not None
@@ -137,7 +140,7 @@ class _Output:
                     return  # exited, nothing more to read: a grandchild holds the pipes
                 for key, _ in ready:
                     self._read(selector, key)
-                self.exited = self.exited or _exited(process.pid)
+                self.exited = self.exited or _exited(process)
         finally:
             selector.close()
         while not (self.overflow or self.exited):  # closed its output, still running?
@@ -145,7 +148,7 @@ class _Output:
             if self.timed_out:
                 return
             time.sleep(0.02)
-            self.exited = _exited(process.pid)
+            self.exited = _exited(process)
 
     def _read(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
         chunk = os.read(key.fd, 65536)
