@@ -407,3 +407,36 @@ def test_several_addresses_share_one_budget(monkeypatch):
 def test_a_named_certificate_file_that_does_not_exist_is_a_usage_error(tmp_path, option):
     run = run_plugin("--checks", "ports", "--probe", option, str(tmp_path / "none.pem"))
     assert_status(run, 3, f"{option} {tmp_path / 'none.pem'} does not exist")
+
+
+def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
+    """300 zombie actions under a healthy os4xsqd (a 14 KB first line on 0.1.0): the status
+    text stops near 300 characters, and every zombie is in the long output."""
+    from os4xmon import options
+    from os4xmon.aspects import build_check
+    from os4xmon.host import Host
+    from os4xmon.proctable import ProcessInfo, table_from
+
+    class FixedHost(Host):
+        def __init__(self, table):
+            super().__init__()
+            self._table = table
+
+    binary = "/opt/os4x/bin/"
+    processes = [ProcessInfo(10, 1, "os4xrd", (binary + "os4xrd",), "root", 1.0, 1),
+                 ProcessInfo(11, 10, "os4xrd_tcpip", (binary + "os4xrd_tcpip",), "root", 1.0, 1),
+                 ProcessInfo(12, 10, "os4xrd_tcpip_tls", (binary + "os4xrd_tcpip_tls",), "root",
+                             1.0, 1),
+                 ProcessInfo(13, 1, "os4xsqd", (binary + "os4xsqd",), "root", 1.0, 1)]
+    processes += [ProcessInfo(1000 + index, 13, "os4xsqd", None, "root", 1.0, 0, zombie=True)
+                  for index in range(300)]
+    settings = options.parse(["--checks", "processes"], environ={})
+    check = build_check(settings, FixedHost(table_from(processes, 1000.0)))
+    with pytest.raises(SystemExit) as ended:
+        runtime.execute(check, 30, 0)
+    lines = capsys.readouterr().out.splitlines()
+    summary = lines[0].split(" | ", 1)[0]
+    assert ended.value.code == 1, lines[0]
+    assert len(summary) <= MAX_SUMMARY + 30, summary
+    assert summary.endswith(" more"), summary
+    assert sum("zombie" in line for line in lines[1:]) == 300
