@@ -440,3 +440,52 @@ def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
     assert len(summary) <= MAX_SUMMARY + 30, summary
     assert summary.endswith(" more"), summary
     assert sum("zombie" in line for line in lines[1:]) == 300
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a private mount of /etc/hosts")
+def test_a_name_with_a_silent_first_address_still_gets_probed(tmp_path):
+    """The probe of a name with two addresses, the first silent: on 0.1.0 the first took the
+    whole budget (and the run ended in the alarm); now the second still answers within -t."""
+    from os4xmon import oftp
+
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    port = full.getsockname()[1]
+    full.listen(0)
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    working = socket.socket()
+    working.bind(("127.0.0.2", port))
+    working.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        working.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                connection = working.accept()[0]
+                connection.sendall(oftp.READY)
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 two.os4x-test\n127.0.0.2 two.os4x-test\n")
+    plugin = " ".join(plugin_command())
+    script = (f"mount --bind {hosts} /etc/hosts && {plugin} --checks ports --probe --no-tls "
+              f"-H two.os4x-test --port {port} -t 4 -v; echo exit=$?")
+    try:
+        done = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
+                              text=True, timeout=60, check=False, cwd="/")
+    finally:
+        stop.set()
+        thread.join()
+        for item in (full, working, *fillers):
+            item.close()
+    assert f"port {port}: ready message in" in done.stdout, done.stdout + done.stderr
+    assert "no result within" not in done.stdout
