@@ -14,7 +14,6 @@ from __future__ import annotations
 import decimal
 import math
 import re
-import signal
 import time
 
 import nagiosplugin
@@ -56,11 +55,6 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 PORT_KEYS = ("tcp_port", "tcp_port_tls")
 MAX_FINDINGS = 10
 MAX_LINES = 50
-MARGIN = 0.3
-"""Seconds kept back from the -t budget, so the database's own clear line comes before the
-plugin's alarm."""
-LATER_SHARE = 0.5
-"""Share of the remaining budget the database may use when slower aspects (ports, ISDN) follow."""
 
 
 def forced_mode_advice(daemon: str) -> str:
@@ -300,12 +294,11 @@ def connect_params(settings: Settings) -> ConnectParams:
 
 
 def budget(settings: Settings) -> float:
-    """Seconds the database may take: what -t has left, minus a margin, and only a share of
+    """Seconds the database may take: its share of what -t has left (runtime.share), half of
     it when ports or ISDN still have to be checked after the database."""
-    remaining = signal.getitimer(signal.ITIMER_REAL)[0] or settings.timeout
-    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn")):
-        return max(remaining * LATER_SHARE, 0.05)
-    return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
+    later = any(aspect in settings.selected_checks for aspect in ("ports", "isdn"))
+    share = runtime.share(2 if later else 1)
+    return max(share if share != float("inf") else settings.timeout, 0.05)
 
 
 def pid_query(settings: Settings) -> str:

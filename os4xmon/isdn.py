@@ -359,7 +359,8 @@ def read_listing(settings: Settings) -> CapiListing:
     if capiinfo is None:
         return CapiListing("capiinfo", failure=Finding(
             Unknown, "capiinfo not found on PATH: install it or give --capiinfo PATH"))
-    budget = capi_sources.capiinfo_budget(capi_sources.time_left(settings.timeout))
+    budget = runtime.share()  # the run's one budget; inf outside a run (tools, tests)
+    budget = budget if budget != float("inf") else settings.timeout
     try:
         with runtime.phase(f"waiting for {capiinfo}"):
             run = capi_sources.run_capiinfo(capiinfo, budget)

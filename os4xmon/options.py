@@ -13,7 +13,7 @@ import os
 import re
 
 from os4xmon import __version__
-from os4xmon.numbers import port_number, whole_number
+from os4xmon.numbers import decimal_number, port_number, whole_number
 from os4xmon.record import dataclass, fields
 from os4xmon.settings import (
     ASPECTS,
@@ -45,14 +45,40 @@ class UsageError(Exception):
 
 
 def seconds(text: str) -> float:
+    """Seconds in ASCII digits: full-width digits, ``1_0`` and ``inf`` are refused."""
     try:
-        value = float(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    if value < 0:
-        raise ValueError(f"{text!r} is negative")
+        return decimal_number(text)
+    except ValueError as error:
+        if "negative" in str(error):
+            raise
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = 0.0
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"{text!r} is not a finite number") from None
+        raise ValueError(f"{text!r} is not a number of seconds (ASCII digits)") from None
+
+
+MAX_TIMEOUT = 86400.0
+"""A day: more than any scheduler waits for a check, far below what the interval timer takes."""
+
+
+def timeout_seconds(text: str) -> float:
+    value = positive_seconds(text)
+    if value > MAX_TIMEOUT:
+        raise ValueError(f"{text!r} is more than a day ({MAX_TIMEOUT:g} seconds)")
+    return value
+
+
+MAX_CONTROLLERS = 32
+"""The kernel's CAPI allows 32 controllers (CAPI_MAXCONTR)."""
+
+
+def controller_count(text: str) -> int:
+    value = whole_number(text)
+    if value > MAX_CONTROLLERS:
+        raise ValueError(f"{text!r} is more than CAPI can have ({MAX_CONTROLLERS} controllers)")
     return value
 
 
@@ -156,8 +182,7 @@ OPTIONS: tuple[Option, ...] = (
            "--isdn-controllers > 0, plus database when --db-type is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
-           f"{DEFAULTS.timeout:g})",
-           positive_seconds, "SECONDS"),
+           f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
     # processes
@@ -166,7 +191,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--no-tls",), "no_tls", "OFTP2 over TLS is not configured: no os4xrd_tcpip_tls, "
            "no TLS port", group="processes"),
     Option(("--isdn-controllers",), "isdn_controllers", "number of CAPI controllers OS4X "
-           "receives on, one os4xrd_capi_<n> each (default 0)", whole_number, "N", "processes"),
+           "receives on, one os4xrd_capi_<n> each (default 0, at most 32)", controller_count, "N",
+           "processes"),
     Option(("--enterprise",), "enterprise", "OS4X Enterprise: os4xclientd must run",
            group="processes"),
     Option(("--require-debugd",), "require_debugd", "os4xdebugd must run (only when support "
@@ -205,6 +231,10 @@ OPTIONS: tuple[Option, ...] = (
            group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
            "(default: not verified)", text_value, "FILE", "ports"),
+    Option(("--tls-cert",), "tls_cert", "client certificate (PEM) for the TLS probe, for "
+           "servers that require one", text_value, "FILE", "ports"),
+    Option(("--tls-key",), "tls_key", "private key of --tls-cert (default: in the --tls-cert "
+           "file)", text_value, "FILE", "ports"),
     Option(("--response-warning",), "response_warning", "WARNING when the ready message (with "
            "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
@@ -275,8 +305,25 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake raises UsageError instead of exiting with status 2."""
 
     def error(self, message: str) -> NoReturn:
-        # "--option=value" in argparse's message may be a mistyped password: never echo a value
-        raise UsageError(printable(re.sub(r"(--[A-Za-z0-9_-]+)=\S*", r"\1=...", message), 200))
+        raise UsageError(printable(without_values(message), 200))
+
+
+def without_values(message: str) -> str:
+    """argparse's message with every ``--option=value`` cut to ``--option``: a mistyped
+    ``--db-pasword=SECRET`` must not put the password into the monitoring system."""
+    return re.sub(r"(-[A-Za-z0-9_-]*)=\S*", r"\1", message)
+
+
+def unrecognized(extras: Sequence[str]) -> UsageError:
+    """The unknown words, naming only the options: the other words may be values (secrets)."""
+    names = [word.split("=", 1)[0] for word in extras if word.startswith("-")]
+    others = len(extras) - len(names)
+    text = "unrecognized arguments: " + ", ".join(names) if names \
+        else "unexpected argument"
+    if others:
+        text += f" ({others} other {'word' if others == 1 else 'words'} not shown)" if names \
+            else f"{'s' if others > 1 else ''} (not shown: they may be values)"
+    return UsageError(printable(text, 200))
 
 
 def _converter(option: Option) -> Callable[[str], Any]:
@@ -320,16 +367,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_FILE_BYTES = 64 * 1024
+"""Far more than any config or password file: a bigger one is a mistake (or /dev/zero)."""
+
+
+def read_small_file(path: str, what: str, limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a small regular file, read before the -t alarm is armed.
+
+    So it must not be able to wait: opened non-blocking (a FIFO without writer does not block
+    the open), refused unless a regular file (``/dev/zero``, a device, a directory), and read
+    at most limit + 1 bytes. A UTF-8 byte order mark (Windows editors write one) is dropped.
+    """
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise UsageError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"cannot read {what} {path}: not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(descriptor, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise UsageError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    if size > limit:
+        raise UsageError(f"cannot read {what} {path}: larger than {limit // 1024} KiB")
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read {what} {path}: not UTF-8 text") from None
+
+
 def read_config(path: str) -> dict[str, str]:
     """The [check_os4x] section of an INI file, keys normalised to the long option names."""
     import configparser  # only runs that use --config pay for it
+    text = read_small_file(path, "--config")
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        with open(path, encoding="utf-8") as stream:
-            parser.read_file(stream)
-    except OSError as error:
-        raise UsageError(f"cannot read --config {path}: {error.strerror}") from None
-    except (configparser.Error, UnicodeDecodeError) as error:
+        parser.read_string(text, source=path)
+    except configparser.Error as error:
         first_line = str(error).splitlines()[0]
         raise UsageError(f"--config {path} is not a valid INI file: {first_line}") from None
     if not parser.has_section(CONFIG_SECTION):
@@ -339,17 +427,17 @@ def read_config(path: str) -> dict[str, str]:
         key = raw_key.strip().lower().replace("_", "-")
         if key not in OPTIONS_BY_KEY and key != "verbose":
             raise UsageError(f"--config {path}: unknown key {raw_key!r} in [{CONFIG_SECTION}]")
+        if "\n" in value:  # configparser joins an indented line to the key above it
+            raise UsageError(f"--config {path}: a line after {key} is indented, so it would "
+                             f"become part of {key}'s value: remove the indentation")
         values[key] = value
     return values
 
 
 def read_password_file(path: str, flag: str = "--db-password-file") -> str:
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.readline().rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"cannot read {flag} {path}: {reason}") from None
+    """The first line of the password file, read with the limits of read_small_file."""
+    text = read_small_file(path, flag)
+    return text.split("\n", 1)[0].rstrip("\r")
 
 
 def exposed_secret(path: str, what: str) -> list[str]:
@@ -378,7 +466,10 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         for name in (PASSWORD_ENV, ODETTE_PASSWORD_ENV):
             os.environ.pop(name, None)
     _refuse_secrets(argv)
-    namespace = vars(build_parser().parse_args(list(argv)))
+    parsed, extras = build_parser().parse_known_args(list(argv))
+    if extras:
+        raise unrecognized(extras)
+    namespace = vars(parsed)
     for dest in [name for name in namespace if name.startswith("forbidden_")]:
         _refuse_secrets(["--" + dest[len("forbidden_"):].replace("_", "-")])
 
@@ -406,10 +497,21 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         origins[dest] = "command line"
 
     warnings += _odette_password(values, origins, environ)
-    if values.get("db_password_file"):
-        values["db_password"] = read_password_file(values["db_password_file"])
-        origins["db_password"] = "password file"
-        warnings += exposed_secret(values["db_password_file"], "the database password")
+    password_file = values.get("db_password_file")
+    if password_file:
+        password = read_password_file(password_file)
+        if password == "" and environ.get(PASSWORD_ENV):
+            values["db_password"] = environ[PASSWORD_ENV]
+            origins["db_password"] = "environment"
+            warnings.append(f"WARNING: --db-password-file {password_file} is empty: using "
+                            f"{PASSWORD_ENV} instead (the first non-empty source wins)")
+        else:
+            values["db_password"] = password
+            origins["db_password"] = "password file"
+            if password == "":
+                warnings.append(f"WARNING: --db-password-file {password_file} is empty: "
+                                "connecting without a password")
+        warnings += exposed_secret(password_file, "the database password")
     elif "db_password" not in values and environ.get(PASSWORD_ENV):
         values["db_password"] = environ[PASSWORD_ENV]
         origins["db_password"] = "environment"
@@ -476,6 +578,58 @@ def _check_consistency(values: dict[str, Any]) -> None:
             > values.get("cert_warning", DEFAULTS.cert_warning):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
                          "so the critical number should be the smaller one")
+    if values.get("tls_key") and not values.get("tls_cert"):
+        raise UsageError("--tls-key needs --tls-cert (the client certificate it belongs to)")
+    checks = values.get("checks") or ()
+    if "isdn" in checks and not values.get("isdn_controllers"):
+        raise UsageError("--checks isdn needs --isdn-controllers N (how many CAPI controllers "
+                         "OS4X receives on): with 0 there is nothing to check")
+    given_file = values.get("capi_file")  # the default path, even written out, may be absent
+    if given_file and given_file != Settings.capi_file \
+            and values.get("capi_source") != "capiinfo" and _missing(given_file):
+        raise UsageError(f"--capi-file {printable(given_file, 100)} does not exist")
+    for name in ("tls_ca", "tls_cert", "tls_key", "db_ssl_ca"):
+        if values.get(name) and _missing(values[name]):
+            raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
+                             "does not exist")
+    _check_port_roles(values)
+
+
+def _missing(path: str) -> bool:
+    """Whether a file the admin named does not exist (one this user may not see is left to
+    the step that reads it, which names the reason)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _check_port_roles(values: dict[str, Any]) -> None:
+    """Two roles on one port (``--port`` equal to ``--tls-port``) can never both be right.
+
+    A port not given comes from the default, unless the database may still supply it."""
+    defaults = {"port": DEFAULT_PORT, "tls_port": DEFAULT_TLS_PORT,
+                "clientd_port": DEFAULT_CLIENTD_PORT, "debugd_port": DEFAULT_DEBUGD_PORT}
+    in_use = ["port"] + ([] if values.get("no_tls") else ["tls_port"]) \
+        + (["clientd_port"] if values.get("enterprise") else []) \
+        + (["debugd_port"] if values.get("require_debugd") else [])
+    from_database = ("port", "tls_port") if values.get("db_type") else ()
+    chosen: dict[int, str] = {}
+    for name in in_use:
+        port = values.get(name)
+        if port is None:
+            if name in from_database:
+                continue
+            port = defaults[name]
+        flag = "--" + name.replace("_", "-")
+        label = flag if values.get(name) is not None else f"the default of {flag}"
+        if port in chosen:
+            raise UsageError(f"{chosen[port]} and {label} are both port {port}: each daemon "
+                             "needs its own port")
+        chosen[port] = label
 
 
 def verbosity_hint(argv: Sequence[str]) -> int:

@@ -17,7 +17,6 @@ Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_respo
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import nagiosplugin
@@ -214,14 +213,11 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     return report
 
 
-def probe_budgets(remaining: float, count: int) -> list[float]:
-    """Each probe's share of the time left: a silent first port cannot starve the second."""
-    return [max(remaining, 0.0) / max(count - index, 1) for index in range(count)]
-
-
-def margin(timeout: float) -> float:
-    """Time kept back from -t for writing the result: a tenth, between 0.2s and 1s."""
-    return min(max(timeout / 10, 0.2), 1.0)
+def unseen_sockets(error: OSError) -> str:
+    where = printable(error.filename or "/proc/net", 60)
+    return (f"cannot see the listening sockets: {where}: "
+            f"{printable(error.strerror or str(error), 60)} (/proc mounted with subset=pid "
+            "or hidepid, or a container without /proc/net)")
 
 
 class Ports(Aspect):
@@ -232,11 +228,12 @@ class Ports(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
         self.local = settings.local_host
         self.session = settings.odette_id is not None
         self.probing = settings.probe or not self.local or self.session
         self.details: list[str] = []
+        self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
+            if settings.tls_cert else None
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured_ports().ports)
@@ -257,7 +254,11 @@ class Ports(Aspect):
         with runtime.phase("reading the process table"):
             table = self.host.process_table()
         with runtime.phase("reading the listening sockets"):
-            listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
+            try:
+                listeners = read_listeners({spec.port for spec in specs},
+                                           sorted(table.processes))
+            except OSError as error:  # /proc/net hidden (subset=pid): cannot see, not down
+                return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
@@ -275,7 +276,7 @@ class Ports(Aspect):
                 self.details.append(
                     "owners not verified (run as root to see them): "
                     + ", ".join(f"port {port}" for port in report.unverified))
-            for spec in specs:
+            for spec in specs if report.listening else ():
                 yield perfdata(f"{spec.role}_listening", int(report.listening[spec.role]),
                                maximum=1)
         else:
@@ -319,14 +320,16 @@ class Ports(Aspect):
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
-            budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
+            budget = runtime.share(len(specs) - index)  # a silent port cannot starve the next
+            budget = budget if budget != float("inf") else self.settings.timeout
             waiting = "the TLS handshake and " if spec.tls else ""
             waiting += "the session start" if self.session else "the ready message"
             with runtime.phase(f"waiting for {waiting} on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
                                ca_file=self.settings.tls_ca, now=now,
                                odette_id=self.settings.odette_id,
-                               odette_password=self.settings.odette_password or "")
+                               odette_password=self.settings.odette_password or "",
+                               client_cert=self.client_cert)
             if result.seconds is not None:
                 self.details.append(f"port {spec.port}: ready message in "
                                     f"{result.seconds:.3f}s")

@@ -18,7 +18,7 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from os4xmon import oftp, x509
+from os4xmon import netwait, oftp, x509
 from os4xmon.record import dataclass, field
 from os4xmon.text import printable
 
@@ -56,27 +56,53 @@ def _wait(budget: float) -> str:
     return f"{budget:.1f}s"
 
 
-def _tls_context(ca_file: str | None) -> Any:
+def _tls_context(ca_file: str | None, client_cert: tuple[str, str] | None = None) -> Any:
     import ssl
 
     if ca_file:
-        return ssl.create_default_context(cafile=ca_file)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=ca_file)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if client_cert:  # for servers that require one (--tls-cert, --tls-key)
+        context.load_cert_chain(client_cert[0], client_cert[1])
     return context
 
 
+TLS_ALERTS = {
+    "CERTIFICATE_REQUIRED": "the server requires a client certificate (--tls-cert, --tls-key)",
+    "BAD_CERTIFICATE": "the server rejected the client certificate",
+    "UNKNOWN_CA": "the server does not trust the CA of the client certificate",
+    "CERTIFICATE_EXPIRED": "the server says the client certificate has expired",
+    "HANDSHAKE_FAILURE": "the server refused the handshake (it may require a client "
+                         "certificate: --tls-cert, --tls-key)",
+}
+
+
+def tls_alert(error: OSError) -> str | None:
+    """What a TLS alert from the server means, or None when the error is no alert."""
+    reason = str(getattr(error, "reason", None) or "")
+    if "ALERT" not in reason:
+        return None
+    for key, meaning in TLS_ALERTS.items():
+        if key in reason:
+            return f"{meaning} (TLS alert {key.lower()})"
+    return f"the server sent the TLS alert {printable(reason.lower(), 60)}"
+
+
 def _handshake(sock: socket.socket, host: str, ca_file: str | None, *, result: ProbeResult,
-               deadline: float, budget: float) -> socket.socket | None:
+               deadline: float, budget: float,
+               client_cert: tuple[str, str] | None = None) -> socket.socket | None:
     """The TLS handshake with SNI; None (and result.problem) when it fails."""
     import ssl
 
     port = result.port
     try:
-        context = _tls_context(ca_file)
+        context = _tls_context(ca_file, client_cert)
     except (OSError, ssl.SSLError) as error:
-        result.unknown = f"--tls-ca {printable(ca_file or '', 80)}: {error}"
+        files = ", ".join(printable(name, 80) for name in (ca_file, *(client_cert or ())) if name)
+        result.unknown = f"--tls-ca/--tls-cert/--tls-key {files}: {error}"
         return None
     sock.settimeout(max(deadline - time.monotonic(), 0.001))
     try:
@@ -86,7 +112,7 @@ def _handshake(sock: socket.socket, host: str, ca_file: str | None, *, result: P
         result.problem = f"TLS certificate of port {port} not accepted: {reason}"
         return None
     except ssl.SSLError as error:
-        reason = printable(error.reason or str(error), 80)
+        reason = tls_alert(error) or printable(error.reason or str(error), 80)
         result.problem = f"TLS handshake on port {port} failed: {reason}"
         return None
     except socket.timeout:
@@ -122,7 +148,10 @@ def _read_ready(sock: socket.socket, port: int, deadline: float, budget: float) 
             chunk = sock.recv(oftp.READY_LENGTH - len(buffer))
         except socket.timeout:
             break
-        except OSError:  # reset, or a TLS error after the handshake: the peer is gone
+        except OSError as error:  # reset, or a TLS error after the handshake: the peer is gone
+            alert = tls_alert(error)  # TLS 1.3: a required client certificate is missed here
+            if alert:
+                return f"port {port}: {alert}"
             chunk = b""
         if not chunk:
             if not buffer:
@@ -262,7 +291,8 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
 
 def probe(host: str, port: int, budget: float, *, tls: bool = False,
           ca_file: str | None = None, now: datetime | None = None,
-          odette_id: str | None = None, odette_password: str = "") -> ProbeResult:
+          odette_id: str | None = None, odette_password: str = "",
+          client_cert: tuple[str, str] | None = None) -> ProbeResult:
     """Connects, (handshakes,) reads and verifies the ready message within budget seconds;
     with an ODETTE ID, then starts a session as that partner and ends it normally."""
     result = ProbeResult(port)
@@ -273,7 +303,7 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
     deadline = started + budget
     address = connect_host(host)
     try:
-        sock = socket.create_connection((address, port), timeout=budget)
+        sock = netwait.connect(address, port, budget)  # DNS and every address share budget
     except socket.gaierror as error:
         result.unknown = f"--host {printable(host, 60)}: {printable(str(error.strerror), 60)}"
         return result
@@ -291,6 +321,7 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
         conversation: socket.socket | None = sock
         if tls:
             conversation = _handshake(sock, address, ca_file, result=result, deadline=deadline,
+                                      client_cert=client_cert,
                                       budget=budget)
         if conversation is not None:
             result.problem = _read_ready(conversation, port, deadline, budget)

@@ -21,6 +21,11 @@ SECRETS = ("db_password", "odette_password")
 """Settings that -vv shows only as set or not set, and masks wherever else they appear."""
 
 
+MASK_FROM = 6
+"""A secret this long is masked inside other values; a shorter one only where it is the whole
+value, so that the absence of a common letter can never spell out the password."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """What to check and how: the plugin's whole configuration."""
@@ -51,8 +56,11 @@ class Settings:
     clientd_port: int | None = None
     debugd_port: int | None = None
     host: str = "127.0.0.1"
+    host_is_local: bool | None = None  # --host resolved to this machine's addresses (cli.py)
     probe: bool = False
     tls_ca: str | None = None
+    tls_cert: str | None = None  # client certificate for servers that require one
+    tls_key: str | None = None
     response_warning: float | None = None
     response_critical: float | None = None
     cert_warning: float = 30.0
@@ -106,14 +114,28 @@ class Settings:
 
     @property
     def local_host(self) -> bool:
-        """Whether --host names this machine, so processes and sockets can be looked at."""
-        return self.host in ("127.0.0.1", "::1", "[::1]", "localhost", "localhost.localdomain")
+        """Whether --host names this machine, so processes and sockets can be looked at.
+
+        Decided by resolving --host and comparing its addresses with the machine's own
+        (``netwait.is_local``, run once by cli.py); before that, only the default host is
+        taken as local: a spelling is never the test."""
+        if self.host_is_local is not None:
+            return self.host_is_local
+        from os4xmon.netwait import bare, is_own_address  # no DNS here: literals only
+
+        return self.host.lower() == "localhost" or is_own_address(bare(self.host), set())
+
+    def replaced(self, **changes: object) -> Settings:
+        """A copy with some values changed (the record is frozen)."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values.update(changes)
+        return Settings(**values)
 
     def describe(self) -> tuple[str, ...]:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("origins", "verbose", "warnings"):
+            if item.name in ("origins", "verbose", "warnings", "host_is_local"):
                 continue
             value = getattr(self, item.name)
             if item.name in SECRETS:
@@ -121,8 +143,12 @@ class Settings:
             origin = self.origins.get(item.name, "default")
             text = f"{value!s}"
             for secret in SECRETS:  # even a user named as a password
-                if getattr(self, secret) and item.name not in SECRETS:
-                    text = text.replace(getattr(self, secret), "********")
+                hidden = getattr(self, secret)
+                if not hidden or item.name in SECRETS:
+                    continue
+                if text == hidden or len(hidden) >= MASK_FROM:
+                    text = text.replace(hidden, "********")
             lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
+        lines.append(f"host is this machine = {'yes' if self.local_host else 'no'}")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)

@@ -148,7 +148,11 @@ def _read_listeners_portable(ports: set[int]) -> list[Listener]:
     import psutil
 
     listeners = []
-    for connection in psutil.net_connections(kind="tcp"):
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.Error as error:  # as OSError, which the port check reports as unseen
+        raise PermissionError(f"cannot list the sockets: {error}") from None
+    for connection in connections:
         if connection.status != psutil.CONN_LISTEN or not connection.laddr:
             continue
         if connection.laddr.port in ports:

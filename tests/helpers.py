@@ -76,13 +76,16 @@ SIMULATED_BIN_DIR: list[str] = []
 
 
 def run_plugin(*args: str, user: str | None = None, env: dict[str, str] | None = None,
-               timeout: float = 60, stdin: str | None = None) -> PluginRun:
+               timeout: float = 60, stdin: str | None = None,
+               prefix: Sequence[str] = ()) -> PluginRun:
+    """prefix: a command that runs the plugin (``nsenter --net=...``: another host)."""
     command = plugin_command() + list(args)
     if SIMULATED_BIN_DIR and "--bin-dir" not in args:
         command += ["--bin-dir", SIMULATED_BIN_DIR[-1]]
     if user:
         runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
         command = [runuser, "-u", user, "--", *command]
+    command = [*prefix, *command]
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     environment.update(env or {})
     started = time.monotonic()
@@ -145,11 +148,11 @@ class SimulatorControl:
         self.running: list[Simulation] = []
         reap_orphans()  # a clean process table, whatever the tests before left behind
 
-    def start(self, *args: str) -> Simulation:
+    def start(self, *args: str, prefix: Sequence[str] = ()) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
         done = subprocess.run(
-            [sys.executable, "-m", "os4xmon.simulator", "start", "--state-file", state_file,
-             *args], capture_output=True, text=True, timeout=60, check=False)
+            [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
+             state_file, *args], capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         with open(state_file, encoding="utf-8") as stream:
             state = json.load(stream)

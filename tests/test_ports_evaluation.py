@@ -15,9 +15,7 @@ from os4xmon.ports import (
     PortSpec,
     assess_listening,
     expected_ports,
-    margin,
     owners_from_table,
-    probe_budgets,
 )
 from os4xmon.probe import connect_host
 from os4xmon.proctable import ProcessInfo, table_from
@@ -166,10 +164,18 @@ def test_parse_proc_net_tcp_never_raises(text):
 
 # --- time --------------------------------------------------------------------------------
 
-def test_budgets_share_the_time_left():
-    assert probe_budgets(9.0, 2) == [4.5, 9.0]
-    assert probe_budgets(-1.0, 2) == [0.0, 0.0]
-    assert margin(10) == 1.0 and margin(3) == pytest.approx(0.3) and margin(0.5) == 0.2
+def test_budgets_share_the_time_left(monkeypatch):
+    """Each probe takes its share from the one budget (runtime.share): a silent first port
+    cannot starve the second."""
+    import time
+
+    from os4xmon import runtime
+
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
+    assert runtime.share(2) == pytest.approx(4.9, abs=0.05)
+    assert runtime.share(1) == pytest.approx(9.8, abs=0.05)
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() - 1.0])
+    assert runtime.share(2) == 0.0
 
 
 @pytest.mark.parametrize(("host", "address"), [

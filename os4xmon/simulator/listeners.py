@@ -51,6 +51,7 @@ FAULTS = {
     "session-busy": "refuses every session start: ESID 08, resources not available",
     "session-huge": "answers the session start with a header that announces 16 MB",
     "session-auth": "accepts, but asks for secure authentication (SSIDAUTH Y)",
+    "client-cert": "the TLS port requires a client certificate: its own (--key-file)",
 }
 VIOLATION = b"R|\x1b[31m\xff" + b"CHANGE DIRECTION " * 8
 """A Change Direction (R) where an SSID must come, padded with hostile bytes for the output."""
@@ -112,6 +113,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="the partner's password (first line)")
     parser.add_argument("--session-log", default="", metavar="FILE",
                         help="append one JSON line per connection: how its session ended")
+    parser.add_argument("--key-file", metavar="FILE",
+                        help="also write the certificate's key here (for --tls-cert/--tls-key "
+                        "against the client-cert fault)")
     parser.add_argument("--port-fault", type=_faults, default={}, metavar="DAEMON=FAULT,...",
                         help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
 
@@ -168,6 +172,8 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                              "or run with --no-tls") from None
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
+        if args.key_file:
+            shutil.copyfile(CONFIG.key_file, args.key_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
 
@@ -215,11 +221,14 @@ def _listen(port: int, local: bool) -> socket.socket:
     return server
 
 
-def _server_tls() -> Any:
+def _server_tls(fault: str | None = None) -> Any:
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(CONFIG.cert_file, CONFIG.key_file)
+    if fault == "client-cert":  # trusts only its own self-signed certificate
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(CONFIG.cert_file)
     return context
 
 
@@ -342,7 +351,7 @@ def serve(name: str, scenario: Scenario) -> None:
     fault = CONFIG.faults.get(name)
     if fault in ("not-listening", "foreign"):
         tree.idle()
-    tls = _server_tls() if name == daemons.TLS_RECEIVER and fault != "plain" else None
+    tls = _server_tls(fault) if name == daemons.TLS_RECEIVER and fault != "plain" else None
     try:
         server = _listen(CONFIG.ports[name], local=name in (daemons.CLIENTD, daemons.DEBUGD))
     except OSError as error:  # a second instance (--duplicate), or the port is taken
