@@ -32,15 +32,15 @@ STOP_KEYS = {daemons.MASTER: "os4xrd_stop_req", daemons.SEND_QUEUE: "os4xsqd_sto
 KEYS = PORT_KEYS + tuple(STOP_KEYS.values())
 
 
-@dataclass
+@dataclass(frozen=True)
 class Configured:
-    """The rows of <prefix>configuration the plugin uses, validated."""
+    """The rows of <prefix>configuration the plugin uses, validated; empty when the database
+    check does not run or the table could not be read (the notes say why)."""
 
-    table: str
     ports: dict[str, int] = field(default_factory=dict)  # key -> port
+    notes: tuple[str, ...] = ()  # what was ignored and why, for the long output
     stop_requests: dict[str, str] = field(default_factory=dict)  # key -> its non-zero value
-    notes: list[str] = field(default_factory=list)  # what was ignored and why, for -v
-    read: bool = True  # False: the table could not be read (notes say why)
+    table: str = "configuration"
 
     def stop_request(self, daemon: str) -> str | None:
         """The key whose stop request concerns daemon (the os4xrd master's stops its
@@ -76,27 +76,29 @@ def parse_configuration(rows: Sequence[Sequence[Any]], table: str) -> Configured
         key = _text(row[0]).strip()
         if key in KEYS:
             found.setdefault(key, []).append(_text(row[1]).strip())
-    configured = Configured(table)
+    ports: dict[str, int] = {}
+    stop_requests: dict[str, str] = {}
+    notes: list[str] = []
     for key in KEYS:
         values = sorted(set(found.get(key, [])))
         if len(values) > 1:
-            configured.notes.append(f"{key} saved with different values "
-                                    f"({', '.join(printable(v, 12) for v in values)}): ignored")
+            notes.append(f"{key} saved with different values "
+                         f"({', '.join(printable(v, 12) for v in values)}): ignored")
             continue
         if not values:
             continue
         try:
             if key in PORT_KEYS:
-                configured.ports[key] = port_number(values[0])
+                ports[key] = port_number(values[0])
             elif values[0] and whole_number(values[0]) != 0:
-                configured.stop_requests[key] = printable(values[0], 12)
+                stop_requests[key] = printable(values[0], 12)
         except ValueError as error:
-            configured.notes.append(f"{key} ignored: {printable(str(error), 60)}")
-    return configured
+            notes.append(f"{key} ignored: {printable(str(error), 60)}")
+    return Configured(ports, tuple(notes), stop_requests, table)
 
 
 def describe(configured: Configured) -> list[str]:
-    """Lines for the long output."""
+    """Lines for the long output: the notes, the ports and the stop requests."""
     lines = list(configured.notes)
     lines.append(f"ports in {configured.table}: " + (", ".join(
         f"{key} = {value}" for key, value in sorted(configured.ports.items())) or "none"))
@@ -149,9 +151,10 @@ def _not_running(finding: Finding) -> str | None:
 
 
 def stop_request_findings(configured: Configured, instances: Mapping[str, Sequence[int]],
-                          processes_checked: bool) -> list[Finding]:
+                          reported_elsewhere: Callable[[str], bool]) -> list[Finding]:
     """A daemon that runs while its stop request is set: WARNING, it is about to exit. One
-    that does not run: CRITICAL here only when the process aspect does not say it already."""
+    that does not run: CRITICAL here only when the process check does not report it already
+    (``reported_elsewhere(daemon)``)."""
     findings = []
     for daemon, key in STOP_KEYS.items():
         if key not in configured.stop_requests:
@@ -163,7 +166,7 @@ def stop_request_findings(configured: Configured, instances: Mapping[str, Sequen
                 f"requested in {configured.where(key)}",
                 f"if the stop is not wanted, set {key} to 0 in {configured.table} now; if it "
                 f"is (maintenance), schedule a downtime: {daemon} will be reported not running"))
-        elif not processes_checked:
+        elif not reported_elsewhere(daemon):
             findings.append(Finding(
                 Critical, f"{daemon} not running: stop requested in {configured.where(key)}",
                 _restart_advice(daemon, key, configured)))

@@ -14,11 +14,9 @@ from __future__ import annotations
 import decimal
 import math
 import re
-import signal
 import time
 
 import nagiosplugin
-from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon import daemons, runtime
@@ -34,9 +32,9 @@ from os4xmon.configured import (
 from os4xmon.contexts import (
     STATES_BY_NAME,
     Finding,
-    FindingContext,
-    HeadlineContext,
     finding_metrics,
+    headline,
+    perfdata,
 )
 from os4xmon.dbdrivers import (
     BAD_RESULT,
@@ -48,7 +46,6 @@ from os4xmon.dbdrivers import (
     scrub,
 )
 from os4xmon.host import Host
-from os4xmon.processes import Expectation, assess
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
@@ -58,14 +55,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Iterator, Mapping, Sequence
 
+    from os4xmon.dbdrivers import Connection
+    from os4xmon.processes import ProcessReport
+
 
 MAX_FINDINGS = 10
 MAX_LINES = 50
-MARGIN = 0.3
-"""Seconds kept back from the -t budget, so the database's own clear line comes before the
-plugin's alarm."""
-LATER_SHARE = 0.5
-"""Share of the remaining budget the database may use when slower aspects (ports, ISDN) follow."""
 
 
 def forced_mode_advice(daemon: str) -> str:
@@ -285,13 +280,13 @@ def _capped(verdict: Verdict) -> Verdict:
     return verdict
 
 
-def running_from(table: ProcessTable, expectation: Expectation,
+def running_from(table: ProcessTable, report: ProcessReport,
                  saved: Sequence[SavedPid]) -> Running:
-    """The Running record from the process table; asks the host only about saved pids that
-    the table does not hold (a pid reused by a program that is not OS4X)."""
+    """The Running record from the process table and the process check's report of it; asks
+    the host only about saved pids that the table does not hold (a pid reused by a program
+    that is not OS4X)."""
     import psutil
 
-    report = assess(table, expectation)
     instances = {name: [p.pid for p in found] for name, found in report.instances.items()}
     daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)  # zombies too: not running
                      for pid, p in table.processes.items()}
@@ -320,12 +315,11 @@ def connect_params(settings: Settings) -> ConnectParams:
 
 
 def budget(settings: Settings) -> float:
-    """Seconds the database may take: what -t has left, minus a margin, and only a share of
+    """Seconds the database may take: its share of what -t has left (runtime.share), half of
     it when the queue, ports or ISDN still have to be checked after the database."""
-    remaining = signal.getitimer(signal.ITIMER_REAL)[0] or settings.timeout
-    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn", "queue")):
-        return max(remaining * LATER_SHARE, 0.05)
-    return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
+    later = any(aspect in settings.selected_checks for aspect in ("queue", "ports", "isdn"))
+    share = runtime.share(2 if later else 1)
+    return max(share if share != float("inf") else settings.timeout, 0.05)
 
 
 def pid_query(settings: Settings) -> str:
@@ -345,7 +339,6 @@ class Database(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.expectation = Expectation.from_settings(settings)
         self.details: list[str] = []
         self.seconds: float | None = None  # talking to the database: connect, queries, close
 
@@ -356,12 +349,14 @@ class Database(Aspect):
         try:
             verdict, saved = self._compare()
         except _NotConfigured:
+            self.host.offer_configured(Configured())
             yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED, (
                 "check_os4x --db-type ... --db-discover lists the tables and columns that may "
                 "hold the PIDs, with a query to start from"))])
             yield from self._perfdata(None, None)
             return
         except DatabaseError as error:
+            self.host.offer_configured(Configured())  # the port check must not wait
             state = STATES_BY_NAME[self.settings.db_error_state]
             yield from finding_metrics(self.name, [Finding(
                 state, self._say(str(error)), error_advice(error.kind, "--pid-query"))])
@@ -374,18 +369,15 @@ class Database(Aspect):
                                                for f in verdict.findings])
         with_pid = sum(1 for row in saved.rows if row.pid)
         yield from self._perfdata(with_pid, verdict.inconsistencies)
-        yield nagiosplugin.Metric("database", f"{plural(with_pid, 'saved PID')} agree",
-                                  context="database headline")
+        yield headline(self.name, f"{plural(with_pid, 'saved PID')} agree")
 
     def _perfdata(self, saved: int | None,
                   inconsistencies: int | None) -> Iterator[nagiosplugin.Metric]:
         """The same three labels on every run; U where the database gave no answer."""
         seconds = None if self.seconds is None else round(self.seconds, 4)
-        yield nagiosplugin.Metric("db_query_time", seconds, "s", min=0,
-                                  context="database perfdata")
-        yield nagiosplugin.Metric("db_pids_saved", saved, min=0, context="database perfdata")
-        yield nagiosplugin.Metric("db_inconsistencies", inconsistencies, min=0,
-                                  context="database perfdata")
+        yield perfdata("db_query_time", seconds, "s")
+        yield perfdata("db_pids_saved", saved)
+        yield perfdata("db_inconsistencies", inconsistencies)
 
     def _compare(self) -> tuple[Verdict, SavedPids]:
         settings = self.settings
@@ -411,11 +403,11 @@ class Database(Aspect):
                         error.driver_text, 2000))
                 raise
             self.seconds = time.monotonic() - started
-        running = running_from(table, self.expectation, saved.rows)
-        verdict = judge(saved.rows, running, self.expectation.daemons)
-        if configured.read:
-            verdict.findings.extend(stop_request_findings(
-                configured, running.instances, "processes" in self.settings.selected_checks))
+        report = self.host.process_report()
+        running = running_from(table, report, saved.rows)
+        verdict = judge(saved.rows, running, report.expectation.daemons)
+        verdict.findings.extend(stop_request_findings(configured, running.instances,
+                                                      self.host.reported_not_running))
         self.details.extend(verdict.compared)
         if saved.ignored:
             self.details.append("ignored (not OS4X daemons): " + ", ".join(saved.ignored[:20])
@@ -423,42 +415,45 @@ class Database(Aspect):
                                    if len(saved.ignored) > 20 else ""))
         return verdict, saved
 
-    def _configuration(self, connection: Any) -> Configured:
-        """<prefix>configuration from Host when another aspect had it read already, else read
-        here and handed to Host; a failure is only a note."""
-        known = self.host.configured_if_read()
-        if known is None or not known.read:
-            known = read_configuration_on(connection, self.settings.db_prefix)
-            self.host.provide(known)
-        self.details.extend(describe(known))
-        return known
+    def _configuration(self, connection: Connection) -> Configured:
+        """Offers <prefix>configuration, read on this aspect's connection, to the host, and
+        uses what the host knows (another aspect may have had it read first)."""
+        self.host.offer_configured(configuration_on(connection, self.settings.db_prefix))
+        configured = self.host.configured()
+        self.details.extend(describe(configured))
+        return configured
 
 
-def read_configuration_on(connection: Any, prefix: str) -> Configured:
+def configuration_on(connection: Connection, prefix: str) -> Configured:
+    """Ports and stop requests from <prefix>configuration; a failure here is only a note."""
     table = f"{prefix}configuration"
     try:
         ((_, rows),) = connection.read_only([configuration_query(prefix)])
     except DatabaseError as error:
-        return Configured(table, notes=[f"ports and stop requests not read from {table}: "
-                                        f"{error}"], read=False)
+        return Configured(notes=(f"ports and stop requests not read from {table}: {error}",),
+                          table=table)
     return parse_configuration(rows, table)
 
 
 def read_configuration(settings: Settings) -> Configured:
-    """<prefix>configuration on a connection of its own: for an aspect that needs it before
-    the database aspect has run (the process aspect explaining a stopped daemon)."""
+    """<prefix>configuration on a connection of its own: for an aspect that asks before the
+    database check has run (the process check explaining a stopped daemon, the port check).
+    A failure is only a note (the database check reports the database)."""
     table = f"{settings.db_prefix}configuration"
     params = connect_params(settings)
-    try:
-        with runtime.phase(f"reading {table} ({params.where()})"):
+    with runtime.phase(f"reading {table} ({params.where()})"):
+        try:
             connection = connect(params, Deadline(budget(settings)))
-            try:
-                return read_configuration_on(connection, settings.db_prefix)
-            finally:
-                connection.close()
-    except DatabaseError as error:
-        return Configured(table, notes=[scrub(f"ports and stop requests not read from {table}: "
-                                              f"{error}", settings.db_password)], read=False)
+        except DatabaseError as error:
+            return Configured(notes=(scrub(f"ports and stop requests not read from {table}: "
+                                           f"{error}", settings.db_password),), table=table)
+        try:
+            configured = configuration_on(connection, settings.db_prefix)
+        finally:
+            connection.close()
+    return Configured(configured.ports, tuple(scrub(note, settings.db_password)
+                                              for note in configured.notes),
+                      configured.stop_requests, table)
 
 
 def error_advice(kind: str, option: str) -> str:
@@ -491,31 +486,11 @@ class _NotConfigured(DatabaseError):
         super().__init__("database check not configured", "")
 
 
-class DatabasePerfdata(nagiosplugin.Context):
-    """Perfdata with the same labels whether the database answered or not: 'U' (the plugin
-    API's "could not be determined") where a failure left no value."""
-
-    def __init__(self) -> None:
-        super().__init__("database perfdata", fmt_metric="")
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        return nagiosplugin.Result(Ok, None, metric)
-
-    def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance:
-        if metric.value is None:  # no unit after U: "db_query_time=U;;;0"
-            return Performance(metric.name, "U", "", min=metric.min)
-        return Performance(metric.name, metric.value, metric.uom or "", min=metric.min)
-
-
 NOT_CONFIGURED = ("no --pid-query configured: set it to SQL that returns (daemon name, pid) "
                   "rows; check_os4x --db-type ... --db-discover lists the tables that may "
                   "hold the PIDs")
 
 
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    if settings.pid_query:
-        host.configuration_reader = lambda: read_configuration(settings)
-    return [Database(settings, host), FindingContext(), DatabasePerfdata(),
-            HeadlineContext("database headline")]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the database check (its contexts are the shared ones)."""
+    return [Database(settings, host)]

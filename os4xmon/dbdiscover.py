@@ -9,10 +9,9 @@ it could look, 3 with one ``OS4X UNKNOWN`` line when it could not.
 from __future__ import annotations
 
 import re
-import sys
 
 from os4xmon import runtime
-from os4xmon.database import MARGIN, configuration_query, connect_params, parse_ports
+from os4xmon.database import configuration_query, connect_params, parse_ports
 from os4xmon.dbdrivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.queue import discover_lines
 from os4xmon.record import dataclass, field
@@ -94,7 +93,8 @@ def discover(settings: Settings) -> NoReturn:
         runtime.fail("--db-discover needs --db-type (and the connection options) "
                      "(see check_os4x --help)")
     params = connect_params(settings)
-    deadline = Deadline(max(settings.timeout - MARGIN, 0.05))
+    share = runtime.share()
+    deadline = Deadline(max(share if share != float("inf") else settings.timeout, 0.05))
     try:
         connection = connect(params, deadline)
         try:
@@ -112,6 +112,4 @@ def discover(settings: Settings) -> NoReturn:
     tables = candidates(columns)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes)
     lines[-1:-1] = discover_lines(columns, settings.db_prefix)
-    sys.stdout.write("\n".join(scrub(line, settings.db_password) for line in lines) + "\n")
-    sys.stdout.flush()
-    sys.exit(0)
+    runtime.emit([scrub(line, settings.db_password) for line in lines], 0)

@@ -1,31 +1,38 @@
-"""What the aspects of one run share, read lazily and at most once.
+"""What the aspects of one run share: facts about the OS4X host, each read on first request.
 
-The process table is read once even when the process, port and database checks all need it;
-facts one aspect learns for another (the ports saved in OS4X's database) are handed over here.
+No aspect hands another a fact through a side effect or relies on running first: an aspect
+that needs a fact asks ``Host``, which reads it once and keeps it for the rest of the run.
+
+- ``process_table()``: one snapshot of the process table (processes, ports, database, isdn).
+- ``process_report()``: the process check's assessment of that snapshot, made once; the
+  database compares saved PIDs with its instances, the ISDN check finds its receivers there,
+  the port check learns which receivers are not running.
+- ``configured()``: what OS4X's ``<prefix>configuration`` says when the database check runs:
+  the ports (``tcp_port``, ``tcp_port_tls``, ``os4xclientd_port``) for the port check, the stop
+  requests (``os4xrd_stop_req``, ``os4xsqd_stop_req``) that explain a stopped daemon. The
+  database check offers what it read on its own connection (``offer_configured``), so a run
+  connects once whichever aspect asks first.
 """
 
 from __future__ import annotations
 
+from os4xmon.configured import Configured
 from os4xmon.proctable import ProcessTable, read_process_table
+from os4xmon.settings import Settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Callable
-
-    from os4xmon.configured import Configured
+    from os4xmon.processes import ProcessReport
 
 
 class Host:
     """The OS4X host as this run sees it."""
 
-    def __init__(self, proc: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, proc: str | None = None) -> None:
+        self.settings = settings or Settings()
         self._proc = proc
         self._table: ProcessTable | None = None
-        self.configured_ports: dict[str, int] = {}
-        """Ports read from <prefix>configuration (tcp_port, tcp_port_tls, os4xclientd_port),
-        for the port check."""
-        self.configuration_reader: Callable[[], Configured] | None = None
-        """Reads <prefix>configuration on its own; set by the database aspect when it runs."""
+        self._report: ProcessReport | None = None
         self._configured: Configured | None = None
 
     def process_table(self) -> ProcessTable:
@@ -34,21 +41,38 @@ class Host:
                 else read_process_table(self._proc)
         return self._table
 
-    def configured(self) -> Configured | None:
-        """<prefix>configuration (ports, stop requests), or None when the database aspect does
-        not run. Read at most once: by the database aspect, or here on first need, whichever
-        comes first, so no aspect depends on the order they run in."""
-        if self._configured is None and self.configuration_reader is not None:
-            reader, self.configuration_reader = self.configuration_reader, None
-            self.provide(reader())
+    def process_report(self) -> ProcessReport:
+        """The process check's verdicts on the snapshot, for the daemons the settings expect."""
+        if self._report is None:
+            from os4xmon.processes import Expectation, assess, replaced_files
+
+            table = self.process_table()
+            self._report = assess(table, Expectation.from_settings(self.settings),
+                                  replaced_files(table))
+        return self._report
+
+    def reported_not_running(self, daemon: str) -> bool:
+        """Whether the process check of this run reports that daemon as not running, so that
+        another aspect need not raise the same problem a second time."""
+        if "processes" not in self.settings.selected_checks or self.process_table().hidden:
+            return False
+        report = self.process_report()
+        return daemon in report.expectation.daemons and not report.running(daemon)
+
+    def configured(self) -> Configured:
+        """<prefix>configuration's ports and stop requests; empty unless the database check
+        runs (then read on a connection of its own when the database check has not run yet)."""
+        if self._configured is None:
+            settings = self.settings
+            if "database" in settings.selected_checks and settings.pid_query:
+                from os4xmon.database import read_configuration
+
+                self._configured = read_configuration(settings)
+            else:
+                self._configured = Configured()
         return self._configured
 
-    def configured_if_read(self) -> Configured | None:
-        """What is known already, without reading."""
-        return self._configured
-
-    def provide(self, configured: Configured) -> None:
-        """Keeps what the database aspect read, for the aspects that need it."""
-        self._configured = configured
-        self.configuration_reader = None
-        self.configured_ports.update(configured.ports)
+    def offer_configured(self, configured: Configured) -> None:
+        """Keeps what an aspect read anyway (on its own connection), if nothing is known."""
+        if self._configured is None:
+            self._configured = configured

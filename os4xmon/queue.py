@@ -17,7 +17,6 @@ import re
 import time
 
 import nagiosplugin
-from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
 from os4xmon import runtime
@@ -25,8 +24,9 @@ from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     STATES_BY_NAME,
     Finding,
-    FindingContext,
-    HeadlineContext,
+    finding_metrics,
+    headline,
+    perfdata,
     range_above,
 )
 from os4xmon.dbdrivers import BAD_RESULT, MAX_ROWS, DatabaseError, Deadline, connect, scrub
@@ -58,11 +58,7 @@ _STATE_WORDS = {**{state: state for state in STATES},
 MAX_PROBLEMS_SHOWN = 3
 MAX_PARTNER_LINES = 50
 MAX_NUMBER_DIGITS = 30
-MARGIN = 0.3
-"""Seconds kept back from the -t budget, so the database's own clear line comes first."""
 _NUMBER = re.compile(r"[+-]?[0-9]{1,30}(\.[0-9]{1,12})?")
-LATER_SHARE = 0.5
-"""Share of the remaining budget the queue may use when slower aspects (ports, ISDN) follow."""
 
 
 # -- the rows: validated, pure --
@@ -422,14 +418,11 @@ def queue_query(settings: Settings) -> str:
 
 
 def budget(settings: Settings) -> float:
-    """Seconds the query may take: what -t has left, minus a margin, and only a share of it
+    """Seconds the query may take: its share of what -t has left (runtime.share), half of it
     when ports or ISDN still have to be checked after the queue."""
-    remaining = runtime.time_left()
-    if remaining == float("inf"):
-        remaining = settings.timeout
-    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn")):
-        return max(remaining * LATER_SHARE, 0.05)
-    return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
+    later = any(aspect in settings.selected_checks for aspect in ("ports", "isdn"))
+    share = runtime.share(2 if later else 1)
+    return max(share if share != float("inf") else settings.timeout, 0.05)
 
 
 NOT_CONFIGURED = ("send queue check not configured: set --queue-query to SQL that returns "
@@ -474,7 +467,7 @@ class Queue(Aspect):
                 problem = Finding(state, self._say(f"send queue: {error}"),
                                   error_advice(error.kind, "--queue-query"))
         if problem is not None:
-            yield nagiosplugin.Metric("queue finding 0", problem, context="finding")
+            yield from finding_metrics(self.name, [problem])
             yield from self._perfdata(None)
             return
         verdict = judge(rows.entries, self.limits)
@@ -482,16 +475,13 @@ class Queue(Aspect):
         findings = list(verdict.findings)
         if rows.problems:
             findings.append(problem_finding(rows.problems))
-        for index, finding in enumerate(findings):
-            yield nagiosplugin.Metric(f"queue finding {index}",
-                                      Finding(finding.state, self._say(finding.message),
-                                              self._say(finding.advice)), context="finding")
+        yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message),
+                                                       self._say(f.advice)) for f in findings])
         yield from self._perfdata(verdict)
         oldest = f", oldest {duration(verdict.oldest_age)}" if verdict.counts[NEW] + \
             verdict.counts[TAKEN] else ""
-        yield nagiosplugin.Metric(
-            "queue", f"{plural(verdict.pending, 'entry', 'entries')} pending in the send "
-            f"queue{oldest}", context="queue headline")
+        yield headline(self.name, f"{plural(verdict.pending, 'entry', 'entries')} pending in "
+                       f"the send queue{oldest}")
 
     def _say(self, text: str) -> str:
         return scrub(text, self.settings.db_password)
@@ -516,45 +506,20 @@ class Queue(Aspect):
 
     def _perfdata(self, verdict: Verdict | None) -> Iterator[nagiosplugin.Metric]:
         """The same six labels on every run; U where the query gave no answer."""
+        settings = self.settings
         for state in (NEW, TAKEN, WAITING, BLOCKED):
-            yield nagiosplugin.Metric(f"queue_{state}", verdict.counts[state] if verdict
-                                      else None, min=0, context="queue perfdata")
+            yield perfdata(f"queue_{state}", verdict.counts[state] if verdict else None)
         oldest = None if verdict is None else round(verdict.oldest_age, 1)
         if oldest is not None and oldest == int(oldest):
             oldest = int(oldest)
-        yield nagiosplugin.Metric("queue_oldest_age", oldest, "s", min=0,
-                                  context="queue perfdata")
-        yield nagiosplugin.Metric("queue_max_tries", verdict.max_tries if verdict else None,
-                                  min=0, context="queue perfdata")
+        yield perfdata("queue_oldest_age", oldest, "s",
+                       warning=range_above(settings.queue_age_warning),
+                       critical=range_above(settings.queue_age_critical))
+        yield perfdata("queue_max_tries", verdict.max_tries if verdict else None,
+                       warning=range_above(settings.queue_tries_warning),
+                       critical=range_above(settings.queue_tries_critical))
 
 
-class QueuePerfdata(nagiosplugin.Context):
-    """Perfdata with stable labels, the thresholds shown where they apply, 'U' when the
-    database gave no answer. The verdicts are :func:`judge`'s findings, not this context's."""
-
-    def __init__(self, ranges: Mapping[str, tuple[str | None, str | None]]) -> None:
-        super().__init__("queue perfdata", fmt_metric="")
-        self.ranges = dict(ranges)
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        return nagiosplugin.Result(Ok, None, metric)
-
-    def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance:
-        warning, critical = self.ranges.get(metric.name, (None, None))
-        if metric.value is None:
-            return Performance(metric.name, "U", "", warning or "", critical or "", metric.min)
-        return Performance(metric.name, metric.value, metric.uom or "", warning or "",
-                           critical or "", metric.min)
-
-
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    ranges = {
-        "queue_oldest_age": (range_above(settings.queue_age_warning),
-                             range_above(settings.queue_age_critical)),
-        "queue_max_tries": (range_above(settings.queue_tries_warning),
-                            range_above(settings.queue_tries_critical)),
-    }
-    return [Queue(settings, host), FindingContext(), QueuePerfdata(ranges),
-            HeadlineContext("queue headline")]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the queue check (its contexts are the shared ones)."""
+    return [Queue(settings, host)]

@@ -65,11 +65,11 @@ def test_explain_without_database_changes_nothing():
 def test_stop_request_findings():
     table = configured.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
                                            "os4x_configuration")
-    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, processes_checked=True)
+    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, lambda daemon: True)
     assert [(f.state, f.message) for f in findings] == [
         (Warn, "os4xrd pid 10 will exit after its time slice: stop requested in "
                "os4x_configuration (os4xrd_stop_req)")]
-    alone = configured.stop_request_findings(table, {}, processes_checked=False)
+    alone = configured.stop_request_findings(table, {}, lambda daemon: False)
     assert [f.message for f in alone] == [
         "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
         "os4xsqd not running: stop requested in os4x_configuration (os4xsqd_stop_req)"]
@@ -84,21 +84,26 @@ def test_hostile_configuration_never_raises(raw):
         assert line == printable(line, 10**6) or "\\" in line
 
 
-def test_host_reads_the_configuration_once_whoever_asks_first():
+def test_host_reads_the_configuration_once_whoever_asks_first(monkeypatch):
+    from os4xmon import database
+    from os4xmon.settings import Settings
+
     calls = []
 
-    def reader():
+    def reader(settings):
         calls.append(1)
         return configured.parse_configuration([("os4xclientd_port", "61000")], "t")
 
-    host = Host()
-    assert host.configured() is None  # no database aspect: nothing to read
-    host.configuration_reader = reader
-    assert host.configured_if_read() is None and not calls
-    first = host.configured()
+    monkeypatch.setattr(database, "read_configuration", reader)
+    assert Host().configured() == configured.Configured()  # no database check: nothing read
+    assert not calls
+    settings = Settings(checks=("processes", "database"), db_type="mysql", pid_query="SELECT 1")
+    host = Host(settings)
+    first = host.configured()  # the process check asks first: read on its own connection
     assert host.configured() is first and calls == [1]
-    assert host.configured_ports == {"os4xclientd_port": 61000}
-    other = Host()
-    other.configuration_reader = reader
-    other.provide(configured.parse_configuration([], "t"))  # the database aspect was first
-    assert other.configured() is not None and calls == [1]
+    assert first.ports == {"os4xclientd_port": 61000}
+    host.offer_configured(configured.Configured({"tcp_port": 1}))  # the database check's, later
+    assert host.configured() is first
+    other = Host(settings)
+    other.offer_configured(configured.Configured({"tcp_port": 1}))  # the database check first
+    assert other.configured().ports == {"tcp_port": 1} and calls == [1]
