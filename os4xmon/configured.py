@@ -20,6 +20,7 @@ from os4xmon import daemons
 from os4xmon.contexts import Finding
 from os4xmon.numbers import port_number, whole_number
 from os4xmon.record import dataclass, field
+from os4xmon.runtime import CheckTimeout
 from os4xmon.text import pid_list, printable
 
 TYPE_CHECKING = False
@@ -120,12 +121,16 @@ def explain_not_running(findings: Sequence[Finding],
                         configured: Callable[[], Configured | None]) -> list[Finding]:
     """The process aspect's "D not running" findings, with the stop request that explains
     them; still CRITICAL. ``configured`` is asked only when such a finding exists (it may
-    have to read the database)."""
+    have to read the database). The explanation is optional, the verdicts are not: when -t
+    runs out while the database is read, the findings are returned as they are."""
     candidates = [finding for finding in findings
                   if finding.state == Critical and _not_running(finding) is not None]
     if not candidates:
         return list(findings)
-    table = configured()
+    try:
+        table = configured()
+    except CheckTimeout:  # a database that trickles: the daemon is still reported missing
+        return list(findings)
     if table is None:
         return list(findings)
     explained = []

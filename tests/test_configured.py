@@ -107,3 +107,13 @@ def test_host_reads_the_configuration_once_whoever_asks_first(monkeypatch):
     other = Host(settings)
     other.offer_configured(configured.Configured({"tcp_port": 1}))  # the database check first
     assert other.configured().ports == {"tcp_port": 1} and calls == [1]
+
+
+def test_a_read_cut_by_the_timeout_leaves_the_verdicts_as_they_are():
+    from os4xmon.runtime import CheckTimeout
+
+    def trickling():
+        raise CheckTimeout("reading os4x_configuration")
+
+    findings = [Finding(Critical, "os4xsqd not running", "start it")]
+    assert configured.explain_not_running(findings, trickling) == findings
