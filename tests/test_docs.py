@@ -1,0 +1,66 @@
+"""The documentation stays true and findable: a short front page, generated pages up to date,
+and no link that leads nowhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+TOP = Path(__file__).resolve().parent.parent
+DOCS = TOP / "docs"
+ASPECT_PAGES = ("processes", "ports", "database", "isdn")
+
+
+def load_options_generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("generate_options",
+                                                  DOCS / "generate_options.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_options_page_is_generated_from_the_options():
+    committed = (DOCS / "options.md").read_text(encoding="utf-8")
+    assert committed == load_options_generator().generate(), (
+        "docs/options.md differs from os4xmon/options.py: regenerate it with "
+        "python3 docs/generate_options.py > docs/options.md")
+
+
+def test_the_front_page_fits_on_a_few_screens():
+    lines = (TOP / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 300, f"README.md has {lines} lines: move reference material into docs/"
+
+
+def test_the_front_page_links_every_docs_page():
+    readme = (TOP / "README.md").read_text(encoding="utf-8")
+    for page in sorted(DOCS.glob("*.md")):
+        assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
+
+
+@pytest.mark.parametrize("page", ["README.md", *(f"docs/{p.name}" for p in
+                                                 sorted(DOCS.glob("*.md")))])
+def test_every_relative_link_leads_to_a_file(page: str):
+    path = TOP / page
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+        if "://" in target:
+            continue
+        assert (path.parent / target).exists(), f"{page} links {target}, which does not exist"
+
+
+@pytest.mark.parametrize("aspect", ASPECT_PAGES)
+def test_every_finding_of_an_aspect_says_what_to_do(aspect: str):
+    text = (DOCS / f"{aspect}.md").read_text(encoding="utf-8")
+    tables = [block for block in text.split("\n\n") if block.startswith("| finding")]
+    assert tables, f"docs/{aspect}.md has no finding table"
+    for table in tables:
+        header, _, *rows = table.splitlines()
+        assert header.rstrip(" |").endswith("what to do"), header
+        for row in rows:
+            cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
+            assert len(cells) == 3 and cells[2], f"docs/{aspect}.md: no what to do in {row}"
