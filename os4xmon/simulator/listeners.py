@@ -6,8 +6,8 @@ on_stop when the launcher stops.
 
 ``os4xrd_tcpip`` and ``os4xrd_tcpip_tls`` listen on every address (IPv4 and IPv6) and send the
 real 23-byte ready message on each connection, the TLS one after a handshake with a
-self-signed certificate of ``--cert-days`` lifetime (``cryptography``, a test dependency, is
-imported only here). ``os4xclientd`` (its instance, not its children) and ``os4xdebugd`` listen
+self-signed certificate of ``--cert-days`` lifetime (made by ``certificate``, without a crypto
+library). ``os4xclientd`` (its instance, not its children) and ``os4xdebugd`` listen
 on localhost. ``--port-fault DAEMON=FAULT`` makes one listener misbehave.
 """
 
@@ -22,11 +22,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from os4xmon import daemons, oftp
-from os4xmon.simulator import proctitle, tree
+from os4xmon.simulator import certificate, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 FAULTS = {
@@ -85,36 +84,6 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
 
 
-def make_certificate(days: float, cert_file: str, key_file: str) -> None:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in days."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    end = datetime.now(timezone.utc) + timedelta(days=days)
-    start = min(end, datetime.now(timezone.utc)) - timedelta(days=30)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(start).not_valid_after(end)
-                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                                  critical=True)
-                   .sign(key, hashes.SHA256()))
-    with open(cert_file, "wb") as stream:
-        stream.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_file, "wb") as stream:
-        stream.write(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-
-
 def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
     CONFIG.ports = {daemons.TCP_RECEIVER: args.port, daemons.TLS_RECEIVER: args.tls_port,
                     daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
@@ -124,12 +93,7 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
         CONFIG.key_file = os.path.join(CONFIG.workdir, "key.pem")
-        try:
-            make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
-        except ImportError:
-            raise SystemExit("os4x-simulator: the TLS receiver needs a certificate, made with "
-                             "the cryptography package: pip install 'check_os4x[simulator]', "
-                             "or run with --no-tls") from None
+        certificate.make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
     for name in CONFIG.ports:
@@ -222,8 +186,12 @@ def _listening_ports() -> set[int]:
 
 def after_start(args: argparse.Namespace, scenario: Scenario,
                 processes: list[dict[str, int]]) -> None:
-    """Starts foreign holders, then waits until every port that should listen does."""
-    running = scenario.daemons()
+    """Starts foreign holders, then waits until every port that should listen does.
+
+    Only the ports of daemons that were started count: a receiver whose master is missing
+    never listens, and waiting for it would cost the whole deadline.
+    """
+    running = {str(process["name"]) for process in processes}
     wanted = set()
     for name, port in CONFIG.ports.items():
         fault = CONFIG.faults.get(name)
