@@ -2,8 +2,8 @@
 
 Integration tests run the installed ``check_os4x`` as a subprocess, as Nagios would. The
 simulator's processes are real and the plugin sees the whole host, so tests that start a
-simulator must not run while another one is running on the same host: run the suite alone, or
-in its own PID namespace (``unshare --pid --fork --mount-proc``), as .ci/run does.
+simulator must not run beside another OS4X-like process: conftest.py puts the suite into its
+own PID namespace when it can, and otherwise skips them, naming what is in the way.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from helpers import FIXTURES
 from os4xmon import capi_sources
 from os4xmon.capi_sources import SourceError, capiinfo_budget, read_controller_file, run_capiinfo
 
+pytestmark = pytest.mark.unit
+
 CAPI = FIXTURES / "capi"
 
 

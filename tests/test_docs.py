@@ -32,6 +32,19 @@ def test_the_options_page_is_generated_from_the_options():
         "python3 docs/generate_options.py > docs/options.md")
 
 
+def test_the_options_page_documents_every_option_with_an_example():
+    """docs/options.md lists every option of the plugin, each with an example."""
+    from os4xmon.options import OPTIONS
+
+    page = (DOCS / "options.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| `")]
+    for option in OPTIONS:
+        long_flag = option.flags[-1] if option.on_command_line else option.key
+        row = next((line for line in rows if f"`{long_flag}" in line.split(" | ")[0]), None)
+        assert row is not None, f"{long_flag} is not in the table of docs/options.md"
+        assert row.rstrip().endswith("` |"), f"{long_flag} has no example in docs/options.md"
+
+
 def test_the_front_page_fits_on_a_few_screens():
     lines = (TOP / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines <= 300, f"README.md has {lines} lines: move reference material into docs/"

@@ -13,6 +13,8 @@ import shutil
 import pytest
 from helpers import FIXTURES, assert_status, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 ISDN = ("--checks", "isdn")
 LABELS = {"capi_controllers_found", "capi_controllers_running", "capi_b_channels"}
 

@@ -20,6 +20,8 @@ from os4xmon.isdn import (
     parse_controller_file,
 )
 
+pytestmark = pytest.mark.unit
+
 CAPI = FIXTURES / "capi"
 PROC = "/proc/capi/controller"
 

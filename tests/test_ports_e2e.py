@@ -10,6 +10,8 @@ import nagiosplugin
 import pytest
 from helpers import assert_status, free_port, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from nagiosplugin.state import Critical, Warn
 
 from os4xmon.processes import Expectation, assess, long_output
 from os4xmon.proctable import ProcessInfo, ProcessTable, table_from
+
+pytestmark = pytest.mark.unit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ps"
 NOW = 1_800_000_000.0

@@ -12,6 +12,8 @@ import time
 import pytest
 from helpers import assert_status, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 PROCESSES = ("--checks", "processes")
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run daemons as others")
 

@@ -61,7 +61,7 @@ def test_the_certificate_is_valid_x509_with_the_lifetime_asked_for(tmp_path: Pat
     context.load_cert_chain(str(cert_file), str(key_file))  # OpenSSL takes the pair
 
 
-@pytest.mark.simulator
+@pytest.mark.e2e
 def test_start_help_shows_the_start_options():
     done = simulator("start", "--help")
     assert done.returncode == 0, done.stderr
@@ -72,7 +72,7 @@ def test_start_help_shows_the_start_options():
     assert "--state-file" in stop_help and "--isdn-controllers" not in stop_help
 
 
-@pytest.mark.simulator
+@pytest.mark.e2e
 def test_a_failed_start_says_why_on_the_terminal_and_leaves_nothing(tmp_path: Path):
     state_file = tmp_path / "sim.json"
     closed = free_port()  # nothing listens there: the database connection is refused
@@ -86,7 +86,7 @@ def test_a_failed_start_says_why_on_the_terminal_and_leaves_nothing(tmp_path: Pa
     assert not state_file.exists()
 
 
-@pytest.mark.simulator
+@pytest.mark.e2e
 def test_it_starts_without_cryptography_and_stop_removes_the_state_file_and_the_log(
         tmp_path: Path):
     """What ``pip install .`` gives is enough: the TLS receiver's certificate needs no extra
@@ -108,7 +108,7 @@ def test_it_starts_without_cryptography_and_stop_removes_the_state_file_and_the_
     assert not log.exists()
 
 
-@pytest.mark.simulator
+@pytest.mark.e2e
 def test_without_a_master_it_waits_for_no_receiver_port(tmp_path: Path):
     """The receivers never start without their master: their ports are not waited for (the
     launcher says on its log which ports it gave up on)."""
