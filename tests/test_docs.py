@@ -77,3 +77,38 @@ def test_every_finding_of_an_aspect_says_what_to_do(aspect: str):
         for row in rows:
             cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
             assert len(cells) == 3 and cells[2], f"docs/{aspect}.md: no what to do in {row}"
+
+
+def documents() -> dict[str, str]:
+    """Every page and contrib file an admin reads or copies: path -> text."""
+    paths = [TOP / "README.md", *sorted(DOCS.glob("*.md")),
+             *sorted(path for path in (TOP / "contrib").rglob("*") if path.is_file()
+                     and path.suffix != ".py")]
+    return {str(path.relative_to(TOP)): path.read_text(encoding="utf-8") for path in paths}
+
+
+def test_one_example_pid_query_everywhere():
+    from dbtools import PID_QUERY
+
+    found = {}
+    for name, text in documents().items():
+        for query in re.findall(r"pid-query\s*(?:=\s*|\s+')(SELECT[^'\n]*)", text):
+            found.setdefault(query.strip(), []).append(name)
+    assert found, "no example --pid-query found"
+    assert set(found) == {PID_QUERY}, found
+
+
+def test_one_story_for_the_config_files_owner_and_mode():
+    """As the plugin's own warning says: owned by the user the plugin runs as, mode 0600 (root's
+    file for sudo is root's; every other one the monitoring user's)."""
+    installs = []
+    for name, text in documents().items():
+        for owner, mode, target in re.findall(
+                r"install -o (\S+) -g \S+ +-m (\d+) \S*check_os4x\.ini (\S+)", text):
+            installs.append((name, owner, mode, target))
+            assert mode == "0600", (name, target, mode)
+            assert owner == ("root" if target.startswith("/etc/check_os4x/") else "nagios"), \
+                (name, target, owner)
+        for chown, chmod in re.findall(r"chown (\S+), chmod (\d+)", text):
+            assert (chown, chmod) == ("nagios:nagios", "600"), name
+    assert len(installs) >= 4, installs
