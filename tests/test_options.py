@@ -32,7 +32,7 @@ def test_bad_input_is_one_unknown_line(args, phrase):
     assert "s3cret" not in run.stdout + run.stderr
 
 
-def test_traceback_only_at_vvv(tmp_path):
+def test_a_config_file_that_is_not_utf8_is_one_unknown_line_without_traceback(tmp_path):
     config = tmp_path / "bad.ini"
     config.write_bytes(b"\xff\xfe not utf-8")
     quiet = run_plugin("--config", str(config))

@@ -163,7 +163,7 @@ def test_parse_big_endian_host():
 @given(st.text(max_size=400))
 def test_parse_proc_net_tcp_never_raises(text):
     for entry in parse_proc_net_tcp(text):
-        assert entry.port >= 0
+        assert 0 <= entry.port <= 65535
 
 
 # --- time --------------------------------------------------------------------------------

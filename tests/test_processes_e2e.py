@@ -36,7 +36,7 @@ def test_healthy_simulator_is_ok_with_stable_perfdata(simulator):
     assert perf["actions"] == "3"  # the decoys and os4xclientd's child are not counted
     assert perf["zombies"] == "0"
     assert run.perf_number("os4x_rss") > 0
-    assert run.perf_number("master_uptime") >= 0
+    assert run.perf_number("master_uptime") > 0  # the simulator's master has just started
     assert perf["oldest_action_age"].endswith("s")
 
 
