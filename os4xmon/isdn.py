@@ -98,7 +98,7 @@ def parse_controller_file(data: bytes, source: str,
         listing.failure = Finding(
             Unknown, f"{source} is larger than {limit // 1024} KiB: not a CAPI controller list")
         return listing
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8", errors="surrogateescape")
     seen: set[int] = set()
     for index, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -133,7 +133,7 @@ _FIELD = re.compile(r"^(Manufacturer|BChannels)\s*:\s?(.*)$")
 
 def _first_line(data: bytes, limit: int = 80) -> str:
     """The first non-blank line, escaped for output: what a message quotes from the source."""
-    for line in data.decode("utf-8", errors="replace").splitlines():
+    for line in data.decode("utf-8", errors="surrogateescape").splitlines():
         if line.strip():
             return printable(line.strip(), limit)
     return ""
@@ -162,7 +162,7 @@ def parse_capiinfo(stdout: bytes, stderr: bytes, returncode: int | None, *,
                                   f"{capi_sources.MAX_BYTES // 1024} KiB: not capiinfo's output")
         return listing
     assert returncode is not None
-    missing = _NOT_INSTALLED.search(stderr.decode("utf-8", errors="replace"))
+    missing = _NOT_INSTALLED.search(stderr.decode("utf-8", errors="surrogateescape"))
     if returncode < 0:
         listing.failure = Finding(Unknown, f"{source} was killed by signal {-returncode}")
         return listing
@@ -190,7 +190,7 @@ def _parse_capiinfo_stdout(stdout: bytes, listing: CapiListing) -> None:
         listing.failure = Finding(Unknown, f"{source} printed binary data, not capiinfo's "
                                   f"output: '{_first_line(stdout, 40)}'")
         return
-    text = stdout.decode("utf-8", errors="replace")
+    text = stdout.decode("utf-8", errors="surrogateescape")
     count = _COUNT.search(text)
     if count is None:
         first = _first_line(stdout)
