@@ -137,10 +137,16 @@ def assess(table: ProcessTable, expectation: Expectation) -> ProcessReport:
                     f"{daemons.MASTER} master (its parent is pid {receiver.ppid}): orphaned or "
                     "left over from an old master"))
 
+    instances = {p.pid for found in report.instances.values() for p in found}
+    by_pid = {p.pid: p for p in report.os4x_processes}
     for process in report.os4x_processes:
+        parent = by_pid.get(process.ppid)
         if process.zombie:
             report.findings.append(Finding(
                 Warn, f"zombie {_describe(process)} (parent pid {process.ppid})"))
+        elif process.pid not in instances and parent is not None \
+                and parent.username == process.username:
+            continue  # an action or child with its instance's user: judged once, per instance
         elif expectation.user is not None:
             if process.username is None:
                 report.not_verified.append(f"user of {_describe(process)}")
