@@ -26,8 +26,9 @@ BUILTIN_ROWS = (
     ("`-h`, `--help`", "general", "all options", "`check_os4x -h`"),
     ("`-V`, `--version`", "general", "the version", "`check_os4x -V`"),
     ("`-v`, `--verbose`", "general", "`-v`: long output, one line per daemon with pid, user and "
-     "age, and `what to do:` under each problem; `-vv`: also the configuration used and where "
-     "each value came from (secrets shown as `(set)`); `-vvv`: also tracebacks",
+     "age, and `what to do:` under a problem whose next step the plugin knows; `-vv`: also the "
+     "configuration used and where each value came from (secrets shown as `(set)`); `-vvv`: "
+     "also tracebacks",
      "`check_os4x -v`"),
 )
 
