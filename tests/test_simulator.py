@@ -120,3 +120,25 @@ def test_without_a_master_it_waits_for_no_receiver_port(tmp_path: Path):
         assert "not listening" not in Path(f"{state_file}.log").read_text()
     finally:
         simulator("stop", "--state-file", str(state_file))
+
+
+@pytest.mark.e2e
+def test_a_port_in_use_stops_the_start_and_says_which(tmp_path: Path):
+    """On a host where OS4X runs, 3305 is taken: the simulator says so instead of starting
+    receivers that cannot listen (the plugin would then see the other program's socket)."""
+    import socket
+
+    taken = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    taken.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    taken.bind(("::", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        done = simulator("start", "--state-file", str(tmp_path / "sim.json"), "--port", str(port),
+                         "--tls-port", str(free_port()))
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert f"port {port} for os4xrd_tcpip is already in use on this host" in done.stderr
+    assert "choose another with --port" in done.stderr
+    assert not (tmp_path / "sim.json").exists()

@@ -98,6 +98,32 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
+    _ports_must_be_free(scenario)
+
+
+OPTION_OF = {daemons.TCP_RECEIVER: "--port", daemons.TLS_RECEIVER: "--tls-port",
+             daemons.CLIENTD: "--clientd-port", daemons.DEBUGD: "--debugd-port"}
+
+
+def _ports_must_be_free(scenario: Scenario) -> None:
+    """Stops the start when a port the simulator will listen on is taken: on a host where
+    OS4X (or another simulator) runs, the simulated receivers could not listen, and the plugin
+    would see the other program's sockets instead. Says which port, and how to choose another."""
+    running = scenario.daemons()
+    for name, port in CONFIG.ports.items():
+        fault = CONFIG.faults.get(name)
+        if name not in running or fault == "not-listening":
+            continue
+        if daemons.is_receiver(name) and daemons.MASTER not in running \
+                and name not in scenario.orphan:
+            continue  # without its master the receiver never starts
+        try:
+            _listen(port, local=name in (daemons.CLIENTD, daemons.DEBUGD)).close()
+        except OSError as error:
+            raise SystemExit(
+                f"os4x-simulator: port {port} for {name} is already in use on this host "
+                f"(another OS4X or simulator?): {error.strerror}; choose another with "
+                f"{OPTION_OF.get(name, '--port')}") from None
 
 
 def _listen(port: int, local: bool) -> socket.socket:
