@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
     from typing import Any, Callable, NoReturn, Sequence
 
 
+DEFAULTS = Settings()
+"""The defaults, stated once in Settings; help texts and checks quote them from here."""
 CONFIG_SECTION = "check_os4x"
 PASSWORD_ENV = "OS4X_DB_PASSWORD"
 
@@ -136,7 +138,8 @@ OPTIONS: tuple[Option, ...] = (
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set)",
            check_list, "LIST"),
-    Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default 10)",
+    Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
+           f"{DEFAULTS.timeout:g})",
            positive_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
@@ -166,8 +169,8 @@ OPTIONS: tuple[Option, ...] = (
            f"--enterprise (default {DEFAULT_CLIENTD_PORT})", port_number, "PORT", "ports"),
     Option(("--debugd-port",), "debugd_port", "os4xdebugd port, with --require-debugd (default "
            f"{DEFAULT_DEBUGD_PORT})", port_number, "PORT", "ports"),
-    Option(("-H", "--host"), "host", "host to probe (default 127.0.0.1); another host means "
-           "probing only", text_value, "HOST", "ports"),
+    Option(("-H", "--host"), "host", f"host to probe (default {DEFAULTS.host}); another host "
+           "means probing only", text_value, "HOST", "ports"),
     Option(("--probe",), "probe", "connect and check OFTP's ready message (OS4X may log an "
            "aborted session for each probe)", group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
@@ -177,9 +180,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message takes "
            "longer", seconds, "SECONDS", "ports"),
     Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
-           "this many days (default 30)", seconds, "DAYS", "ports"),
+           f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
     Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
-           "within this many days (default 7)", seconds, "DAYS", "ports"),
+           f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
     # database
     Option(("--db-type",), "db_type", "mysql (or mariadb) or postgresql; enables the database "
            "check", choice("mysql", "postgresql", aliases={"mariadb": "mysql",
@@ -190,8 +193,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--db-port",), "db_port", "database port", port_number, "PORT", "database"),
     Option(("--db-socket",), "db_socket", "database Unix socket", text_value, "PATH",
            "database"),
-    Option(("--db-name",), "db_name", "database name (default os4x)", text_value, "NAME",
-           "database"),
+    Option(("--db-name",), "db_name", f"database name (default {DEFAULTS.db_name})",
+           text_value, "NAME", "database"),
     Option(("--db-user",), "db_user", "database user", text_value, "NAME", "database"),
     Option(("--db-password",), "db_password", "database password: config file only",
            text_value, "SECRET", "database", on_command_line=False),
@@ -203,19 +206,21 @@ OPTIONS: tuple[Option, ...] = (
            text_value, "FILE", "database"),
     Option(("--pid-query",), "pid_query", "SQL returning rows of (daemon name, pid); {prefix} "
            "is replaced by --db-prefix", text_value, "SQL", "database"),
-    Option(("--db-prefix",), "db_prefix", "OS4X table prefix (default os4x_)", identifier,
-           "PREFIX", "database"),
+    Option(("--db-prefix",), "db_prefix", f"OS4X table prefix (default {DEFAULTS.db_prefix})",
+           identifier, "PREFIX", "database"),
     Option(("--db-discover",), "db_discover", "print the tables and columns that may hold PIDs "
            "and the configured ports, then exit; changes nothing", group="database"),
     Option(("--db-error-state",), "db_error_state", "state when the database itself fails "
-           "(default unknown)", choice("unknown", "critical", "warning"), "STATE", "database"),
+           f"(default {DEFAULTS.db_error_state})", choice("unknown", "critical", "warning"),
+           "STATE", "database"),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
-           "/proc/capi/controller)", text_value, "PATH", "isdn"),
+           f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
     Option(("--capiinfo",), "capiinfo", "capiinfo program for userspace CAPI (default: found "
            "on PATH)", text_value, "PATH", "isdn"),
-    Option(("--capi-source",), "capi_source", "auto, proc or capiinfo (default auto: the file "
-           "where it exists)", choice("auto", "proc", "capiinfo"), "SOURCE", "isdn"),
+    Option(("--capi-source",), "capi_source", "auto, proc or capiinfo (default "
+           f"{DEFAULTS.capi_source}: the file where it exists)",
+           choice("auto", "proc", "capiinfo"), "SOURCE", "isdn"),
 )
 
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
@@ -367,8 +372,7 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
     known = {item.name for item in fields(Settings)}
     values = {name: value for name, value in values.items() if name in known}
     _check_consistency(values)
-    given = frozenset(name for name, origin in origins.items() if origin != "environment")
-    return Settings(**values, given=given, origins=origins, warnings=tuple(warnings))
+    return Settings(**values, origins=origins, warnings=tuple(warnings))
 
 
 def _check_consistency(values: dict[str, Any]) -> None:
@@ -378,7 +382,8 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
-    if values.get("cert_critical", 7.0) > values.get("cert_warning", 30.0):
+    if values.get("cert_critical", DEFAULTS.cert_critical) \
+            > values.get("cert_warning", DEFAULTS.cert_warning):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
                          "so the critical number should be the smaller one")
 

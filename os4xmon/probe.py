@@ -11,7 +11,7 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from os4xmon import oftp
+from os4xmon import oftp, x509
 from os4xmon.record import dataclass, field
 from os4xmon.text import printable
 
@@ -94,7 +94,7 @@ def _handshake(sock: socket.socket, host: str, ca_file: str | None, *, result: P
     der = wrapped.getpeercert(binary_form=True)
     if der:
         try:
-            result.cert_not_after = oftp.not_after(der)
+            result.cert_not_after = x509.not_after(der)
         except ValueError as error:
             result.notes.append(f"port {port}: certificate not readable: {error}")
     return wrapped

@@ -9,7 +9,8 @@ from __future__ import annotations
 from os4xmon.record import dataclass, field, fields
 
 ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
-"""Every aspect the plugin can check, in the order it checks them."""
+"""Every aspect the plugin can check, in the order --checks and its help list them (the order
+they run in is ``aspects.ORDER``)."""
 
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619
@@ -71,8 +72,7 @@ class Settings:
     capiinfo: str | None = None
     capi_source: str = "auto"
 
-    # where each value came from, for -vv and for "the command line wins over the database"
-    given: frozenset[str] = frozenset()
+    # where each value came from (command line, config, password file, environment), for -vv
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
 
@@ -103,7 +103,7 @@ class Settings:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose", "warnings"):
+            if item.name in ("origins", "verbose", "warnings"):
                 continue
             value = getattr(self, item.name)
             if item.name == "db_password":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -16,7 +17,7 @@ DOCS = TOP / "docs"
 ASPECT_PAGES = ("processes", "ports", "database", "isdn")
 
 
-def load_options_generator():  # type: ignore[no-untyped-def]
+def load_options_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("generate_options",
                                                   DOCS / "generate_options.py")
     assert spec is not None and spec.loader is not None
@@ -90,7 +91,7 @@ def documents() -> dict[str, str]:
 def test_one_example_pid_query_everywhere():
     from dbtools import PID_QUERY
 
-    found = {}
+    found: dict[str, list[str]] = {}
     for name, text in documents().items():
         for query in re.findall(r"pid-query\s*(?:=\s*|\s+')(SELECT[^'\n]*)", text):
             found.setdefault(query.strip(), []).append(name)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import free_port
 
+from os4xmon import x509 as x509_reader
 from os4xmon.simulator import certificate
 
 SIMULATOR = [sys.executable, "-m", "os4xmon.simulator"]
@@ -48,7 +49,7 @@ def test_the_certificate_is_valid_x509_with_the_lifetime_asked_for(tmp_path: Pat
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     certificate.make_certificate(days, str(cert_file), str(key_file))
     parsed = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    parsed.public_key().verify(parsed.signature, parsed.tbs_certificate_bytes,  # type: ignore
+    parsed.public_key().verify(parsed.signature, parsed.tbs_certificate_bytes,
                                padding.PKCS1v15(), parsed.signature_hash_algorithm)
     end = getattr(parsed, "not_valid_after_utc", None) or \
         parsed.not_valid_after.replace(tzinfo=timezone.utc)
@@ -59,6 +60,8 @@ def test_the_certificate_is_valid_x509_with_the_lifetime_asked_for(tmp_path: Pat
     assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1", "::1"]
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert_file), str(key_file))  # OpenSSL takes the pair
+    der = ssl.PEM_cert_to_DER_cert(cert_file.read_text())
+    assert x509_reader.not_after(der) == end  # what the plugin reads is what was written
 
 
 @pytest.mark.e2e

@@ -1,8 +1,6 @@
 """Ports: receivers that listen and send OFTP's ready message (issue: the port check).
 
-The simulator calls these hooks: add_options while building its parser, before_start in the
-launcher before any process is forked, after_start once every process has announced itself,
-on_stop when the launcher stops.
+It is a part of the simulator (``simulator.__main__.Part``: the hooks are described there).
 
 ``os4xrd_tcpip`` and ``os4xrd_tcpip_tls`` listen on every address (IPv4 and IPv6) and send the
 real 23-byte ready message on each connection, the TLS one after a handshake with a
@@ -25,6 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from os4xmon import daemons, oftp
+from os4xmon.numbers import port_number
+from os4xmon.settings import (
+    DEFAULT_CLIENTD_PORT,
+    DEFAULT_DEBUGD_PORT,
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+)
 from os4xmon.simulator import certificate, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
@@ -70,12 +75,14 @@ def _faults(text: str) -> dict[str, str]:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=3305, help="port of os4xrd_tcpip")
-    parser.add_argument("--tls-port", type=int, default=6619, help="port of os4xrd_tcpip_tls")
-    parser.add_argument("--clientd-port", type=int, default=60000,
-                        help="port of os4xclientd on localhost")
-    parser.add_argument("--debugd-port", type=int, default=10001,
-                        help="port of os4xdebugd on localhost")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                        help=f"port of os4xrd_tcpip (default {DEFAULT_PORT})")
+    parser.add_argument("--tls-port", type=port_number, default=DEFAULT_TLS_PORT,
+                        help=f"port of os4xrd_tcpip_tls (default {DEFAULT_TLS_PORT})")
+    parser.add_argument("--clientd-port", type=port_number, default=DEFAULT_CLIENTD_PORT,
+                        help=f"port of os4xclientd on localhost (default {DEFAULT_CLIENTD_PORT})")
+    parser.add_argument("--debugd-port", type=port_number, default=DEFAULT_DEBUGD_PORT,
+                        help=f"port of os4xdebugd on localhost (default {DEFAULT_DEBUGD_PORT})")
     parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
                         help="lifetime left of the TLS certificate (negative: expired)")
     parser.add_argument("--cert-file", metavar="FILE",
