@@ -67,7 +67,7 @@ def chown_tree(path: Path) -> None:
 
 
 def write_site_config(path: Path, text: str) -> Path:
-    """The --config file as the contrib README installs it: owned by nagios, mode 0600."""
+    """The --config file as docs/deployment.md installs it: owned by nagios, mode 0600."""
     path.write_text(text, encoding="utf-8")
     user = pwd.getpwnam(MONITORING_USER)
     os.chown(path, user.pw_uid, user.pw_gid)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from nagiosplugin.state import Critical, Warn
 
 from os4xmon.processes import Expectation, assess, long_output, timing_findings
 from os4xmon.proctable import ProcessInfo, ProcessTable, table_from
+
+pytestmark = pytest.mark.unit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ps"
 NOW = 1_800_000_000.0
@@ -70,6 +73,17 @@ def test_orphaned_receiver_and_zombie_action():
     assert (Warn, "zombie os4xsqd pid 3795 (parent pid 3780)") in found
     assert (Warn, "os4xsqd pid 3796 runs as root, not www-data") in found
     assert [p.pid for p in report.actions] == [3796]  # the zombie is no action
+
+
+def test_a_wrong_user_is_one_warning_per_instance_not_per_action():
+    processes = [ProcessInfo(30, 1, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 9),
+                 ProcessInfo(31, 30, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 5),
+                 ProcessInfo(32, 30, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 4),
+                 ProcessInfo(33, 30, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "root", NOW - 3)]
+    report = assess(table_from(processes, NOW), Expectation(("os4xsqd",), "www-data"))
+    assert [message for state, message in messages(report) if state == Warn] == [
+        "os4xsqd pid 30 runs as nobody, not www-data",
+        "os4xsqd pid 33 runs as root, not www-data"]  # an action that changed user: its own
 
 
 def test_zombie_master_is_not_an_instance():

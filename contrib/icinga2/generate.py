@@ -44,7 +44,7 @@ HEADER = """\
  *
  * "os4x-sudo" runs the plugin as root through sudo with exactly two arguments, --config and
  * --checks, matching contrib/sudoers/check_os4x; every other setting lives in that
- * root-owned config file (see the README, "Deployment").
+ * root-owned config file (see docs/deployment.md, "Running as root: sudo").
  */
 """
 
