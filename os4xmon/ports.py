@@ -214,6 +214,7 @@ class Ports(Aspect):
         self.local = settings.local_host
         self.probing = settings.probe or not self.local
         self.details: list[str] = []
+        self.debug_details: list[str] = []
         self.port_of: dict[str, int] = {}
 
     def _specs(self) -> list[PortSpec]:
@@ -230,7 +231,10 @@ class Ports(Aspect):
         with runtime.phase("reading the process table"):
             table = self.host.process_table()
         with runtime.phase("reading the listening sockets"):
-            listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
+            listeners, source = read_listeners({spec.port for spec in specs},
+                                               sorted(table.processes),
+                                               timeout=runtime.time_left())
+        self.debug_details.append(f"listening sockets read from {source}")
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table)
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})

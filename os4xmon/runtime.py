@@ -131,6 +131,8 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
         for resource in check.resources:
             lines.extend(getattr(resource, "details", ()))
     if verbose >= 2:
+        for resource in check.resources:
+            lines.extend(getattr(resource, "debug_details", ()))
         lines.append("configuration:")
         lines.extend(f"  {line}" for line in configuration)
     if verbose >= 3:
