@@ -105,14 +105,10 @@ def dump_request(family: int, ports: Iterable[int], sequence: int) -> bytes:
 
 
 def _address(family: int, raw: bytes) -> str:
+    """Dotted IPv4, or IPv6 as inet_ntop writes it (``::ffff:1.2.3.4`` for a mapped one)."""
     if family == socket.AF_INET:
         return socket.inet_ntop(socket.AF_INET, raw[:4])
-    import ipaddress
-
-    address = ipaddress.IPv6Address(raw)
-    if address.ipv4_mapped:  # the same spelling as sockets.py gives for /proc/net/tcp6
-        return f"::ffff:{address.ipv4_mapped}"
-    return str(address)
+    return socket.inet_ntop(socket.AF_INET6, raw)
 
 
 def parse_reply(data: bytes, sequence: int) -> tuple[list[Socket], bool]:

@@ -14,7 +14,6 @@ Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_respo
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import nagiosplugin
 from nagiosplugin.performance import Performance
@@ -278,6 +277,8 @@ class Ports(Aspect):
                                   context="ports headline")
 
     def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+        from datetime import datetime, timezone
+
         from os4xmon.probe import probe  # sockets and TLS only for runs that probe
 
         now = datetime.now(timezone.utc)

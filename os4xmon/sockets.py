@@ -14,7 +14,6 @@ an unprivileged user may not read). Elsewhere psutil gives one holder per socket
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from os4xmon.record import dataclass
@@ -26,7 +25,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 LISTEN = "0A"
 PROC = "/proc"
-_SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
+SOCKET_LINK = "socket:["  # what /proc/PID/fd/N links to for a socket: socket:[<inode>]
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,9 @@ def _socket_inodes(pid: int, proc: str) -> Iterable[int]:
             link = os.readlink(f"{directory}/{name}")
         except OSError:
             continue
-        match = _SOCKET_LINK.fullmatch(link)
-        if match:
-            yield int(match.group(1))
+        inode = link[len(SOCKET_LINK):-1]
+        if link.startswith(SOCKET_LINK) and link.endswith("]") and inode.isdigit():
+            yield int(inode)
 
 
 def _all_pids(proc: str) -> list[int]:
