@@ -99,17 +99,22 @@ def test_one_example_pid_query_everywhere():
     assert set(found) == {PID_QUERY}, found
 
 
+MONITORING_USERS = {"contrib/nrpe/check_os4x.rhel.cfg": "nrpe"}
+"""Where NRPE runs as another user than nagios (RHEL); sudo and Checkmk's agent run as root."""
+
+
 def test_one_story_for_the_config_files_owner_and_mode():
     """As the plugin's own warning says: owned by the user the plugin runs as, mode 0600 (root's
-    file for sudo is root's; every other one the monitoring user's)."""
+    file for sudo and for Checkmk's agent is root's; every other one the monitoring user's)."""
     installs = []
     for name, text in documents().items():
         for owner, mode, target in re.findall(
                 r"install -o (\S+) -g \S+ +-m (\d+) \S*check_os4x\.ini (\S+)", text):
             installs.append((name, owner, mode, target))
             assert mode == "0600", (name, target, mode)
-            assert owner == ("root" if target.startswith("/etc/check_os4x/") else "nagios"), \
-                (name, target, owner)
+            runs_as_root = target.startswith(("/etc/check_os4x/", "/etc/check_mk/"))
+            expected = "root" if runs_as_root else MONITORING_USERS.get(name, "nagios")
+            assert owner == expected, (name, target, owner)
         for chown, chmod in re.findall(r"chown (\S+), chmod (\d+)", text):
             assert (chown, chmod) == ("nagios:nagios", "600"), name
     assert len(installs) >= 4, installs
