@@ -95,8 +95,8 @@ def test_a_service_template_per_aspect_whose_fields_exist():
 
 def test_the_arguments_are_those_of_the_icinga2_command():
     conf = (CONTRIB / "icinga2" / "command.conf").read_text()
-    flags = set(re.findall(r'^    "(--[a-z0-9-]+)" = \{', conf.split('object CheckCommand "os4x"')[0],
-                           re.M))
+    template = conf.split('object CheckCommand "os4x"')[0]
+    flags = set(re.findall(r'^    "(--[a-z0-9-]+)" = \{', template, re.M))
     director = {flag for flag in basket()["Command"]["os4x"]["arguments"] if flag != "-v"}
     assert director == flags
 
