@@ -15,6 +15,7 @@ import os
 import re
 import sys
 
+from os4xmon import compiled
 from os4xmon.record import dataclass
 
 TYPE_CHECKING = False
@@ -140,7 +141,7 @@ def read_listeners(ports: set[int], candidates: Iterable[int],
 
 
 def _read_listeners_portable(ports: set[int]) -> list[Listener]:
-    import psutil
+    psutil = compiled.require("psutil")
 
     listeners = []
     for connection in psutil.net_connections(kind="tcp"):
