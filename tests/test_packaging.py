@@ -27,7 +27,7 @@ from typing import Iterator
 
 import pytest
 from dbtools import ScratchDatabase, reachable
-from deploy_helpers import PLUGIN_VARIABLE, stable_view
+from deploy_helpers import PLUGIN_VARIABLE, VOLATILE, perfdata_of
 from helpers import needs_server, run_plugin
 
 pytestmark = [pytest.mark.server, pytest.mark.packaging]
@@ -42,6 +42,17 @@ SYSTEM_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 OLD_PYTHONS = [path for path in (f"/root/.pyenv/versions/{v}/bin/python"
                                  for v in ("2.7.18", "3.6.15", "3.7.16")) if os.path.exists(path)]
 """Real interpreters older than the floor, where this machine has them (pyenv, root only)."""
+TIMINGS = VOLATILE | {"db_query_time"}
+
+
+def stable_view(stdout: str) -> tuple[str, list[tuple[str, object, str, str]]]:
+    """The summary and the perfdata of the first line, without what changes between runs."""
+    first = stdout.splitlines()[0] if stdout else ""
+    return first.split(" | ", 1)[0], sorted(
+        (p.label, None if p.label in TIMINGS else p.number, p.unit, p.rest)
+        for p in perfdata_of(first))
+
+
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"]
 
 
@@ -87,7 +98,8 @@ def pyz(built: Path) -> Iterator[Path]:
 def run(command: list[str], user: str | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     if user:
-        command = ["runuser", "-u", user, "--", *command]
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+        command = [runuser, "-u", user, "--", *command]
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120,
                           env=env or SYSTEM_ENV, cwd="/")
 
@@ -333,16 +345,25 @@ def test_the_deb_plugin_says_what_the_installed_package_says(deb: Path, simulato
 
 
 def test_nrpe_and_icinga2_run_the_packaged_plugin(deb: Path):
-    """The deployment tests, once, with the .deb's plugin instead of the venv's."""
+    """The deployment tests, once, with the .deb's plugin instead of the venv's.
+
+    A test that fails is run once more, alone, as the project's rule for timing under load
+    says (Icinga's scheduler on a busy machine); a second failure fails this test.
+    """
     env = dict(os.environ, **{PLUGIN_VARIABLE: DEB_PLUGIN})
     # Their own PID namespace: this pytest may be the namespace's init, and while it waits
     # here it reaps no orphan, so a zombie daemon of one test would show in the next.
-    done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc",
-                           sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "tests/test_nrpe.py", "tests/test_icinga2.py"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False, timeout=900)
-    assert done.returncode == 0, done.stdout[-4000:]
+    command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "pytest",
+               "-q", "-p", "no:cacheprovider", "-rf"]
+    done = subprocess.run([*command, "tests/test_nrpe.py", "tests/test_icinga2.py"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=False, timeout=900)
     assert re.search(r"\d+ passed", done.stdout) and "skipped" not in done.stdout, done.stdout
+    if done.returncode != 0:
+        failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
+        assert failed, done.stdout[-4000:]
+        again = subprocess.run([*command, *failed], cwd=ROOT, env=env, capture_output=True,
+                               text=True, check=False, timeout=900)
+        assert again.returncode == 0, done.stdout[-3000:] + again.stdout[-3000:]
 
 
 def test_purge_leaves_nothing_behind(deb: Path):
@@ -410,7 +431,8 @@ def test_the_sdist_carries_what_a_distribution_packager_needs(built: Path, tmp_p
     (sdist,) = tmp_path.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-        modes = {member.name.split("/", 1)[1]: member.mode for member in archive.getmembers()}
+        modes = {member.name.split("/", 1)[1]: member.mode for member in archive.getmembers()
+                 if "/" in member.name}
     for needed in ("check_os4x.py", "LICENSE", "contrib/nrpe/check_os4x.cfg",
                    "contrib/icinga2/command.conf", "packaging/build",
                    "packaging/rpm/check_os4x.spec", "packaging/debian/control",
