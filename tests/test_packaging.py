@@ -220,6 +220,16 @@ def test_a_real_old_python_runs_the_entry_files_to_one_line(pyz: Path, python: s
         assert done.stderr == ""
 
 
+@pytest.mark.parametrize("entry", ["check_os4x.py", "os4xmon/__init__.py",
+                                   "os4xmon/pythonguard.py"])
+def test_the_entry_files_parse_as_python_3_4(entry: str):
+    """What runs before the version check must parse on old Pythons: no f-strings, no
+    annotations, no walrus (3.4 is the oldest grammar ast can check; 2.7 and 3.6 run above)."""
+    import ast
+
+    ast.parse((ROOT / entry).read_text(encoding="utf-8"), entry, feature_version=(3, 4))
+
+
 def test_the_install_hint_names_the_distribution(tmp_path: Path):
     from os4xmon import pythonguard
 
