@@ -171,6 +171,13 @@ def test_the_pyz_needs_nothing_but_python(pyz: Path):
     assert done.returncode == 3
     assert done.stdout.startswith("OS4X UNKNOWN - "), done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+    renamed = pyz.with_name("check_os4x")  # as docs/install.md installs it
+    shutil.copy2(pyz, renamed)
+    try:
+        done = run([str(renamed), "--version"], user="nobody")
+        assert done.stdout.strip() == f"check_os4x {VERSION}", done.stderr
+    finally:
+        renamed.unlink()
 
 
 # -- Python older than 3.8, at every entry --
