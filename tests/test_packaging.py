@@ -268,6 +268,20 @@ def test_check_os4x_py_without_the_package_says_what_to_install(tmp_path: Path):
         shutil.rmtree(copy, ignore_errors=True)
 
 
+def test_check_os4x_py_without_nagiosplugin_says_what_to_install():
+    beside = readable_dir("check_os4x-nonp-")
+    try:
+        shutil.copy2(ROOT / "check_os4x.py", beside / "check_os4x.py")
+        shutil.copytree(ROOT / "os4xmon", beside / "os4xmon")
+        done = run([SYSTEM_PYTHON, "-S", str(beside / "check_os4x.py")])  # no dist-packages
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert done.stdout == ("OS4X UNKNOWN - check_os4x cannot import nagiosplugin: apt-get "
+                               "install python3-nagiosplugin, dnf install python3-nagiosplugin "
+                               "or pip install nagiosplugin\n")
+    finally:
+        shutil.rmtree(beside, ignore_errors=True)
+
+
 # -- compiled libraries from the system --
 
 
@@ -359,6 +373,15 @@ def test_the_deb_plugin_says_what_the_installed_package_says(deb: Path, simulato
     assert done.returncode == installed.code == 0, done.stdout + done.stderr
     assert stable_view(done.stdout) == stable_view(installed.stdout)
     assert run([DEB_PLUGIN, "--version"]).stdout.strip() == f"check_os4x {VERSION}"
+    # PYTHONPATH (as sudo might pass it) cannot put another os4xmon in front: python3 -I
+    decoy = readable_dir("check_os4x-decoy-")
+    try:
+        (decoy / "os4xmon").mkdir()
+        (decoy / "os4xmon" / "__init__.py").write_text("print('DECOY')\n")
+        done = run([DEB_PLUGIN, "--version"], env={**SYSTEM_ENV, "PYTHONPATH": str(decoy)})
+        assert done.stdout.strip() == f"check_os4x {VERSION}", done.stdout
+    finally:
+        shutil.rmtree(decoy, ignore_errors=True)
 
 
 def test_nrpe_and_icinga2_run_the_packaged_plugin(deb: Path):
