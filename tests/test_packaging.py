@@ -130,6 +130,17 @@ def test_the_pyz_is_one_executable_file_with_the_libraries_inside(built: Path):
     assert not [name for name in names if "simulator" in name or name.endswith(".so")]
 
 
+def test_the_pyz_is_reproducible(built: Path):
+    """The same sources give the same bytes: zip dates from SOURCE_DATE_EPOCH, sorted entries,
+    bytecode without timestamps and with a fixed hash seed."""
+    first = (built / "check_os4x.pyz").read_bytes()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    done = subprocess.run([str(built.parent / "packaging" / "build"), "pyz"], env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (built / "check_os4x.pyz").read_bytes() == first
+
+
 def test_the_pyz_run_by_nobody_says_what_the_installed_package_says(pyz: Path, simulator):
     simulator.start("--no-decoys")
     installed = run_plugin("--checks", "processes", user="nobody")
