@@ -29,14 +29,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             from os4xmon.dbdiscover import discover
 
             discover(settings)
-        from os4xmon.aspects import build_check, unavailable
+        from os4xmon.aspects import build_check
         from os4xmon.host import Host
 
-        missing = unavailable(settings)
-        if missing and settings.checks is not None:
-            runtime.fail(f"--checks {','.join(missing)}: not available in this version",
-                         settings.verbose)
-        check = build_check(settings, Host())
+        check = build_check(settings, Host(settings))
     except Exception as error:
         runtime.fail(f"internal error while setting up: {type(error).__name__}: {error}",
                      settings.verbose)

@@ -1,8 +1,10 @@
 """The OS4X daemons: their names, which ones a site expects, and how a process is recognised.
 
-Pure functions of data. ../shared/OS4X.md is the source: a process is daemon D when the first
-word of its command line, path and padding stripped, is exactly D; the kernel's short name only
-when the command line is empty or unreadable (zombies, kernel-denied reads).
+Pure functions of data. The master ``os4xrd`` forks the receivers, which rewrite their command
+line to their name padded with spaces, while the kernel's short name (``comm``) of each stays
+``os4xrd``. So a process is daemon D when the first word of its command line, path and padding
+stripped, is exactly D; the kernel's short name decides only when the command line is empty or
+unreadable (zombies, kernel-denied reads). docs/development.md lists the daemons and their roles.
 """
 
 from __future__ import annotations

@@ -30,8 +30,11 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
     from typing import Any, Callable, NoReturn, Sequence
 
 
+DEFAULTS = Settings()
+"""The defaults, stated once in Settings; help texts and checks quote them from here."""
 CONFIG_SECTION = "check_os4x"
 PASSWORD_ENV = "OS4X_DB_PASSWORD"
+ODETTE_PASSWORD_ENV = "OS4X_ODETTE_PASSWORD"
 
 
 class UsageError(Exception):
@@ -88,6 +91,22 @@ def text_value(text: str) -> str:
     return text
 
 
+def odette_id(text: str) -> str:
+    """An ODETTE ID as SSIDCODE carries it: 1 to 25 printable ASCII characters, no spaces."""
+    if not 0 < len(text) <= 25 or not text.isascii() or not text.isprintable() or " " in text:
+        raise ValueError(f"{printable(text, 40)!r} is not an ODETTE ID (1 to 25 printable ASCII "
+                         "characters, no spaces)")
+    return text
+
+
+def odette_password(text: str) -> str:
+    """SSIDPSWD: 1 to 8 printable ASCII characters, no spaces; the error never shows the text."""
+    if not 0 < len(text) <= 8 or not text.isascii() or not text.isprintable() or " " in text:
+        raise ValueError("the ODETTE password must be 1 to 8 printable ASCII characters without "
+                         "spaces (its value is not shown)")
+    return text
+
+
 def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
     def convert(text: str) -> str:
         value = text.strip().lower()
@@ -136,7 +155,8 @@ OPTIONS: tuple[Option, ...] = (
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set)",
            check_list, "LIST"),
-    Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default 10)",
+    Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
+           f"{DEFAULTS.timeout:g})",
            positive_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
@@ -166,20 +186,29 @@ OPTIONS: tuple[Option, ...] = (
            f"--enterprise (default {DEFAULT_CLIENTD_PORT})", port_number, "PORT", "ports"),
     Option(("--debugd-port",), "debugd_port", "os4xdebugd port, with --require-debugd (default "
            f"{DEFAULT_DEBUGD_PORT})", port_number, "PORT", "ports"),
-    Option(("-H", "--host"), "host", "host to probe (default 127.0.0.1); another host means "
-           "probing only", text_value, "HOST", "ports"),
+    Option(("-H", "--host"), "host", f"host to probe (default {DEFAULTS.host}); another host "
+           "means probing only", text_value, "HOST", "ports"),
     Option(("--probe",), "probe", "connect and check OFTP's ready message (OS4X may log an "
-           "aborted session for each probe)", group="ports"),
+           "aborted session for each probe; --odette-id logs in and ends normally instead)",
+           group="ports"),
     Option(("--tls-ca",), "tls_ca", "CA file that verifies the TLS chain and host name "
            "(default: not verified)", text_value, "FILE", "ports"),
-    Option(("--response-warning",), "response_warning", "WARNING when the ready message takes "
-           "longer", seconds, "SECONDS", "ports"),
-    Option(("--response-critical",), "response_critical", "CRITICAL when the ready message takes "
-           "longer", seconds, "SECONDS", "ports"),
+    Option(("--response-warning",), "response_warning", "WARNING when the ready message (with "
+           "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
+    Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
+           "(with --odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
-           "this many days (default 30)", seconds, "DAYS", "ports"),
+           f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
     Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
-           "within this many days (default 7)", seconds, "DAYS", "ports"),
+           f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
+    Option(("--odette-id",), "odette_id", "ODETTE ID of a monitoring partner configured in OS4X: "
+           "every OFTP probe starts a session as it and ends it normally (implies --probe)",
+           odette_id, "ID", "ports"),
+    Option(("--odette-password",), "odette_password", "the monitoring partner's password: "
+           "config file only", odette_password, "SECRET", "ports", on_command_line=False),
+    Option(("--odette-password-file",), "odette_password_file", "file whose first line is the "
+           f"monitoring partner's password (or set {ODETTE_PASSWORD_ENV}, or odette-password in "
+           "--config)", text_value, "FILE", "ports"),
     # database
     Option(("--db-type",), "db_type", "mysql (or mariadb) or postgresql; enables the database "
            "check", choice("mysql", "postgresql", aliases={"mariadb": "mysql",
@@ -190,8 +219,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--db-port",), "db_port", "database port", port_number, "PORT", "database"),
     Option(("--db-socket",), "db_socket", "database Unix socket", text_value, "PATH",
            "database"),
-    Option(("--db-name",), "db_name", "database name (default os4x)", text_value, "NAME",
-           "database"),
+    Option(("--db-name",), "db_name", f"database name (default {DEFAULTS.db_name})",
+           text_value, "NAME", "database"),
     Option(("--db-user",), "db_user", "database user", text_value, "NAME", "database"),
     Option(("--db-password",), "db_password", "database password: config file only",
            text_value, "SECRET", "database", on_command_line=False),
@@ -203,19 +232,21 @@ OPTIONS: tuple[Option, ...] = (
            text_value, "FILE", "database"),
     Option(("--pid-query",), "pid_query", "SQL returning rows of (daemon name, pid); {prefix} "
            "is replaced by --db-prefix", text_value, "SQL", "database"),
-    Option(("--db-prefix",), "db_prefix", "OS4X table prefix (default os4x_)", identifier,
-           "PREFIX", "database"),
+    Option(("--db-prefix",), "db_prefix", f"OS4X table prefix (default {DEFAULTS.db_prefix})",
+           identifier, "PREFIX", "database"),
     Option(("--db-discover",), "db_discover", "print the tables and columns that may hold PIDs "
            "and the configured ports, then exit; changes nothing", group="database"),
     Option(("--db-error-state",), "db_error_state", "state when the database itself fails "
-           "(default unknown)", choice("unknown", "critical", "warning"), "STATE", "database"),
+           f"(default {DEFAULTS.db_error_state})", choice("unknown", "critical", "warning"),
+           "STATE", "database"),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
-           "/proc/capi/controller)", text_value, "PATH", "isdn"),
+           f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
     Option(("--capiinfo",), "capiinfo", "capiinfo program for userspace CAPI (default: found "
            "on PATH)", text_value, "PATH", "isdn"),
-    Option(("--capi-source",), "capi_source", "auto, proc or capiinfo (default auto: the file "
-           "where it exists)", choice("auto", "proc", "capiinfo"), "SOURCE", "isdn"),
+    Option(("--capi-source",), "capi_source", "auto, proc or capiinfo (default "
+           f"{DEFAULTS.capi_source}: the file where it exists)",
+           choice("auto", "proc", "capiinfo"), "SOURCE", "isdn"),
 )
 
 OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
@@ -232,7 +263,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake raises UsageError instead of exiting with status 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(printable(message, 200))
+        # "--option=value" in argparse's message may be a mistyped password: never echo a value
+        raise UsageError(printable(re.sub(r"(--[A-Za-z0-9_-]+)=\S*", r"\1=...", message), 200))
 
 
 def _converter(option: Option) -> Callable[[str], Any]:
@@ -299,13 +331,13 @@ def read_config(path: str) -> dict[str, str]:
     return values
 
 
-def read_password_file(path: str) -> str:
+def read_password_file(path: str, flag: str = "--db-password-file") -> str:
     try:
         with open(path, encoding="utf-8") as stream:
             return stream.readline().rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise UsageError(f"cannot read --db-password-file {path}: {reason}") from None
+        raise UsageError(f"cannot read {flag} {path}: {reason}") from None
 
 
 def exposed_secret(path: str, what: str) -> list[str]:
@@ -329,12 +361,14 @@ def _convert_config_value(option: Option, value: str, path: str) -> Any:
 
 def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Settings:
     """Turns the arguments (without the program name) into Settings, or raises UsageError."""
-    environ = dict(os.environ) if environ is None else environ
+    if environ is None:  # a real run: read the secrets, then drop them, so no child inherits
+        environ = dict(os.environ)
+        for name in (PASSWORD_ENV, ODETTE_PASSWORD_ENV):
+            os.environ.pop(name, None)
+    _refuse_secrets(argv)
     namespace = vars(build_parser().parse_args(list(argv)))
     for dest in [name for name in namespace if name.startswith("forbidden_")]:
-        flag = "--" + dest[len("forbidden_"):].replace("_", "-")
-        raise UsageError(f"{flag} is not accepted on the command line, where the process list "
-                         f"shows it: use --db-password-file, {PASSWORD_ENV} or the --config file")
+        _refuse_secrets(["--" + dest[len("forbidden_"):].replace("_", "-")])
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -344,6 +378,9 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         config = read_config(config_path)
         if "db-password" in config:
             warnings += exposed_secret(config_path, "the database password (db-password)")
+        if "odette-password" in config:
+            warnings += exposed_secret(config_path, "the monitoring partner's password "
+                                                    "(odette-password)")
         for key, text in config.items():
             if key == "verbose":
                 values["verbose"] = _convert_config_value(
@@ -356,6 +393,7 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
         values[dest] = value
         origins[dest] = "command line"
 
+    warnings += _odette_password(values, origins, environ)
     if values.get("db_password_file"):
         values["db_password"] = read_password_file(values["db_password_file"])
         origins["db_password"] = "password file"
@@ -367,8 +405,52 @@ def parse(argv: Sequence[str], environ: dict[str, str] | None = None) -> Setting
     known = {item.name for item in fields(Settings)}
     values = {name: value for name, value in values.items() if name in known}
     _check_consistency(values)
-    given = frozenset(name for name, origin in origins.items() if origin != "environment")
-    return Settings(**values, given=given, origins=origins, warnings=tuple(warnings))
+    return Settings(**values, origins=origins, warnings=tuple(warnings))
+
+
+SECRET_FLAGS = {
+    "--db-password": f"--db-password-file, {PASSWORD_ENV} or db-password in the --config file",
+    "--odette-password": f"--odette-password-file, {ODETTE_PASSWORD_ENV} or odette-password in "
+                         "the --config file",
+}
+
+
+def _refuse_secrets(argv: Sequence[str]) -> None:
+    """A password on the command line, also abbreviated or as --flag=value, is refused before
+    argparse could echo it in an error message."""
+    for arg in argv:
+        if arg == "--":
+            return
+        name = arg.split("=", 1)[0]
+        for flag, instead in SECRET_FLAGS.items():
+            if name.startswith("--") and "-pass" in name and flag.startswith(name):
+                raise UsageError(f"{flag} is not accepted on the command line, where the process "
+                                 f"list shows it: use {instead}")
+
+
+def _odette_password(values: dict[str, Any], origins: dict[str, str],
+                     environ: dict[str, str]) -> list[str]:
+    """The monitoring partner's password: file, then config file, then environment; checked."""
+    warnings: list[str] = []
+    path = values.get("odette_password_file")
+    if path:
+        text = read_password_file(path, "--odette-password-file")
+        try:
+            values["odette_password"] = odette_password(text)
+        except ValueError as error:
+            raise UsageError(f"--odette-password-file {path}: {error}") from None
+        origins["odette_password"] = "password file"
+        warnings += exposed_secret(path, "the monitoring partner's password")
+    elif "odette_password" not in values and environ.get(ODETTE_PASSWORD_ENV):
+        try:
+            values["odette_password"] = odette_password(environ[ODETTE_PASSWORD_ENV])
+        except ValueError as error:
+            raise UsageError(f"{ODETTE_PASSWORD_ENV}: {error}") from None
+        origins["odette_password"] = "environment"
+    if values.get("odette_id") and not values.get("odette_password"):
+        raise UsageError("--odette-id needs the monitoring partner's password: "
+                         + SECRET_FLAGS["--odette-password"])
+    return warnings
 
 
 def _check_consistency(values: dict[str, Any]) -> None:
@@ -378,7 +460,8 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
-    if values.get("cert_critical", 7.0) > values.get("cert_warning", 30.0):
+    if values.get("cert_critical", DEFAULTS.cert_critical) \
+            > values.get("cert_warning", DEFAULTS.cert_warning):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
                          "so the critical number should be the smaller one")
 

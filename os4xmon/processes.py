@@ -1,28 +1,27 @@
 """The process check: every OS4X daemon running, exactly once, in the right tree, as the right user.
 
-``assess`` is a pure function from a process table to a report; the Resource turns the report
-into metrics; the contexts turn metrics into states and perfdata.
+``assess`` is a pure function from a process table to a report with its findings, and
+``timing_findings`` judges its ages against the thresholds; the Resource turns both into
+findings and perfdata for the shared contexts. ``Host.process_report()`` makes the report once
+per run, for every aspect that needs it.
 """
 
 from __future__ import annotations
 
 import nagiosplugin
-from nagiosplugin.performance import Performance
-from nagiosplugin.state import Critical, Ok, ServiceState, Warn
+from nagiosplugin.state import Critical, Ok, Warn
 
 from os4xmon import daemons
 from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
-    CountContext,
     Finding,
-    FindingContext,
-    HeadlineContext,
-    ThresholdContext,
     finding_metrics,
+    headline,
+    perfdata,
     range_above,
     range_below,
+    threshold_state,
 )
-from os4xmon.host import Host
 from os4xmon.proctable import ProcessInfo, ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
@@ -31,6 +30,8 @@ from os4xmon.text import duration, pid_list, plural, printable
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Iterator
+
+    from os4xmon.host import Host
 
 
 
@@ -78,6 +79,13 @@ class ProcessReport:
         if process is None or process.create_time is None:
             return 0.0
         return max(self.taken_at - process.create_time, 0.0)
+
+    def measured_age(self, process: ProcessInfo | None) -> float | None:
+        """Seconds since the process started, to the millisecond, for perfdata and
+        thresholds; None when there is no such process or its start is not known."""
+        if process is None or process.create_time is None:
+            return None
+        return round(self.age(process), 3)
 
     @property
     def running_count(self) -> int:
@@ -137,6 +145,7 @@ def assess(table: ProcessTable, expectation: Expectation) -> ProcessReport:
                     f"{daemons.MASTER} master (its parent is pid {receiver.ppid}): orphaned or "
                     "left over from an old master"))
 
+    instance_pids = {p.pid for found in report.instances.values() for p in found}
     for process in report.os4x_processes:
         if process.zombie:
             report.findings.append(Finding(
@@ -145,11 +154,39 @@ def assess(table: ProcessTable, expectation: Expectation) -> ProcessReport:
             if process.username is None:
                 report.not_verified.append(f"user of {_describe(process)}")
             elif process.username != expectation.user:
+                parent = table.processes.get(process.ppid)
+                if process.pid not in instance_pids and parent is not None \
+                        and parent.username == process.username:
+                    continue  # a child has its instance's user: one warning, for the instance
                 report.findings.append(Finding(
                     Warn, f"{_describe(process)} runs as {printable(process.username, 32)}, "
                     f"not {expectation.user}"))
     report.not_verified.extend(table.unreadable)
     return report
+
+
+def timing_findings(report: ProcessReport, action_age_warning: float | None = None,
+                    action_age_critical: float | None = None,
+                    min_uptime: float | None = None) -> list[Finding]:
+    """The oldest os4xsqd action against its age thresholds, the master's uptime against
+    --min-uptime; nothing to say when there is no action or no master. No I/O."""
+    findings = []
+    oldest, age = report.oldest_action, report.measured_age(report.oldest_action)
+    if oldest is not None and age is not None:
+        state = threshold_state(age, range_above(action_age_warning),
+                                range_above(action_age_critical))
+        if state != Ok:
+            findings.append(Finding(
+                state, f"{daemons.SEND_QUEUE} action pid {oldest.pid} "
+                f"({printable(oldest.comm, 20)}) running for {duration(age)}: hung?"))
+    master, uptime = report.master, report.measured_age(report.master)
+    if master is not None and uptime is not None:
+        state = threshold_state(uptime, range_below(min_uptime))
+        if state != Ok:
+            findings.append(Finding(
+                state, f"{daemons.MASTER} master pid {master.pid} started {duration(uptime)} "
+                "ago: restarting?"))
+    return findings
 
 
 def long_output(report: ProcessReport) -> list[str]:
@@ -188,82 +225,33 @@ class Processes(Aspect):
     name = "processes"
 
     def __init__(self, settings: Settings, host: Host) -> None:
-        self.expectation = Expectation.from_settings(settings)
+        self.settings = settings
         self.host = host
-        self.report: ProcessReport | None = None
         self.details: list[str] = []
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         table = self.host.process_table()
         if table.hidden:
             raise nagiosplugin.CheckError(f"cannot see the OS4X processes: {table.hidden}")
-        report = assess(table, self.expectation)
-        self.report = report
+        report = self.host.process_report()
+        settings = self.settings
         self.details = long_output(report)
-        for name in self.expectation.daemons:
-            yield nagiosplugin.Metric(name, len(report.of(name)), min=0, context="instances")
-        yield from finding_metrics(self.name, report.findings)
-        yield nagiosplugin.Metric("actions", len(report.actions), min=0, context="count")
-        yield nagiosplugin.Metric("oldest_action_age", round(report.age(report.oldest_action), 3),
-                                  "s", min=0, context="oldest_action_age")
-        yield nagiosplugin.Metric("master_uptime", round(report.age(report.master), 3), "s",
-                                  min=0, context="master_uptime")
-        yield nagiosplugin.Metric("os4x_rss", report.total_rss, "B", min=0, context="count")
-        yield nagiosplugin.Metric("zombies", sum(p.zombie for p in report.os4x_processes),
-                                  min=0, context="count")
-        yield nagiosplugin.Metric(
-            "daemons", f"{plural(report.running_count, 'daemon')} running",
-            context="processes headline")
+        for name in report.expectation.daemons:
+            yield perfdata(name, len(report.of(name)), critical="1:1")
+        yield from finding_metrics(self.name, report.findings + timing_findings(
+            report, settings.action_age_warning, settings.action_age_critical,
+            settings.min_uptime))
+        yield perfdata("actions", len(report.actions))
+        yield perfdata("oldest_action_age", report.measured_age(report.oldest_action), "s",
+                       warning=range_above(settings.action_age_warning),
+                       critical=range_above(settings.action_age_critical))
+        yield perfdata("master_uptime", report.measured_age(report.master), "s",
+                       warning=range_below(settings.min_uptime))
+        yield perfdata("os4x_rss", report.total_rss, "B")
+        yield perfdata("zombies", sum(p.zombie for p in report.os4x_processes))
+        yield headline(self.name, f"{plural(report.running_count, 'daemon')} running")
 
 
-class InstancesContext(nagiosplugin.Context):
-    """Instance count per expected daemon: perfdata with its 1:1 range.
-
-    The verdicts (not running, running twice) are findings of ``assess``, which knows the pids;
-    this context only writes the perfdata, so its label never changes with the state.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("instances", fmt_metric="")
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        return nagiosplugin.Result(Ok, None, metric)
-
-    def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance:
-        return Performance(metric.name, metric.value, "", "", "1:1", 0)
-
-
-def _explain_action(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                    state: ServiceState) -> str:
-    report = resource.report  # type: ignore[attr-defined]
-    oldest = report.oldest_action
-    what = f"pid {oldest.pid} ({printable(oldest.comm, 20)})" if oldest else ""
-    return f"{daemons.SEND_QUEUE} action {what} running for {duration(metric.value)}: hung?"
-
-
-def _explain_uptime(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                    state: ServiceState) -> str:
-    master = resource.report.master  # type: ignore[attr-defined]
-    return (f"{daemons.MASTER} master pid {master.pid} started {duration(metric.value)} ago: "
-            "restarting?")
-
-
-def _master_running(resource: nagiosplugin.Resource) -> bool:
-    return resource.report.master is not None  # type: ignore[attr-defined]
-
-
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    """The resource and contexts of the process check."""
-    return [
-        Processes(settings, host),
-        InstancesContext(),
-        FindingContext(),
-        CountContext("count"),
-        ThresholdContext("oldest_action_age", range_above(settings.action_age_warning),
-                         range_above(settings.action_age_critical), _explain_action),
-        ThresholdContext("master_uptime", range_below(settings.min_uptime), None,
-                         _explain_uptime, applies=_master_running),
-        HeadlineContext("processes headline"),
-    ]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the process check (its contexts are the shared ones)."""
+    return [Processes(settings, host)]

@@ -9,12 +9,16 @@ from __future__ import annotations
 from os4xmon.record import dataclass, field, fields
 
 ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
-"""Every aspect the plugin can check, in the order it checks them."""
+"""Every aspect the plugin can check, in the order --checks and its help list them (the order
+they run in is ``aspects.ORDER``)."""
 
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619
 DEFAULT_CLIENTD_PORT = 60000
 DEFAULT_DEBUGD_PORT = 10001
+
+SECRETS = ("db_password", "odette_password")
+"""Settings that -vv shows only as set or not set, and masks wherever else they appear."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class Settings:
     response_critical: float | None = None
     cert_warning: float = 30.0
     cert_critical: float = 7.0
+    odette_id: str | None = None  # a monitoring partner: turns every OFTP probe into a login
+    odette_password: str | None = field(default=None, repr=False)
+    odette_password_file: str | None = None
 
     # database
     db_type: str | None = None
@@ -71,8 +78,7 @@ class Settings:
     capiinfo: str | None = None
     capi_source: str = "auto"
 
-    # where each value came from, for -vv and for "the command line wins over the database"
-    given: frozenset[str] = frozenset()
+    # where each value came from (command line, config, password file, environment), for -vv
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
 
@@ -103,15 +109,16 @@ class Settings:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose", "warnings"):
+            if item.name in ("origins", "verbose", "warnings"):
                 continue
             value = getattr(self, item.name)
-            if item.name == "db_password":
+            if item.name in SECRETS:
                 value = "(set)" if value else "(not set)"
             origin = self.origins.get(item.name, "default")
             text = f"{value!s}"
-            if self.db_password and item.name != "db_password":  # even a user named as it
-                text = text.replace(self.db_password, "********")
+            for secret in SECRETS:  # even a user named as a password
+                if getattr(self, secret) and item.name not in SECRETS:
+                    text = text.replace(getattr(self, secret), "********")
             lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)

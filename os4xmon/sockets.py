@@ -63,6 +63,9 @@ def _address(hex_text: str, byteorder: str) -> str:
     return str(address)
 
 
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]:
     """The LISTEN sockets of one /proc/net/tcp or tcp6 table; malformed lines are skipped."""
     entries = []
@@ -71,6 +74,8 @@ def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]
         if len(fields) < 10 or fields[3] != LISTEN:
             continue
         address, _, port = fields[1].partition(":")
+        if len(port) != 4 or not all(char in HEX_DIGITS for char in port):  # 0CE9: 3305
+            continue
         try:
             entries.append(Entry(_address(address, byteorder), int(port, 16), int(fields[9])))
         except ValueError:

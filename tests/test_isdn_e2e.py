@@ -35,7 +35,7 @@ def test_two_running_controllers_with_two_receivers_are_ok(simulator):
     run = run_plugin(*ISDN, "--isdn-controllers", "2", "--capi-file", capi_file(sim), "-v")
     assert_status(run, 0, "2 CAPI controllers running")
     assert run.perfdata == {"capi_controllers_found": "2", "capi_controllers_running": "2",
-                            "capi_b_channels": "0"}
+                            "capi_b_channels": "U"}
     receivers = sim.pids("os4xrd_capi_0") + sim.pids("os4xrd_capi_1")
     assert any(line.startswith("CAPI controller 1 (b1pci): running b1pci-e000")
                and line.endswith(f"receiver os4xrd_capi_0 pid {receivers[0]}")

@@ -235,23 +235,42 @@ def test_ssl_is_imported_only_for_the_tls_probe(site):
 
 
 def test_ports_from_the_database_plug_in(site):
-    """What the database check hands over in host.configured_ports is used, unless given."""
+    """The ports the database check offers to the host are used, unless given."""
     from os4xmon.aspects import build_check
-    from os4xmon.host import Host
+    from os4xmon.host import ConfiguredPorts, Host
     from os4xmon.options import parse
+    from os4xmon.ports import Ports
 
     site.start()
-    host = Host()
-    host.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
-    check = build_check(parse(["--checks", "ports", "--probe"], environ={}), host)
+    settings = parse(["--checks", "ports", "--probe"], environ={})
+    host = Host(settings)
+    host.offer_configured_ports(ConfiguredPorts({"tcp_port": site.tcp,
+                                                 "tcp_port_tls": site.tls}))
+    check = build_check(settings, host)
     check()
     assert [str(result) for result in check.results if result.state != nagiosplugin.Ok] == []
-    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(
-        check.resources[0].details)
+    (ports,) = check.resources
+    assert isinstance(ports, Ports)
+    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(ports.details)
 
-    given = Host()
-    given.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
-    check = build_check(parse(["--checks", "ports", "--port", str(free_port())], environ={}),
-                        given)
+    settings = parse(["--checks", "ports", "--port", str(free_port())], environ={})
+    given = Host(settings)
+    given.offer_configured_ports(ConfiguredPorts({"tcp_port": site.tcp,
+                                                  "tcp_port_tls": site.tls}))
+    check = build_check(settings, given)
     check()
     assert any("not listening" in str(result) for result in check.results)
+
+
+def test_stopped_receiver_is_one_problem_not_two(site):
+    """The process check reports the stopped receiver; its silent port is a detail line."""
+    site.start("--missing", "os4xrd_tcpip")
+    both = ("--checks", "processes,ports", "--port", str(site.tcp), "--tls-port", str(site.tls))
+    run = run_plugin(*both, "--probe", "-v")
+    assert_status(run, 2, "os4xrd_tcpip not running")
+    assert "not listening" not in run.summary and "refused" not in run.summary
+    assert run.summary.count("CRITICAL") <= 1 and run.perfdata["oftp_listening"] == "0"
+    assert any(line.endswith("not listening, os4xrd_tcpip not running (reported by the "
+                             "process check)") for line in run.lines), run.stdout
+    alone = run_plugin(*site.args)
+    assert_status(alone, 2, f"port {site.tcp} not listening (os4xrd_tcpip should)")

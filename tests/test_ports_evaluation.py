@@ -161,7 +161,7 @@ def test_parse_big_endian_host():
 @given(st.text(max_size=400))
 def test_parse_proc_net_tcp_never_raises(text):
     for entry in parse_proc_net_tcp(text):
-        assert entry.port >= 0
+        assert 0 <= entry.port <= 65535  # four hex digits, whatever the rest of the line
 
 
 # --- time --------------------------------------------------------------------------------
@@ -189,3 +189,9 @@ def test_thresholds_never_in_exponent_notation(value, text):
     assert plain_number(value) == text
     Range(range_above(value))
     Range(range_below(value))
+
+
+def test_parse_proc_net_tcp_skips_ports_that_are_not_four_hex_digits():
+    lines = ["header"] + [f"   0: 7F000001:{port} 00000000:0000 0A 0:0 00:0 0 33 0 7 1"
+                          for port in ("-001", "10CE9", "CE9", "0CE9")]
+    assert parse_proc_net_tcp("\n".join(lines), "big") == [Entry("127.0.0.1", 3305, 7)]

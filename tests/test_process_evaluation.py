@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.processes import Expectation, assess, long_output
+from os4xmon.processes import Expectation, assess, long_output, timing_findings
 from os4xmon.proctable import ProcessInfo, ProcessTable, table_from
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ps"
@@ -106,3 +106,34 @@ def test_hostile_titles_are_escaped_in_messages():
     report = assess(table, Expectation(("os4xrd", "os4xrd_tcpip"), "www-data"))
     (finding,) = report.findings
     assert "|" not in finding.message and "\n" not in finding.message
+
+
+def test_wrong_user_is_reported_once_per_instance_not_per_child():
+    """An os4xsqd running as the wrong user with two actions is one warning, not three; a
+    child under another wrong user than its instance's is reported on its own."""
+    table = table_from([
+        ProcessInfo(10, 1, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 50, 1),
+        ProcessInfo(11, 10, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 5, 1),
+        ProcessInfo(12, 10, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 5, 1),
+        ProcessInfo(13, 10, "sh", ("/bin/sh",), "root", NOW - 5, 1),
+    ], NOW)
+    report = assess(table, Expectation(("os4xsqd",), "www-data"))
+    assert messages(report) == [(Warn, "os4xsqd pid 10 runs as nobody, not www-data"),
+                                (Warn, "sh pid 13 runs as root, not www-data")]
+
+
+def test_ages_against_thresholds_name_the_process():
+    report = assess(load_ps("healthy.txt"), STANDARD)
+    assert timing_findings(report, 3600, 7200, 60) == []
+    assert [(f.state, f.message) for f in timing_findings(report, 30, 60, 7201)] == [
+        (Warn, "os4xsqd action pid 3790 (os4xsqd) running for 40s: hung?"),
+        (Warn, "os4xrd master pid 3771 started 2h 0m ago: restarting?")]
+    assert timing_findings(report, None, 10)[0].state == Critical
+
+
+def test_nothing_running_has_no_age_and_no_timing_verdict():
+    """No action and no master: the ages are not measured (perfdata U), not 0 s."""
+    report = assess(table_from([], NOW), STANDARD)
+    assert report.measured_age(report.oldest_action) is None
+    assert report.measured_age(report.master) is None
+    assert timing_findings(report, 0, 0, 1e9) == []

@@ -34,7 +34,8 @@ def test_healthy_simulator_is_ok_with_stable_perfdata(simulator):
     assert perf["actions"] == "3"  # the decoys and os4xclientd's child are not counted
     assert perf["zombies"] == "0"
     assert run.perf_number("os4x_rss") > 0
-    assert run.perf_number("master_uptime") >= 0
+    assert 0 < run.perf_number("master_uptime") < 120  # started by this test
+    assert 0 < run.perf_number("oldest_action_age") <= run.perf_number("master_uptime")
     assert perf["oldest_action_age"].endswith("s")
 
 
@@ -154,6 +155,15 @@ def test_min_uptime_is_silent_when_the_master_is_missing(simulator):
     run = run_plugin(*PROCESSES, "--min-uptime", "3600")
     assert_status(run, 2, "os4xrd not running")
     assert "restarting" not in run.summary
+    assert "master_uptime=U;3600:;;0 " in run.first_line + " "  # not measured, not 0s
+
+
+def test_no_action_running_has_no_age(simulator):
+    simulator.start("--actions", "0")
+    run = run_plugin(*PROCESSES, "--action-age-warning", "60")
+    assert_status(run, 0)
+    assert run.perfdata["actions"] == "0"
+    assert "oldest_action_age=U;60;;0 " in run.first_line + " "
 
 
 @as_root

@@ -18,14 +18,36 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import NoReturn, Sequence
+from typing import NoReturn, Protocol, Sequence
 
 from os4xmon.simulator import capi, database, listeners, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 TITLE_SPACE = 160  # bytes of argv the simulated daemons need for their titles
-PARTS = (listeners, database, capi)
-"""What the aspects add to the simulator, each through the same four hooks."""
+
+
+class Part(Protocol):
+    """What an aspect adds to the simulator (listeners, database, capi), through four hooks.
+
+    The launcher calls every part's hooks in the order of ``PARTS``.
+    """
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """While the parser is built: the part's own options."""
+
+    def before_start(self, args: argparse.Namespace, scenario: Scenario) -> None:
+        """In the launcher, before any process is forked (what the forks inherit)."""
+
+    def after_start(self, args: argparse.Namespace, scenario: Scenario,
+                    processes: list[dict[str, int]]) -> None:
+        """Once every process has announced itself; ``processes`` as in the state file."""
+
+    def on_stop(self, args: argparse.Namespace) -> None:
+        """When the launcher stops, after its processes are gone: remove what it made."""
+
+
+PARTS: tuple[Part, ...] = (listeners, database, capi)
+"""What the aspects add to the simulator, each through the hooks of ``Part``."""
 
 
 def _names(text: str) -> tuple:
