@@ -403,9 +403,12 @@ def test_nrpe_and_icinga2_run_the_packaged_plugin(deb: Path):
     """
     env = dict(os.environ, **{PLUGIN_VARIABLE: DEB_PLUGIN})
     # Their own PID namespace: this pytest may be the namespace's init, and while it waits
-    # here it reaps no orphan, so a zombie daemon of one test would show in the next.
-    command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "pytest",
-               "-q", "-p", "no:cacheprovider", "-rf"]
+    # here it reaps no orphan, so a zombie daemon of one test would show in the next. Their
+    # own network namespace too (they need only the loopback): the simulator's OFTP ports are
+    # the fixed 3305 and 6619, which another simulator on the machine may hold.
+    command = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
+               'ip link set lo up && exec "$@"', "sh",
+               sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf"]
     done = subprocess.run([*command, "tests/test_nrpe.py", "tests/test_icinga2.py"], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=False, timeout=900)
     assert re.search(r"\d+ passed", done.stdout) and "skipped" not in done.stdout, done.stdout
