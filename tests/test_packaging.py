@@ -469,6 +469,35 @@ def test_the_rpm_requires_the_distributions_packages(built: Path):
     assert rpm_query(package, "--queryformat", "%{ARCH}") == ["noarch"]
 
 
+def test_the_rpm_installs_into_a_root_runs_and_erases_cleanly(built: Path, simulator,
+                                                             tmp_path: Path):
+    """rpm itself installs the payload (Debian's rpm, into a scratch root, without RHEL's
+    dependencies); the plugin there, given the system's nagiosplugin, answers as the
+    installed package does; rpm -e leaves no file."""
+    package = built / f"check_os4x-{VERSION}-1.noarch.rpm"
+    root = tmp_path / "root"
+    rpm = ["rpm", "--root", str(root), "--dbpath", str(root / "var/lib/rpm")]
+    subprocess.run([*rpm, "--initdb"], check=True)
+    subprocess.run([*rpm, "-i", "--nodeps", "--nosignature", str(package)], check=True,
+                   capture_output=True)
+    plugin = root / RPM_PLUGIN.lstrip("/")
+    assert plugin.read_text().startswith("#!/usr/bin/python3 -I\n")
+    simulator.start("--no-decoys")
+    code = ("import runpy, sys; sys.path[:0] = [sys.argv.pop(1)]; del sys.argv[0]; "
+            "sys.path.append('/usr/lib/python3/dist-packages'); "
+            "runpy.run_path(sys.argv[0], run_name='__main__')")
+    site = str(root / "usr/lib/python3.9/site-packages")
+    # -B: on RHEL the package brings its bytecode; this 3.11 must not add any to the root
+    done = run([SYSTEM_PYTHON, "-S", "-B", "-c", code, site, str(plugin), "--checks",
+                "processes"])
+    installed = run_plugin("--checks", "processes")
+    assert done.returncode == installed.code == 0, done.stdout + done.stderr
+    assert stable_view(done.stdout) == stable_view(installed.stdout)
+    subprocess.run([*rpm, "-e", "--nodeps", "check_os4x"], check=True, capture_output=True)
+    left = [p for p in root.rglob("*") if p.is_file() and "var/lib/rpm" not in p.as_posix()]
+    assert not left, left
+
+
 # -- the sdist --
 
 
