@@ -8,7 +8,8 @@ nothing else), and gives the single file, the .deb and the .rpm. Then:
   and PostgreSQL: the same first line as the installed package;
 - the .deb is installed with apt-get, its plugin run, the NRPE and Icinga 2 end-to-end tests
   run once against it, lintian has no error, and apt-get purge leaves nothing behind;
-- the .rpm's file list, requirements and scriptlets are read with rpm -qp.
+- the .rpm's file list, requirements and scriptlets are read with rpm -qp, and rpm installs it
+  into a scratch root, where its plugin runs, and erases it again.
 
 Every entry file must answer an interpreter older than 3.8 with one UNKNOWN line: checked with
 a faked sys.version_info, and with the real old interpreters this machine has.
