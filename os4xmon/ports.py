@@ -152,8 +152,15 @@ def owners_from_table(pids: Sequence[int], table: ProcessTable,
 
 def foreign_owner(pid: int) -> Owner:
     """A holder outside the process table (not OS4X): its short name from the system."""
-    import psutil
-
+    try:
+        import psutil
+    except ImportError:  # the single file without the system's psutil: Linux's /proc
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as stream:
+                name = printable(stream.read(64).decode("utf-8", "replace").strip(), 32)
+        except OSError:
+            name = ""
+        return Owner(pid, name or "a process")
     try:
         name = printable(psutil.Process(pid).name(), 32)
     except (psutil.Error, OSError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from os4xmon import compiled
 from os4xmon.record import dataclass
 
 TYPE_CHECKING = False
@@ -176,7 +177,7 @@ def read_listeners(ports: set[int], candidates: Iterable[int], proc: str = PROC,
 
 
 def _read_listeners_portable(ports: set[int]) -> list[Listener]:
-    import psutil
+    psutil = compiled.require("psutil")
 
     listeners = []
     try:
