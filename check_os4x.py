@@ -22,16 +22,26 @@ PACKAGES = {
 
 def use_precompiled():
     # type: () -> None
-    """Inside the pyz: put the bytecode compiled at build time for this interpreter first.
+    """Inside the pyz: the bytecode compiled at build time for this interpreter, then the
+    sources, placed after the standard library and before site-packages.
 
     A zip cannot cache bytecode, so the build stores ``pyc/<cache tag>/`` trees (one per
-    interpreter it had); an interpreter without one reads the sources at the zip's root.
+    interpreter it had); an interpreter without one reads the sources at the zip's root. After
+    the standard library: zipimport is pure Python, and the hundred standard modules a run
+    imports would each be looked for in the zip first. Before site-packages: the libraries the
+    file bundles win over other versions installed on the host.
     """
     archive = getattr(globals().get("__loader__"), "archive", None)
-    if archive and sys.version_info >= (3, 8):
-        tag = sys.implementation.cache_tag
-        if tag:
-            sys.path.insert(0, os.path.join(archive, "pyc", tag))
+    if not archive or sys.version_info < (3, 8):
+        return
+    tag = sys.implementation.cache_tag
+    ours = ([os.path.join(archive, "pyc", tag)] if tag else []) + [archive]
+    rest = [path for path in sys.path if path != archive]
+    stdlib = os.path.dirname(os.__file__)
+    position = rest.index(stdlib) + 1 if stdlib in rest else 0
+    while position < len(rest) and rest[position].startswith(stdlib + os.sep):
+        position += 1  # lib-dynload
+    sys.path[:] = rest[:position] + ours + rest[position:]
 
 
 def missing(error):
