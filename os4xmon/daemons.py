@@ -9,8 +9,6 @@ unreadable (zombies, kernel-denied reads). docs/development.md lists the daemons
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Sequence
@@ -27,7 +25,7 @@ OFFLINE_HANDLING = "os4x_oftp2_offlinehandling"
 
 COMM_LENGTH = 15  # the kernel keeps this many characters of a process's short name
 
-_CAPI_RECEIVER = re.compile(r"os4xrd_capi_(0|[1-9][0-9]{0,3})")
+CAPI_PREFIX = "os4xrd_capi_"
 _FIXED_NAMES = frozenset(
     {MASTER, TCP_RECEIVER, TLS_RECEIVER, SEND_QUEUE, CLIENTD, DEBUGD, FETCH_QUEUE,
      OFFLINE_HANDLING})
@@ -44,9 +42,12 @@ def capi_receiver(index: int) -> str:
 
 
 def capi_index(name: str) -> int | None:
-    """The n of os4xrd_capi_<n>, or None for any other name."""
-    match = _CAPI_RECEIVER.fullmatch(name)
-    return int(match.group(1)) if match else None
+    """The n of os4xrd_capi_<n> (0 to 9999, no leading zero), or None for any other name."""
+    digits = name[len(CAPI_PREFIX):]
+    if not name.startswith(CAPI_PREFIX) or not (digits.isascii() and digits.isdigit()) \
+            or len(digits) > 4 or (digits.startswith("0") and digits != "0"):
+        return None
+    return int(digits)
 
 
 def is_daemon_name(name: str) -> bool:

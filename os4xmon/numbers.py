@@ -7,9 +7,8 @@ database row or a config file must be plain ASCII digits, so one strict parser s
 from __future__ import annotations
 
 import math
-import re
 
-_DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+DECIMAL_CHARACTERS = frozenset("0123456789.eE+-")
 
 
 def _ascii_digits(text: str) -> bool:
@@ -38,11 +37,14 @@ def decimal_number(text: str) -> float:
     """A non-negative finite number in ASCII (``1.5``, ``.5``, ``1e-06``): float() alone also
     takes full-width digits, ``1_0``, ``inf`` and ``nan``, none of which an admin means."""
     stripped = text.strip(" \t\r\n")
-    if stripped.startswith("-") and _DECIMAL.fullmatch(stripped[1:]):
+    try:  # float() alone would take more than these characters
+        if not stripped or not set(stripped) <= DECIMAL_CHARACTERS:
+            raise ValueError
+        value = float(stripped)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number written in ASCII digits") from None
+    if value < 0 or stripped.startswith("-"):
         raise ValueError(f"{text!r} is negative")
-    if not _DECIMAL.fullmatch(stripped):
-        raise ValueError(f"{text!r} is not a number written in ASCII digits")
-    value = float(stripped)
     if math.isnan(value) or value in (float("inf"), float("-inf")):
         raise ValueError(f"{text!r} is not a finite number")
     return value

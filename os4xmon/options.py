@@ -674,7 +674,7 @@ def verbosity_hint(argv: Sequence[str]) -> int:
     for arg in argv:
         if arg == "--verbose":
             count += 1
-        elif re.fullmatch(r"-v+", arg):
+        elif len(arg) > 1 and arg.rstrip("v") == "-":  # -v, -vv, -vvv
             count += len(arg) - 1
     return count
 
