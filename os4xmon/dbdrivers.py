@@ -46,6 +46,7 @@ MISSING_TABLE = "database table missing"
 SQL_ERROR = "database SQL error"
 SILENT = "database silent"
 BAD_RESULT = "database query result unusable"
+QUERY_REFUSED = "database query refused"
 DRIVER_MISSING = "database driver missing"
 DRIVER_FAILED = "database driver failed"
 
@@ -289,13 +290,13 @@ def _wait_pg(connection: Any) -> None:
     import psycopg2
     from psycopg2 import extensions
 
-    deadline = _pg_deadline[-1]
+    deadline = _pg_deadline[-1] if _pg_deadline else None  # None: another user of psycopg2
     while True:
         state = connection.poll()
         if state == extensions.POLL_OK:
             return
-        left = deadline.left()
-        if left <= 0:
+        left = deadline.left() if deadline else None
+        if left is not None and left <= 0:
             raise psycopg2.OperationalError("timed out")
         if state == extensions.POLL_READ:
             select.select([connection.fileno()], [], [], left)

@@ -88,6 +88,13 @@ def text_value(text: str) -> str:
     return text
 
 
+def read_only_query(text: str) -> str:
+    """One read-only SELECT: refused here, before any server sees it (os4xmon.sqlguard)."""
+    from os4xmon.sqlguard import check_read_only
+
+    return check_read_only(text, "the query")
+
+
 def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
     def convert(text: str) -> str:
         value = text.strip().lower()
@@ -202,7 +209,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--db-ssl-ca",), "db_ssl_ca", "CA file that verifies the database server",
            text_value, "FILE", "database"),
     Option(("--pid-query",), "pid_query", "SQL returning rows of (daemon name, pid); {prefix} "
-           "is replaced by --db-prefix", text_value, "SQL", "database"),
+           "is replaced by --db-prefix", read_only_query, "SQL", "database"),
     Option(("--db-prefix",), "db_prefix", "OS4X table prefix (default os4x_)", identifier,
            "PREFIX", "database"),
     Option(("--db-discover",), "db_discover", "print the tables and columns that may hold PIDs "
