@@ -183,8 +183,9 @@ def test_missing_table(simulator, db):
 
 def test_sql_error(simulator, db):
     start(simulator, db)
-    run = run_plugin(*DATABASE, *db.plugin_args("SELEKT daemon, pid FROM {prefix}daemon_state"))
-    assert_status(run, 3, "database SQL error", "SELEKT")
+    run = run_plugin(*DATABASE, *db.plugin_args("SELECT daemon, pid FROM {prefix}daemon_state "
+                                                "WHERE ORDER"))
+    assert_status(run, 3, "database SQL error", "ORDER")
 
 
 def test_wrong_number_of_columns(simulator, db):
