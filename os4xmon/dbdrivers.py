@@ -92,10 +92,20 @@ class ConnectParams:
         return f"{self.db_type} {printable(self.name, 40)} at {printable(place, 60)}"
 
 
+SCRUB_MIN = 4
+"""Passwords shorter than this are never scrubbed: starring every 'a' of a message would tell
+the password by its absence. The drivers never put the password into a message; scrubbing is
+the second wall, for messages that echo what the admin typed (a user named like the password)."""
+SCRUB_ANYWHERE = 8
+"""From this length on, the password is starred wherever it appears, inside words too; shorter
+ones only where they stand alone, between non-alphanumeric characters."""
+
+
 def scrub(text: str, secret: str | None) -> str:
     """Removes the password from any text, however the driver quoted or escaped it."""
-    if not secret:
+    if not secret or len(secret) < SCRUB_MIN:
         return text
+    import re
 
     def quote(text: str) -> str:
         return text.replace("'", "\\'").replace('"', '\\"')
@@ -105,8 +115,10 @@ def scrub(text: str, secret: str | None) -> str:
         for variant in (base, quote(base), quote(base.replace("\\'", "'"))):
             forms.update((variant, printable(variant, 10**6)))
     for form in sorted(forms, key=len, reverse=True):
-        if form:
+        if len(form) >= SCRUB_ANYWHERE:
             text = text.replace(form, "********")
+        elif form:
+            text = re.sub(rf"(?<![^\W_]){re.escape(form)}(?![^\W_])", "********", text)
     return text
 
 
@@ -178,7 +190,7 @@ class Connection:
 
 # -- MySQL / MariaDB through PyMySQL --
 
-MYSQL_LOGIN_CODES = {1044, 1045, 1698, 1130, 1251, 2059, 1129, 1226}
+MYSQL_LOGIN_CODES = {1044, 1045, 1698, 1130, 1251, 2059, 2061, 1129, 1226}
 MYSQL_UNREACHABLE_CODES = {2002, 2003, 2005, 2006, 2013, 2026}
 
 

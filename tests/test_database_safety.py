@@ -4,11 +4,17 @@ loopback that speak just enough protocol to misbehave (issue 11)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+import uuid
 from typing import Iterator
 
+import fakedb
 import pytest
-from dbtools import KINDS, PID_QUERY, ScratchDatabase, reachable
-from helpers import assert_status, needs_server, run_plugin
+from dbtools import HOST, KINDS, PID_QUERY, ScratchDatabase, reachable
+from helpers import assert_status, needs_server, plugin_command, run_plugin
 
 pytestmark = pytest.mark.server
 DATABASE = ("--checks", "database")
@@ -78,3 +84,171 @@ def test_the_plain_query_still_reads(db):
     run = run_plugin(*DATABASE, *db.plugin_args(PID_QUERY + ";"), "-v")
     assert run.code == 2, run.stdout  # the daemons of the rows do not run here
     assert "os4xrd: saved pid 11, not running" in run.lines
+
+
+# -- memory stays bounded whatever the server sends --
+
+PEAK = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True, env={'LANG': 'C.UTF-8', "
+    "'PATH': '/usr/bin:/bin'}, cwd='/')\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.stdout.write(done.stdout)\n"
+    "sys.exit(done.returncode)\n")
+MEMORY_LIMIT_KIB = 64 * 1024
+
+
+def peak_memory(*args: str, timeout: float = 60) -> tuple[int, int, str]:
+    """(exit code, peak resident KiB of the plugin, its first line): the plugin alone in a
+    child of a fresh interpreter, so RUSAGE_CHILDREN measures only it."""
+    command = [sys.executable, "-c", PEAK, *plugin_command(), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = done.stdout.splitlines()
+    return done.returncode, int(lines[0]), lines[1] if len(lines) > 1 else done.stderr[-500:]
+
+
+def test_millions_of_rows_cost_little_memory(db):
+    if db.kind == "mysql":
+        query = ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                 "WHERE i < 1500) SELECT 'os4xrd', a.i * 10000 + b.i FROM n a, n b")
+    else:
+        query = "SELECT 'os4xrd', n FROM generate_series(1, 5000000) AS n"
+    code, kib, line = peak_memory(*DATABASE, *db.plugin_args(query), "-t", "30")
+    assert code == 3, line
+    assert "returns more than 10000 rows" in line
+    assert kib < MEMORY_LIMIT_KIB, f"{kib} KiB"
+
+
+def test_one_huge_value_costs_little_memory_on_postgresql(db):
+    if db.kind != "postgresql":
+        pytest.skip("MariaDB's own max_allowed_packet refuses a value this big")
+    code, kib, line = peak_memory(*DATABASE, *db.plugin_args(
+        "SELECT 'os4xrd', repeat('x', 200000000)"), "-t", "30")
+    assert code == 3, line
+    assert "the server sent more than" in line
+    assert kib < MEMORY_LIMIT_KIB, f"{kib} KiB"
+
+
+def test_an_endless_mysql_packet_costs_little_memory():
+    with fakedb.impostor(fakedb.mysql_endless_packet) as server:
+        code, kib, line = peak_memory(*DATABASE, "--db-type", "mysql", "--db-host", HOST,
+                                      "--db-port", str(server.port), "--pid-query", PID_QUERY,
+                                      "-t", "20")
+    assert code == 3, line
+    assert "the server sent more than 8 MiB" in line
+    assert kib < MEMORY_LIMIT_KIB, f"{kib} KiB"
+
+
+# -- every wait bounded by the deadline, not per read --
+
+IMPOSTOR_ARGS = ("--db-host", HOST, "--db-user", "nagios", "--db-name", "os4x",
+                 "--pid-query", PID_QUERY)
+
+
+def test_a_server_dripping_bytes_ends_within_the_timeout():
+    with fakedb.impostor(fakedb.mysql_drip) as server:
+        run = run_plugin(*DATABASE, "--db-type", "mysql", "--db-port", str(server.port),
+                         *IMPOSTOR_ARGS, "-t", "3", timeout=60)
+    assert_status(run, 3, "database silent", "no answer within")
+    assert run.seconds < 3 + 1.5, run.seconds
+
+
+def test_discover_ends_within_the_timeout_too():
+    with fakedb.impostor(fakedb.mysql_drip) as server:
+        run = run_plugin("--db-type", "mysql", "--db-port", str(server.port), *IMPOSTOR_ARGS,
+                         "--db-discover", "-t", "3", timeout=60)
+    assert_status(run, 3, "database silent")
+    assert run.seconds < 3 + 1.5, run.seconds
+
+
+def test_a_query_the_plugin_gave_up_on_stops_on_the_server(db):
+    marker = f"gave_up_{uuid.uuid4().hex[:12]}"
+    sleep = "SLEEP(30)" if db.kind == "mysql" else "pg_sleep(30)"
+    run = run_plugin(*DATABASE, *db.plugin_args(f"SELECT 'os4xrd', {sleep} AS {marker}"),
+                     "-t", "2", timeout=30)
+    assert_status(run, 3, "database silent", "while querying")
+    time.sleep(1)
+    if db.kind == "mysql":
+        running = db.rows("SELECT id FROM information_schema.processlist WHERE info LIKE "
+                          f"'%{marker}%' AND id <> CONNECTION_ID()")
+    else:
+        running = db.rows("SELECT pid FROM pg_stat_activity WHERE query LIKE "
+                          f"'%{marker}%' AND pid <> pg_backend_pid() AND state = 'active'")
+    assert running == []
+
+
+# -- no clear-text password to an impostor --
+
+SECRET = "Pw-7f3e9cA2xQ"
+MYSQL_TRICKS = {
+    "mysql_clear_password": fakedb.mysql_switch_to(b"mysql_clear_password"),
+    "dialog": fakedb.mysql_switch_to(b"dialog", b"\x04Password: "),
+    "sha256_password": fakedb.mysql_switch_to(b"sha256_password", b"abcdefghijklmnopqrst\0"),
+    "caching_sha2 full authentication": fakedb.mysql_full_authentication,
+}
+
+
+@pytest.mark.parametrize("scenario", MYSQL_TRICKS.values(), ids=list(MYSQL_TRICKS))
+def test_a_mysql_impostor_never_gets_the_password(scenario):
+    with fakedb.impostor(scenario) as server:
+        run = run_plugin(*DATABASE, "--db-type", "mysql", "--db-port", str(server.port),
+                         *IMPOSTOR_ARGS, "-t", "5", env={"OS4X_DB_PASSWORD": SECRET})
+        time.sleep(0.3)
+        received = bytes(server.received)
+    assert_status(run, 3, "database login refused", "--db-ssl-ca")
+    assert received, "the plugin never talked to the impostor"
+    assert SECRET.encode() not in received
+    assert b"\x01\x00\x00\x03\x02" not in received  # no request for the impostor's RSA key
+    assert b"\x01\x00\x00\x03\x01" not in received
+
+
+def test_a_postgresql_impostor_never_gets_the_password():
+    import psycopg2.extensions
+
+    if psycopg2.extensions.libpq_version() < 160000:
+        pytest.skip("libpq before 16 cannot refuse a clear-text password request")
+    with fakedb.impostor(fakedb.postgres_clear_text) as server:
+        run = run_plugin(*DATABASE, "--db-type", "postgresql", "--db-port", str(server.port),
+                         *IMPOSTOR_ARGS, "-t", "5", env={"OS4X_DB_PASSWORD": SECRET})
+        time.sleep(0.3)
+        received = bytes(server.received)
+    assert_status(run, 3, "database login refused", "clear text", "--db-ssl-ca")
+    assert b"nagios" in received  # the startup message came
+    assert SECRET.encode() not in received
+
+
+@pytest.fixture
+def mysql_db() -> Iterator[ScratchDatabase]:
+    needs_server(reachable("mysql"), "mysql is not reachable on 127.0.0.1")
+    database = ScratchDatabase("mysql")
+    database.create()
+    database.rows("CREATE TABLE os4x_daemon_state (daemon VARCHAR(64), pid VARCHAR(32))")
+    database.rows("INSERT INTO os4x_daemon_state VALUES ('os4xrd', '11')")
+    yield database
+    database.drop()
+
+
+@pytest.mark.parametrize("password", ["pässwort", "€uro-Paß", "日本語のパスワード"])
+def test_a_non_ascii_password_logs_in_to_mariadb(mysql_db, password):
+    """As the mysql client does: the password's UTF-8 bytes (PyMySQL sends Latin-1)."""
+    user = mysql_db.add_user(password)
+    args = mysql_db.plugin_args()
+    args[args.index("--db-user") + 1] = user
+    run = run_plugin(*DATABASE, *args, "-v", env={"OS4X_DB_PASSWORD": password})
+    assert "os4xrd: saved pid 11, not running" in run.lines, run.stdout
+    assert "login refused" not in run.stdout
+
+
+def test_an_undecodable_password_shows_no_character_of_it(mysql_db):
+    user = mysql_db.add_user("pässwort")
+    args = mysql_db.plugin_args()
+    args[args.index("--db-user") + 1] = user
+    environment = {b"OS4X_DB_PASSWORD": b"p\xe4\xff-secret-\xe9", b"LANG": b"C.UTF-8",
+                   b"PATH": os.environ.get("PATH", "/usr/bin:/bin").encode()}
+    done = subprocess.run([*plugin_command(), *DATABASE, *args, "-vvv"], env=environment,
+                          capture_output=True, timeout=60, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert b"database login refused" in output
+    assert b"secret" not in output and b"\\xe4" not in output and b"\\xff" not in output
+    assert b"Traceback" not in output
