@@ -5,6 +5,7 @@ loopback that speak just enough protocol to misbehave (issue 11)."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -252,3 +253,48 @@ def test_an_undecodable_password_shows_no_character_of_it(mysql_db):
     assert b"database login refused" in output
     assert b"secret" not in output and b"\\xe4" not in output and b"\\xff" not in output
     assert b"Traceback" not in output
+
+
+# -- --db-discover: quoted suggestions, least-privilege grants, the same deadline --
+
+
+def discover_lines(db: ScratchDatabase) -> list[str]:
+    run = run_plugin(*db.plugin_args(query=None), "--db-discover")
+    assert run.code == 0, run.stdout + run.stderr
+    return run.lines
+
+
+def test_the_printed_grants_make_a_user_that_reads_only_what_it_needs(db):
+    db.rows("CREATE TABLE os4x_configuration (name VARCHAR(255), value VARCHAR(255))")
+    db.rows("CREATE TABLE os4x_secret (x VARCHAR(10))")
+    lines = discover_lines(db)
+    start = lines.index("a monitoring user that can read only these tables (as the "
+                        "database's admin):")
+    user = f"mon_{uuid.uuid4().hex[:10]}"
+    db.users.append(user)
+    for line in lines[start + 1:]:
+        statement = line.strip().replace("'...'", "'Mon-Pw-4x'").replace("nagios", user)
+        db.rows(statement.replace("'localhost'", "'%'"))  # the tests connect over TCP
+    args = db.plugin_args()
+    args[args.index("--db-user") + 1] = user
+    run = run_plugin(*DATABASE, *args, "-v", env={"OS4X_DB_PASSWORD": "Mon-Pw-4x"})
+    assert "os4xrd: saved pid 11, not running" in run.lines, run.stdout
+    other = run_plugin(*DATABASE, *db.plugin_args("SELECT x, 1 FROM os4x_secret")[:-2],
+                       "--pid-query", "SELECT x, 1 FROM os4x_secret", "--db-user", user,
+                       env={"OS4X_DB_PASSWORD": "Mon-Pw-4x"})
+    assert_status(other, 3, "denied")
+
+
+def test_a_hostile_column_name_in_a_suggestion_stays_a_name(db, tmp_path):
+    quote = "`" if db.kind == "mysql" else '"'
+    db.rows("CREATE TABLE os4x_daemon_pids (daemon VARCHAR(64), "
+            f"{quote}pid' $(touch x) '{quote} INT)")
+    db.rows("INSERT INTO os4x_daemon_pids VALUES ('os4xrd', 11)")
+    (line,) = [line for line in discover_lines(db) if "daemon_pids" in line and "try:" in line]
+    argument = line.split("try: --pid-query ", 1)[1]
+    command = " ".join(shlex.quote(word) for word in [*plugin_command(), *DATABASE,
+                                                     *db.plugin_args(query=None), "-v"])
+    done = subprocess.run(["sh", "-c", f"{command} --pid-query {argument}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert not (tmp_path / "x").exists()
+    assert "os4xrd: saved pid 11, not running" in done.stdout.splitlines(), done.stdout
