@@ -50,11 +50,12 @@ def _exactly(peer: socket.socket, count: int) -> bytes:
 class Impostor:
     """A listener whose every connection runs scenario(peer, self); what came is recorded."""
 
-    def __init__(self, scenario: Callable[[socket.socket, Impostor], None]) -> None:
+    def __init__(self, scenario: Callable[[socket.socket, Impostor], None],
+                 host: str = HOST) -> None:
         self.scenario = scenario
         self.received = bytearray()
         self.listener = socket.socket()
-        self.listener.bind((HOST, 0))
+        self.listener.bind((host, 0))
         self.listener.listen(8)
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
@@ -90,8 +91,9 @@ class Impostor:
 
 
 @contextlib.contextmanager
-def impostor(scenario: Callable[[socket.socket, Impostor], None]) -> Iterator[Impostor]:
-    server = Impostor(scenario)
+def impostor(scenario: Callable[[socket.socket, Impostor], None],
+             host: str = HOST) -> Iterator[Impostor]:
+    server = Impostor(scenario, host)
     try:
         yield server
     finally:
@@ -166,3 +168,26 @@ def postgres_clear_text(peer: socket.socket, server: Impostor) -> None:
     server.received += kind + _exactly(peer, length - 4)
     message = b"SFATAL\0C28P01\0Mpassword authentication failed\0\0"
     peer.sendall(b"E" + struct.pack("!I", len(message) + 4) + message)
+
+
+@contextlib.contextmanager
+def black_hole(host: str, port: int) -> Iterator[None]:
+    """A listener whose accept queue is full: the kernel drops every new SYN, so a connect
+    hangs as on a firewalled address."""
+    listener = socket.socket()
+    listener.bind((host, port))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect((host, port))
+        fillers.append(filler)
+    time.sleep(0.2)
+    try:
+        yield
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

@@ -298,3 +298,30 @@ def test_a_hostile_column_name_in_a_suggestion_stays_a_name(db, tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)
     assert not (tmp_path / "x").exists()
     assert "os4xrd: saved pid 11, not running" in done.stdout.splitlines(), done.stdout
+
+
+def test_each_address_of_a_name_gets_a_share_of_the_budget_not_all_of_it(tmp_path):
+    """multi.test resolves to two black holes first, then to a server: the third is reached
+    within -t (PyMySQL alone gave each address the whole budget)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private /etc/hosts (unshare --mount)")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.2 multi.test\n127.0.0.3 multi.test\n"
+                     "127.0.0.4 multi.test\n")
+    with fakedb.impostor(fakedb.mysql_switch_to(b"mysql_clear_password"), "127.0.0.4") as server, \
+            fakedb.black_hole("127.0.0.2", server.port), \
+            fakedb.black_hole("127.0.0.3", server.port):
+        command = " ".join(shlex.quote(word) for word in [
+            *plugin_command(), *DATABASE, "--db-type", "mysql", "--db-host", "multi.test",
+            "--db-port", str(server.port), "--db-user", "nagios", "--pid-query", PID_QUERY,
+            "-t", "4"])
+        started = time.monotonic()
+        done = subprocess.run(["unshare", "--mount", "sh", "-c",
+                               f"mount --bind {hosts} /etc/hosts && exec {command}"],
+                              capture_output=True, text=True, timeout=60, check=False,
+                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                   "OS4X_DB_PASSWORD": SECRET, "LANG": "C.UTF-8"})
+        seconds = time.monotonic() - started
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "database login refused" in done.stdout, done.stdout  # the third address answered
+    assert seconds < 4 + 1.5, seconds
