@@ -449,6 +449,25 @@ def _without_prefix(line: str) -> str:
     return " ".join(text.replace("FATAL:", "").split()) or line
 
 
+def _addresses(host: str, port: int | None) -> list[str]:
+    """The addresses of a host name, in the resolver's order; none for a path or a list of
+    hosts (libpq's own syntax) or a name that does not resolve (libpq then says so)."""
+    import socket
+
+    if host.startswith("/") or "," in host:
+        return []
+    try:
+        infos = socket.getaddrinfo(host, port or 5432, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    found: list[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
 def _small_receive_buffer(fd: int) -> None:
     """libpq reads all that the socket holds before it returns to the wait callback, which
     looks at the memory: a small kernel buffer makes each of those reads small."""
@@ -465,6 +484,49 @@ def _small_receive_buffer(fd: int) -> None:
 PG_RECEIVE_BUFFER = 256 * 1024
 
 
+def _pg_arguments(params: ConnectParams, deadline: Deadline,
+                  libpq_version: int) -> dict[str, Any]:
+    """libpq's connection parameters: the server's own time limit, read-only, where to go."""
+    milliseconds = max(int(deadline.left() * 1000), 1)
+    kwargs: dict[str, Any] = {
+        "dbname": params.name,
+        "options": f"-c statement_timeout={milliseconds} "
+                   "-c default_transaction_read_only=on",
+        "application_name": "check_os4x",
+        "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    port = params.port
+    if params.socket:  # libpq wants the directory; the file's name carries the port
+        directory, name = os.path.split(params.socket)
+        if name.startswith(".s.PGSQL."):
+            kwargs["host"] = directory
+            suffix = name[len(".s.PGSQL."):]
+            if port is None and suffix.isdigit():
+                port = int(suffix)
+        else:
+            kwargs["host"] = params.socket
+    elif params.host:
+        kwargs["host"] = params.host
+    for key, value in (("port", port), ("user", params.user),
+                       ("password", params.password)):
+        if value is not None:
+            kwargs[key] = value
+    if params.ssl or params.ssl_ca:
+        kwargs["sslmode"] = "verify-full" if params.ssl_ca else "require"
+        if params.ssl_ca:
+            kwargs["sslrootcert"] = params.ssl_ca
+    if not params.ssl_ca and libpq_version >= 160000:
+        # AuthenticationCleartextPassword would hand the password to whoever holds the
+        # port; libpq 16 can refuse it (older libpq cannot: see docs/database-safety.md)
+        kwargs["require_auth"] = "!password"
+    for value in (params.user, params.password, params.name):
+        if value is not None and not _encodable(value):
+            raise DatabaseError(LOGIN_REFUSED, "the user, password or database name is not "
+                                "valid text (an undecodable byte)", params.where())
+    return kwargs
+
+
 class PostgresConnection(Connection):
     def __init__(self, params: ConnectParams, deadline: Deadline) -> None:
         super().__init__(params, deadline)
@@ -475,55 +537,33 @@ class PostgresConnection(Connection):
             raise DatabaseError(DRIVER_MISSING, f"psycopg2: {printable(str(error))}") from None
         self._errors: tuple[type[Exception], ...] = (psycopg2.Error, OSError)
         extensions.set_wait_callback(_wait_pg)
-        milliseconds = max(int(deadline.left() * 1000), 1)
-        kwargs: dict[str, Any] = {
-            "dbname": params.name,
-            "options": f"-c statement_timeout={milliseconds} "
-                       "-c default_transaction_read_only=on",
-            "application_name": "check_os4x",
-            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-            "keepalives_count": 2,
-        }
-        port = params.port
-        if params.socket:  # libpq wants the directory; the file's name carries the port
-            directory, name = os.path.split(params.socket)
-            if name.startswith(".s.PGSQL."):
-                kwargs["host"] = directory
-                suffix = name[len(".s.PGSQL."):]
-                if port is None and suffix.isdigit():
-                    port = int(suffix)
-            else:
-                kwargs["host"] = params.socket
-        elif params.host:
-            kwargs["host"] = params.host
-        for key, value in (("port", port), ("user", params.user),
-                           ("password", params.password)):
-            if value is not None:
-                kwargs[key] = value
-        if params.ssl or params.ssl_ca:
-            kwargs["sslmode"] = "verify-full" if params.ssl_ca else "require"
-            if params.ssl_ca:
-                kwargs["sslrootcert"] = params.ssl_ca
-        if not params.ssl_ca and extensions.libpq_version() >= 160000:
-            # AuthenticationCleartextPassword would hand the password to whoever holds the
-            # port; libpq 16 can refuse it (older libpq cannot: see docs/database-safety.md)
-            kwargs["require_auth"] = "!password"
-        for value in (params.user, params.password, params.name):
-            if value is not None and not _encodable(value):
-                raise DatabaseError(LOGIN_REFUSED, "the user, password or database name is not "
-                                    "valid text (an undecodable byte)", params.where())
+        kwargs = _pg_arguments(params, deadline, extensions.libpq_version())
+        port = kwargs.get("port")
         deadline.left_or_fail("connecting")
-        _pg_deadline.append(deadline)
-        try:
-            self._conn = psycopg2.connect(**kwargs)
-            self._conn.set_session(readonly=True, autocommit=False)
-            _small_receive_buffer(self._conn.fileno())
-        except self._errors as error:
-            _pg_deadline.pop()
-            raise _pg_error(error, params, "connecting", deadline) from None
-        except Exception as error:
-            _pg_deadline.pop()
-            raise _unexpected(error, params, "connecting") from None
+        addresses = _addresses(params.host, port) if params.host and not params.socket else []
+        for index, address in enumerate(addresses or [None]):
+            # each address gets its share of what is left: libpq in green mode would give the
+            # first one all of it, and a firewalled first address would hide the others
+            share = Deadline(deadline.left() / max(len(addresses) - index, 1))
+            share.seconds, share.memory = deadline.seconds, deadline.memory
+            if address:
+                kwargs["hostaddr"] = address
+            _pg_deadline.append(share)
+            try:
+                self._conn = psycopg2.connect(**kwargs)
+                self._conn.set_session(readonly=True, autocommit=False)
+                _small_receive_buffer(self._conn.fileno())
+            except self._errors as error:
+                _pg_deadline.pop()
+                failure = _pg_error(error, params, "connecting", deadline)
+                if failure.kind in (SILENT, UNREACHABLE) and index + 1 < len(addresses):
+                    continue
+                raise failure from None
+            except Exception as error:
+                _pg_deadline.pop()
+                raise _unexpected(error, params, "connecting") from None
+            _pg_deadline[-1] = deadline
+            break
 
     def read_only(self, queries: Sequence[str]) -> list[tuple[int, Rows]]:
         try:
