@@ -150,6 +150,8 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
     lines.append("a monitoring user that can read only these tables (as the database's admin):")
     lines.extend(f"  {line}" for line in grants(settings, readable))
+    if len(readable) == 1:
+        lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
 
 
