@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import time
 
@@ -105,7 +106,6 @@ def scrub(text: str, secret: str | None) -> str:
     """Removes the password from any text, however the driver quoted or escaped it."""
     if not secret or len(secret) < SCRUB_MIN:
         return text
-    import re
 
     def quote(text: str) -> str:
         return text.replace("'", "\\'").replace('"', '\\"')
@@ -322,6 +322,8 @@ class MysqlConnection(Connection):
                 from None
         except self._errors as error:
             raise _mysql_error(error, self.params, "querying", self.deadline) from None
+        except DatabaseError:
+            raise  # already in words: the deadline ran out, or too much came
         except Exception as error:
             raise _unexpected(error, self.params, "querying") from None
         return results
@@ -398,8 +400,20 @@ def _wait_pg(connection: Any) -> None:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
 
 
-PG_BATCH = 1000
-"""Rows per FETCH from the server-side cursor: what libpq holds at once."""
+PG_BATCH = 100
+"""Rows per FETCH from the server-side cursor: what libpq holds at once (100 x PG_MAX_ROW)."""
+
+PG_MAX_ROW = 16384
+"""Bytes of one row (as text) that the server may send; (daemon name, pid) is a few dozen."""
+
+MAX_BYTES = 8 * 1024 * 1024
+"""Bytes of one query's rows kept at most (MySQL: mysqlwire.MAX_BYTES per connection)."""
+
+PG_ROW_LIMIT = ("SELECT q.* FROM ({query}) AS q WHERE CASE WHEN octet_length(q::text) > {limit} "
+                "THEN CAST(octet_length(q::text)::text || ' bytes in one row' AS int) = 0 "
+                "ELSE true END")
+"""The admin's query (already checked: one SELECT) wrapped so that the server itself refuses
+a huge row, with an error that names its size (a row-dependent cast, so no constant folding)."""
 
 PG_MAX_GROWTH = 24 * 1024 * 1024
 """Bytes the plugin's peak memory may grow while libpq reads one answer: a row of one huge
@@ -428,6 +442,10 @@ def _pg_error(error: Exception, params: ConnectParams, doing: str,
         return DatabaseError(LOGIN_REFUSED, CLEAR_TEXT_REFUSED, where, full)
     if text.startswith(TOO_MUCH):
         return DatabaseError(BAD_RESULT, f"{line} while {doing}", where, full)
+    if code == "22P02" and "bytes in one row" in text:
+        size = re.search(r"(\d+) bytes in one row", text)
+        return DatabaseError(BAD_RESULT, f"a row of {size.group(1) if size else 'too many'} "
+                             f"bytes (more than {PG_MAX_ROW})", where, full)
     if code == "42P01":
         return DatabaseError(MISSING_TABLE, line, "", full)
     if code.startswith("28") or (doing == "connecting" and "FATAL" in text
@@ -574,6 +592,8 @@ class PostgresConnection(Connection):
             self._conn.rollback()
         except self._errors as error:
             raise _pg_error(error, self.params, "querying", self.deadline) from None
+        except DatabaseError:
+            raise  # already in words: the deadline ran out, or too much came
         except Exception as error:
             raise _unexpected(error, self.params, "querying") from None
         return results
@@ -581,14 +601,20 @@ class PostgresConnection(Connection):
     def _rows_in_batches(self, query: str, number: int) -> tuple[int, Rows]:
         """A server-side cursor (DECLARE ... CURSOR inside the read-only transaction) read in
         batches up to MAX_ROWS + 1: libpq keeps a whole result in memory, and a query of five
-        million rows cost 300 MB that way."""
+        million rows cost 300 MB that way. The server refuses a row above PG_MAX_ROW bytes
+        (libpq would take a 1 GB value whole), and the rows kept stay under MAX_BYTES."""
         rows: Rows = []
+        size = 0
         with self._conn.cursor(name=f"check_os4x_{number}") as cursor:
-            cursor.execute(query)
+            cursor.execute(PG_ROW_LIMIT.format(query=query, limit=PG_MAX_ROW))
             while len(rows) <= MAX_ROWS:
                 batch = cursor.fetchmany(min(PG_BATCH, MAX_ROWS + 1 - len(rows)))
                 if not batch:
                     break
+                size += sum(len(str(value)) for row in batch for value in row)
+                if size > MAX_BYTES:
+                    raise DatabaseError(BAD_RESULT, f"{TOO_MUCH} {MAX_BYTES // 1024 // 1024} "
+                                        "MiB for one query", self.params.where())
                 rows.extend(batch)
             width = len(cursor.description or ())
         return width, rows

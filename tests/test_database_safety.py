@@ -71,14 +71,21 @@ def test_a_writing_query_is_refused_before_it_reaches_the_server(db, query):
 
 def test_the_read_only_transaction_is_the_second_wall(db):
     """Past the guard (Settings built in code), the server itself refuses to write: MariaDB's
-    read-only transaction; PostgreSQL's too, and DECLARE CURSOR takes only a SELECT."""
+    read-only transaction a DELETE, PostgreSQL's a SELECT that writes (nextval)."""
     from os4xmon.dbdrivers import ConnectParams, DatabaseError, query_with
 
     params = ConnectParams(db.kind, db.name, "127.0.0.1", 3306 if db.kind == "mysql" else 5432,
                            user="root")
-    with pytest.raises(DatabaseError, match=r"(?i)read.only|syntax error at or near \"DELETE\""):
-        query_with(params, 10, ["DELETE FROM os4x_daemon_state"])
+    if db.kind == "mysql":
+        query = "DELETE FROM os4x_daemon_state"
+    else:
+        db.rows("CREATE SEQUENCE os4x_counter")
+        query = "SELECT nextval('os4x_counter')"
+    with pytest.raises(DatabaseError, match=r"(?i)read.only"):
+        query_with(params, 10, [query])
     assert intact(db)
+    if db.kind == "postgresql":
+        assert db.rows("SELECT last_value, is_called FROM os4x_counter") == [(1, False)]
 
 
 def test_the_plain_query_still_reads(db):
@@ -126,7 +133,19 @@ def test_one_huge_value_costs_little_memory_on_postgresql(db):
     code, kib, line = peak_memory(*DATABASE, *db.plugin_args(
         "SELECT 'os4xrd', repeat('x', 200000000)"), "-t", "30")
     assert code == 3, line
-    assert "the server sent more than" in line
+    assert "database query result unusable" in line and "a row of 200000009 bytes" in line
+    assert kib < MEMORY_LIMIT_KIB, f"{kib} KiB"
+
+
+def test_many_wide_rows_cost_little_memory(db):
+    if db.kind == "mysql":
+        query = ("WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                 "WHERE i < 5000) SELECT 'os4xrd', REPEAT('x', 10000) FROM n")
+    else:
+        query = "SELECT 'os4xrd', repeat('x', 10000) FROM generate_series(1, 5000)"
+    code, kib, line = peak_memory(*DATABASE, *db.plugin_args(query), "-t", "30")
+    assert code == 3, line
+    assert "the server sent more than 8 MiB" in line
     assert kib < MEMORY_LIMIT_KIB, f"{kib} KiB"
 
 
