@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from os4xmon.runtime import phase, remember_traceback
+from os4xmon.runtime import CheckTimeout, phase, remember_traceback, timed_out, timeout_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -24,9 +24,14 @@ class Aspect(nagiosplugin.Resource):
         raise NotImplementedError
 
     def probe(self) -> list[nagiosplugin.Metric]:
+        if timed_out():  # another aspect used up -t: say so rather than wait past it
+            raise nagiosplugin.CheckError(f"{self.name} not checked: no time left within -t")
         with phase(f"checking {self.name}"):
             try:
                 return list(self.measure())
+            except CheckTimeout as stop:  # what the other aspects found is kept
+                raise nagiosplugin.CheckError(
+                    f"{self.name}: {timeout_message(stop.phase)}") from None
             except nagiosplugin.CheckError:
                 raise
             except Exception as error:

@@ -1,7 +1,8 @@
 """The aspects the plugin can check, imported only when selected.
 
-Each aspect is a module with ``build(settings, host)`` returning its Resource and Contexts.
-Importing lazily keeps a processes-only check from paying for database drivers or TLS.
+Each aspect is a module with ``build(settings, host)`` returning its Resources (the
+:class:`AspectModule` protocol); the contexts they share are registered here, once. Importing
+lazily keeps a processes-only check from paying for database drivers or TLS.
 """
 
 from __future__ import annotations
@@ -10,9 +11,31 @@ import importlib
 
 import nagiosplugin
 
+from os4xmon.contexts import shared_contexts
 from os4xmon.host import Host
 from os4xmon.settings import Settings
 from os4xmon.summary import Os4xSummary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Protocol, Sequence
+
+    class AspectModule(Protocol):
+        """What every aspect module offers: its Resources for one run.
+
+        An aspect yields its verdicts as findings (``contexts.finding_metrics``), its numbers as
+        ``contexts.perfdata`` and its OK phrase as ``contexts.headline``; it registers no
+        context of its own. Facts it shares with another aspect go through ``host``.
+        """
+
+        def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
+            ...
+
+    from os4xmon import database, isdn, ports, processes
+
+    CHECKED: tuple[AspectModule, ...] = (processes, database, isdn, ports)
+    """mypy holds every aspect module against the protocol here (nothing runs this)."""
+
 
 MODULES = {
     "processes": "os4xmon.processes",
@@ -20,21 +43,24 @@ MODULES = {
     "database": "os4xmon.database",
     "isdn": "os4xmon.isdn",
 }
-"""Aspect name -> module; in check order (the database runs before the ports it configures)."""
+"""Aspect name -> module."""
 
 ORDER = ("processes", "database", "isdn", "ports")
+"""The order the aspects run in, which is also the order of equally bad problems in the first
+line. No aspect needs another to have run (what they share, ``Host`` reads on first request);
+the order is about time: the database and capiinfo take a bounded share of ``-t``, the port
+probes split whatever is left among themselves, so they come last."""
+
+
+def load(aspect: str) -> AspectModule:
+    module: AspectModule = importlib.import_module(MODULES[aspect])
+    return module
 
 
 def build_check(settings: Settings, host: Host) -> nagiosplugin.Check:
     objects: list[nagiosplugin.Resource | nagiosplugin.Context] = []
-    for aspect in sorted(settings.selected_checks, key=ORDER.index):
-        if aspect not in MODULES:
-            continue
-        module = importlib.import_module(MODULES[aspect])
-        objects.extend(module.build(settings, host))
+    for aspect in ORDER:
+        if aspect in settings.selected_checks:
+            objects.extend(load(aspect).build(settings, host))
+    objects.extend(shared_contexts())
     return nagiosplugin.Check(*objects, Os4xSummary())
-
-
-def unavailable(settings: Settings) -> list[str]:
-    """Selected aspects this version cannot check yet."""
-    return [aspect for aspect in settings.selected_checks if aspect not in MODULES]

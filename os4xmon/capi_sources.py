@@ -8,6 +8,7 @@ process group (so that a wrapper script's children die with it), for at most the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -51,74 +52,119 @@ class CapiinfoRun:
     seconds: float = 0.0
 
 
+SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL")
+
+
+def child_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment for a child: the plugin's, without anything secret (OS4X_DB_PASSWORD,
+    any *PASSWORD*, the plugin's own OS4X_DB_* settings), in the C locale that the parser reads."""
+    clean = {name: value for name, value in environ.items()
+             if not name.upper().startswith("OS4X_DB_")
+             and not any(word in name.upper() for word in SECRET_WORDS)}
+    clean["LC_ALL"] = "C"
+    return clean
+
+
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the child has exited, without reaping it (so its pid stays ours to signal);
+    where waitid is missing (not Linux), poll() reaps it."""
+    if not hasattr(os, "waitid"):
+        return process.poll() is not None
+    try:
+        found = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return found is not None
+
+
 def run_capiinfo(program: str, timeout: float, limit: int = MAX_BYTES) -> CapiinfoRun:
-    """Runs capiinfo for at most timeout seconds; raises SourceError if it cannot start."""
-    environment = dict(os.environ, LC_ALL="C")
+    """Runs capiinfo for at most timeout seconds; raises SourceError if it cannot start.
+
+    capiinfo is judged on what it wrote once it has exited: a background child it left
+    holding the pipes open (a wrapper script's ``sleep &``) does not make the plugin wait for
+    an end of file that never comes; it is killed with capiinfo's process group.
+    """
+    from os4xmon import runtime
+
     started = time.monotonic()
     try:
         process = subprocess.Popen(
             [program], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=environment, start_new_session=True, close_fds=True)
+            stderr=subprocess.PIPE, env=child_environment(dict(os.environ)),
+            start_new_session=True, close_fds=True)
     except OSError as error:
         raise SourceError(f"cannot run {program}: {error.strerror or error}") from None
-    buffers = {"stdout": bytearray(), "stderr": bytearray()}
-    timed_out = overflow = False
+    runtime.track_child(process.pid)  # a SIGTERM to the plugin kills the group
     returncode: int | None = None
-    selector = selectors.DefaultSelector()
     try:
-        assert process.stdout is not None and process.stderr is not None
-        selector.register(process.stdout, selectors.EVENT_READ, "stdout")
-        selector.register(process.stderr, selectors.EVENT_READ, "stderr")
-        deadline = started + timeout
-        while selector.get_map() and not overflow:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            for key, _ in selector.select(left):
-                chunk = os.read(key.fd, 65536)
-                if not chunk:
-                    selector.unregister(key.fileobj)
-                    continue
-                buffer = buffers[key.data]
-                buffer.extend(chunk[: limit + 1 - len(buffer)])
-                overflow = overflow or len(buffer) > limit
-        if not (timed_out or overflow):
-            try:
-                returncode = process.wait(max(deadline - time.monotonic(), 0.01))
-            except subprocess.TimeoutExpired:  # closed its output but kept running
-                timed_out = True
+        output = _Output(limit)
+        output.collect(process, started + timeout)
+        if output.exited and not output.overflow:
+            output.timed_out = False
+            _kill_group(process.pid)  # what it left behind; capiinfo itself is not reaped
+            returncode = process.wait()
     finally:
-        selector.close()
         if returncode is None:
-            _kill_group(process)
+            _kill_group(process.pid)
+            process.wait()
+        runtime.untrack_child(process.pid)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
-    return CapiinfoRun(bytes(buffers["stdout"]), bytes(buffers["stderr"]), returncode,
-                       timed_out, overflow, time.monotonic() - started)
+    return CapiinfoRun(bytes(output.buffers["stdout"]), bytes(output.buffers["stderr"]),
+                       returncode, output.timed_out, output.overflow,
+                       time.monotonic() - started)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """Kills capiinfo and anything it started, then reaps it.
+class _Output:
+    """capiinfo's stdout and stderr, read until it exits and has nothing more to say."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffers = {"stdout": bytearray(), "stderr": bytearray()}
+        self.timed_out = self.overflow = self.exited = False
+
+    def collect(self, process: subprocess.Popen, deadline: float) -> None:
+        selector = selectors.DefaultSelector()
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            selector.register(process.stdout, selectors.EVENT_READ, "stdout")
+            selector.register(process.stderr, selectors.EVENT_READ, "stderr")
+            while selector.get_map() and not self.overflow:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.timed_out = True
+                    return
+                ready = selector.select(0 if self.exited else min(left, 0.05))
+                if not ready and self.exited:
+                    return  # exited, nothing more to read: a grandchild holds the pipes
+                for key, _ in ready:
+                    self._read(selector, key)
+                self.exited = self.exited or _exited(process)
+        finally:
+            selector.close()
+        while not (self.overflow or self.exited):  # closed its output, still running?
+            self.timed_out = time.monotonic() >= deadline
+            if self.timed_out:
+                return
+            time.sleep(0.02)
+            self.exited = _exited(process)
+
+    def _read(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+        chunk = os.read(key.fd, 65536)
+        if not chunk:
+            selector.unregister(key.fileobj)
+            return
+        buffer = self.buffers[key.data]
+        buffer.extend(chunk[: self.limit + 1 - len(buffer)])
+        self.overflow = self.overflow or len(buffer) > self.limit
+
+
+def _kill_group(group: int) -> None:
+    """Kills capiinfo's process group: capiinfo and anything it started.
 
     Called only while capiinfo is not yet reaped: until then its pid, which names the group,
     cannot be given to another process, so the signal reaches nobody else.
     """
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        process.kill()
-    process.wait()
-
-
-def time_left(fallback: float) -> float:
-    """Seconds until the plugin's own -t alarm fires; fallback when no alarm is set."""
-    left = signal.getitimer(signal.ITIMER_REAL)[0]
-    return left if left > 0 else fallback
-
-
-def capiinfo_budget(left: float) -> float:
-    """Time capiinfo may take: what is left of -t minus a margin for reporting the result."""
-    margin = min(1.0, max(left * 0.2, 0.2))
-    return max(left - margin, 0.1)
+    with contextlib.suppress(OSError):
+        os.killpg(group, signal.SIGKILL)

@@ -1,8 +1,25 @@
-"""Contexts shared by the aspects: thresholds with messages that name the culprit, headlines.
+"""The three contexts every aspect shares, and the one rule for perfdata.
 
-nagiosplugin's ScalarContext decides the state from Nagios ranges and writes perfdata; its
-message ("outside range 0:3600") does not say which process or port is at fault, so the
-aspect supplies the message. A result's text is its hint: these contexts set no fmt_metric.
+Every verdict of the plugin is a :class:`Finding` made by a pure function of its aspect (a rule
+such as "os4xrd_tcpip not running", or a number against a threshold via
+:func:`threshold_state`: the function knows the pid or port the message must name). The
+contexts decide nothing; each reads only its metric, never the Resource:
+
+- ``finding`` (:class:`FindingContext`): a Finding becomes a result; :func:`finding_metrics`.
+- ``perfdata`` (:class:`PerfdataContext`): a :class:`Reading` becomes perfdata with the
+  thresholds its verdict used; :func:`perfdata`.
+- ``headline`` (:class:`HeadlineContext`): the aspect's phrase for the OK line; :func:`headline`.
+
+They are registered once, in ``aspects.build_check``.
+
+The perfdata rule: **a value that could not be measured is written as ``U``**, without unit,
+thresholds and minimum kept (``oftp2_cert_days=U;30:;7:``); never ``0``, which would be a false
+measurement (0 days of certificate left, a master up for 0 s), and never left out, so that every
+run of a configuration writes the same labels (PNP4Nagios' RRD files need that). ``U`` is what
+the plugin guidelines define for "could not be determined"; a graph shows a gap. Icinga 2's
+InfluxDB and Graphite writers drop such a value with a warning in their log: the same gap. A
+count that was measured is a number, 0 included; something that does not exist (the oldest
+action when no action runs) has no value, so it is ``U`` too.
 """
 
 from __future__ import annotations
@@ -16,9 +33,8 @@ from os4xmon.record import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Callable, Optional, Union
+    from typing import Optional, Sequence, Union
 
-    Explain = Callable[[nagiosplugin.Metric, nagiosplugin.Resource, ServiceState], str]
     RangeSpec = Optional[Union[str, Range]]
 
 
@@ -50,35 +66,43 @@ def range_above(maximum: float | None) -> str | None:
     return None if maximum is None else plain_number(maximum)
 
 
-class ThresholdContext(nagiosplugin.ScalarContext):
-    """A ScalarContext whose problem message comes from the aspect, and which can stay silent.
+def threshold_state(value: float, warning: RangeSpec = None,
+                    critical: RangeSpec = None) -> ServiceState:
+    """CRITICAL outside the critical range, else WARNING outside the warning range, else OK.
 
-    ``applies`` lets a metric with a placeholder value (the uptime of a master that is not
-    running) keep its perfdata label without raising a second alarm.
+    The pure half of nagiosplugin's ScalarContext: the aspect's verdict function calls it and
+    writes the message itself, naming the pid or port that ScalarContext could not know.
     """
-
-    def __init__(self, name: str, warning: RangeSpec = None, critical: RangeSpec = None,
-                 explain: Explain | None = None,
-                 applies: Callable[[nagiosplugin.Resource], bool] | None = None) -> None:
-        super().__init__(name, warning, critical, fmt_metric="")
-        self.explain = explain
-        self.applies = applies
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        if self.applies is not None and not self.applies(resource):
-            return nagiosplugin.Result(Ok, None, metric)
-        result = super().evaluate(metric, resource)
-        if result.state == Ok or self.explain is None:
-            return result
-        return nagiosplugin.Result(result.state, self.explain(metric, resource, result.state),
-                                   metric)
+    if critical is not None and not Range(critical).match(value):
+        return Critical
+    if warning is not None and not Range(warning).match(value):
+        return Warn
+    return Ok
 
 
-class CountContext(nagiosplugin.Context):
-    """Perfdata for a plain count or measurement that has no thresholds of its own."""
+@dataclass(frozen=True)
+class Reading:
+    """A perfdata value (None: could not be measured, written ``U``) and the Nagios ranges
+    its verdict used, written beside it."""
 
-    def __init__(self, name: str) -> None:
+    value: float | None
+    warning: str | None = None
+    critical: str | None = None
+
+
+def perfdata(label: str, value: float | None, uom: str = "", *, minimum: float | None = 0,
+             maximum: float | None = None, warning: str | None = None,
+             critical: str | None = None) -> nagiosplugin.Metric:
+    """A metric for the PerfdataContext: ``label=value[uom];warning;critical;minimum;maximum``."""
+    return nagiosplugin.Metric(label, Reading(value, warning, critical), uom or None, minimum,
+                               maximum, context="perfdata")
+
+
+class PerfdataContext(nagiosplugin.Context):
+    """Writes a Reading as perfdata, ``U`` where it could not be measured; never alerts (the
+    verdicts are findings)."""
+
+    def __init__(self, name: str = "perfdata") -> None:
         super().__init__(name, fmt_metric="")
 
     def evaluate(self, metric: nagiosplugin.Metric,
@@ -86,9 +110,14 @@ class CountContext(nagiosplugin.Context):
         return nagiosplugin.Result(Ok, None, metric)
 
     def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance | None:
-        return Performance(metric.name, metric.value, metric.uom or "", min=metric.min,
-                           max=metric.max)
+                    resource: nagiosplugin.Resource) -> Performance:
+        reading: Reading = metric.value
+        measured = reading.value is not None
+        return Performance(metric.name, reading.value if measured else "U",
+                           (metric.uom or "") if measured else "",
+                           str(Range(reading.warning)) if reading.warning is not None else "",
+                           str(Range(reading.critical)) if reading.critical is not None else "",
+                           metric.min, metric.max)
 
 
 class HeadlineContext(nagiosplugin.Context):
@@ -97,7 +126,7 @@ class HeadlineContext(nagiosplugin.Context):
     It never alerts and writes no perfdata; the Summary joins the headlines of all aspects.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str = "headline") -> None:
         super().__init__(name, fmt_metric="")
 
     def evaluate(self, metric: nagiosplugin.Metric,
@@ -120,10 +149,10 @@ class Finding:
 
 
 class FindingContext(nagiosplugin.Context):
-    """Turns a Finding (the metric's value) into a result, for verdicts that a rule decides.
+    """Turns a Finding (the metric's value) into a result: every verdict of every aspect,
+    whether a rule (a stale PID) or a threshold (an action running too long) decided it.
 
-    An orphaned receiver or a stale PID is not a number against a threshold: a pure function
-    decides it, and each finding becomes its own result so the summary can sort them.
+    Each finding becomes its own result, so the summary can sort them worst first.
     """
 
     def __init__(self, name: str = "finding") -> None:
@@ -139,7 +168,17 @@ class FindingContext(nagiosplugin.Context):
         return None
 
 
-def finding_metrics(aspect: str, findings: list[Finding]) -> list[nagiosplugin.Metric]:
+def finding_metrics(aspect: str, findings: Sequence[Finding]) -> list[nagiosplugin.Metric]:
     """Metrics that carry findings to the FindingContext, one each."""
     return [nagiosplugin.Metric(f"{aspect} finding {index}", finding, context="finding")
             for index, finding in enumerate(findings)]
+
+
+def headline(aspect: str, text: str) -> nagiosplugin.Metric:
+    """The metric that carries an aspect's OK phrase to the HeadlineContext."""
+    return nagiosplugin.Metric(f"{aspect} headline", text, context="headline")
+
+
+def shared_contexts() -> list[nagiosplugin.Context]:
+    """The contexts every aspect uses, for build_check to register once."""
+    return [FindingContext(), PerfdataContext(), HeadlineContext()]

@@ -1,8 +1,10 @@
 """The OS4X daemons: their names, which ones a site expects, and how a process is recognised.
 
-Pure functions of data. ../shared/OS4X.md is the source: a process is daemon D when the first
-word of its command line, path and padding stripped, is exactly D; the kernel's short name only
-when the command line is empty or unreadable (zombies, kernel-denied reads).
+Pure functions of data. The master ``os4xrd`` forks the receivers, which rewrite their command
+line to their name padded with spaces, while the kernel's short name (``comm``) of each stays
+``os4xrd``. So a process is daemon D when the first word of its command line, path and padding
+stripped, is exactly D; the kernel's short name decides only when the command line is empty or
+unreadable (zombies, kernel-denied reads). docs/development.md lists the daemons and their roles.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ TLS_RECEIVER = "os4xrd_tcpip_tls"
 SEND_QUEUE = "os4xsqd"
 CLIENTD = "os4xclientd"
 DEBUGD = "os4xdebugd"
+FETCH_QUEUE = "os4xfqd"
 OFFLINE_HANDLING = "os4x_oftp2_offlinehandling"
 
 COMM_LENGTH = 15  # the kernel keeps this many characters of a process's short name
 
 _CAPI_RECEIVER = re.compile(r"os4xrd_capi_(0|[1-9][0-9]{0,3})")
 _FIXED_NAMES = frozenset(
-    {MASTER, TCP_RECEIVER, TLS_RECEIVER, SEND_QUEUE, CLIENTD, DEBUGD, OFFLINE_HANDLING})
+    {MASTER, TCP_RECEIVER, TLS_RECEIVER, SEND_QUEUE, CLIENTD, DEBUGD, FETCH_QUEUE,
+     OFFLINE_HANDLING})
+WORKER_PARENTS = (SEND_QUEUE, CLIENTD, FETCH_QUEUE)
+"""Daemons whose children are their jobs (actions, fetches), not instances of anything."""
+DEFAULT_CONFIG = "/etc/os4x.conf"
+"""The configuration file of an OS4X binary started without ``-C``."""
+DEFAULT_BIN_DIR = "/opt/os4x/bin"
 
 
 def capi_receiver(index: int) -> str:
@@ -50,7 +59,7 @@ def is_receiver(name: str) -> bool:
 
 
 def expected_daemons(no_tls: bool, isdn_controllers: int, enterprise: bool,
-                     require_debugd: bool) -> tuple[str, ...]:
+                     require_debugd: bool, fetch_queue: bool = False) -> tuple[str, ...]:
     """The daemons that must run, each exactly once, in the order an admin thinks of them."""
     names = [MASTER, TCP_RECEIVER]
     if not no_tls:
@@ -59,6 +68,8 @@ def expected_daemons(no_tls: bool, isdn_controllers: int, enterprise: bool,
     names.append(SEND_QUEUE)
     if enterprise:
         names.append(CLIENTD)
+    if fetch_queue:
+        names.append(FETCH_QUEUE)
     if require_debugd:
         names.append(DEBUGD)
     return tuple(names)
@@ -82,7 +93,7 @@ def daemon_of(cmdline: Sequence[str] | None, comm: str) -> str | None:
     """
     word = first_word(cmdline) if cmdline else ""
     if word:
-        return word if is_daemon_name(word) else None
+        return word if is_daemon_name(word) else _spaced_path_name(cmdline or ())
     if is_daemon_name(comm):
         return comm
     if len(comm) == COMM_LENGTH:
@@ -92,6 +103,60 @@ def daemon_of(cmdline: Sequence[str] | None, comm: str) -> str | None:
     return None
 
 
+def _spaced_path_name(cmdline: Sequence[str]) -> str | None:
+    """The daemon an absolute path with spaces names (``/opt/my os4x/bin/os4xrd``), or None.
+
+    The first argument of an exec'd daemon is its path, whole, even when a directory's name has
+    spaces: its last component decides, as for any path.
+    """
+    first = cmdline[0].rstrip(" \0") if cmdline else ""
+    if not first.startswith("/") or " " not in first:
+        return None
+    words = first.split(" ")
+    for end in range(2, len(words) + 1):
+        name = " ".join(words[:end]).rsplit("/", 1)[-1]
+        if is_daemon_name(name):
+            return name
+    return None
+
+
 def looks_like_os4x(comm: str) -> bool:
     """Cheap first filter on the short name: every OS4X daemon's short name starts with os4x."""
     return comm.startswith("os4x")
+
+
+def config_of(cmdline: Sequence[str] | None) -> str | None:
+    """The file named by ``-C FILE`` (or ``-CFILE``) on a command line; None without ``-C``.
+
+    Every OS4X binary takes ``-C`` for its configuration file, which tells installations apart
+    on one host. A command line exec'd with arguments keeps them NUL-separated (a path with
+    spaces stays whole); a title written into one string is split on white space.
+    """
+    if not cmdline:
+        return None
+    args = [arg for arg in cmdline if arg.strip(" \0")]
+    if len(args) == 1:
+        args = args[0].replace("\0", " ").split()
+    for index, arg in enumerate(args[1:], start=1):
+        if arg == "-C":
+            return args[index + 1] if index + 1 < len(args) else None
+        if arg.startswith("-C") and len(arg) > 2:
+            return arg[2:]
+    return None
+
+
+def same_file_name(first: str, second: str) -> bool:
+    """Whether two configuration or binary paths name one file as written (``//``, ``/./``)."""
+    import posixpath
+
+    return posixpath.normpath(first) == posixpath.normpath(second)
+
+
+def strip_deleted(exe: str) -> tuple[str, bool]:
+    """/proc/PID/exe's target without the kernel's `` (deleted)`` mark, and whether it had it.
+
+    The kernel appends the mark when the file the process runs was removed or replaced on disk
+    (an update copied a new binary in, and the daemon was not restarted).
+    """
+    mark = " (deleted)"
+    return (exe[: -len(mark)], True) if exe.endswith(mark) else (exe, False)

@@ -6,7 +6,7 @@ differs from the running instance means two daemons or a broken restart. The adm
 ``--pid-query`` returns rows of (daemon name, pid); :func:`parse_rows` validates them and
 :func:`judge` compares them with the process table: both pure. The drivers live in
 :mod:`os4xmon.dbdrivers`; this module also reads ``tcp_port`` / ``tcp_port_tls`` from
-``<prefix>configuration`` for the port check.
+``<prefix>configuration`` for the port check, which gets them through ``Host``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from __future__ import annotations
 import decimal
 import math
 import re
-import signal
 import time
 
 import nagiosplugin
-from nagiosplugin.performance import Performance
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon import daemons, runtime
@@ -26,9 +24,9 @@ from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     STATES_BY_NAME,
     Finding,
-    FindingContext,
-    HeadlineContext,
     finding_metrics,
+    headline,
+    perfdata,
 )
 from os4xmon.dbdrivers import (
     BAD_RESULT,
@@ -40,9 +38,8 @@ from os4xmon.dbdrivers import (
     connect,
     scrub,
 )
-from os4xmon.host import Host
+from os4xmon.host import ConfiguredPorts, Host
 from os4xmon.numbers import port_number
-from os4xmon.processes import Expectation, assess
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
@@ -52,15 +49,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Iterator, Mapping, Sequence
 
+    from os4xmon.dbdrivers import Connection
+    from os4xmon.processes import ProcessReport
+
 
 PORT_KEYS = ("tcp_port", "tcp_port_tls")
 MAX_FINDINGS = 10
 MAX_LINES = 50
-MARGIN = 0.3
-"""Seconds kept back from the -t budget, so the database's own clear line comes before the
-plugin's alarm."""
-LATER_SHARE = 0.5
-"""Share of the remaining budget the database may use when slower aspects (ports, ISDN) follow."""
 
 
 def forced_mode_advice(daemon: str) -> str:
@@ -249,13 +244,13 @@ def _capped(verdict: Verdict) -> Verdict:
     return verdict
 
 
-def running_from(table: ProcessTable, expectation: Expectation,
+def running_from(table: ProcessTable, report: ProcessReport,
                  saved: Sequence[SavedPid]) -> Running:
-    """The Running record from the process table; asks the host only about saved pids that
-    the table does not hold (a pid reused by a program that is not OS4X)."""
+    """The Running record from the process table and the process check's report of it; asks
+    the host only about saved pids that the table does not hold (a pid reused by a program
+    that is not OS4X)."""
     import psutil
 
-    report = assess(table, expectation)
     instances = {name: [p.pid for p in found] for name, found in report.instances.items()}
     daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)  # zombies too: not running
                      for pid, p in table.processes.items()}
@@ -300,12 +295,11 @@ def connect_params(settings: Settings) -> ConnectParams:
 
 
 def budget(settings: Settings) -> float:
-    """Seconds the database may take: what -t has left, minus a margin, and only a share of
+    """Seconds the database may take: its share of what -t has left (runtime.share), half of
     it when ports or ISDN still have to be checked after the database."""
-    remaining = signal.getitimer(signal.ITIMER_REAL)[0] or settings.timeout
-    if any(aspect in settings.selected_checks for aspect in ("ports", "isdn")):
-        return max(remaining * LATER_SHARE, 0.05)
-    return max(remaining - min(MARGIN, remaining * 0.1), 0.05)
+    later = any(aspect in settings.selected_checks for aspect in ("ports", "isdn"))
+    share = runtime.share(2 if later else 1)
+    return max(share if share != float("inf") else settings.timeout, 0.05)
 
 
 def pid_query(settings: Settings) -> str:
@@ -333,7 +327,6 @@ class Database(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.expectation = Expectation.from_settings(settings)
         self.details: list[str] = []
         self.seconds: float | None = None  # talking to the database: connect, queries, close
 
@@ -344,10 +337,12 @@ class Database(Aspect):
         try:
             verdict, saved = self._compare()
         except _NotConfigured:
+            self.host.offer_configured_ports(ConfiguredPorts())
             yield from finding_metrics(self.name, [Finding(Unknown, NOT_CONFIGURED)])
             yield from self._perfdata(None, None)
             return
         except DatabaseError as error:
+            self.host.offer_configured_ports(ConfiguredPorts())  # the port check must not wait
             state = STATES_BY_NAME[self.settings.db_error_state]
             yield from finding_metrics(self.name, [Finding(state, self._say(str(error)))])
             yield from self._perfdata(None, None)
@@ -358,18 +353,15 @@ class Database(Aspect):
                                                for f in verdict.findings])
         with_pid = sum(1 for row in saved.rows if row.pid)
         yield from self._perfdata(with_pid, verdict.inconsistencies)
-        yield nagiosplugin.Metric("database", f"{plural(with_pid, 'saved PID')} agree",
-                                  context="database headline")
+        yield headline(self.name, f"{plural(with_pid, 'saved PID')} agree")
 
     def _perfdata(self, saved: int | None,
                   inconsistencies: int | None) -> Iterator[nagiosplugin.Metric]:
         """The same three labels on every run; U where the database gave no answer."""
         seconds = None if self.seconds is None else round(self.seconds, 4)
-        yield nagiosplugin.Metric("db_query_time", seconds, "s", min=0,
-                                  context="database perfdata")
-        yield nagiosplugin.Metric("db_pids_saved", saved, min=0, context="database perfdata")
-        yield nagiosplugin.Metric("db_inconsistencies", inconsistencies, min=0,
-                                  context="database perfdata")
+        yield perfdata("db_query_time", seconds, "s")
+        yield perfdata("db_pids_saved", saved)
+        yield perfdata("db_inconsistencies", inconsistencies)
 
     def _compare(self) -> tuple[Verdict, SavedPids]:
         settings = self.settings
@@ -395,8 +387,9 @@ class Database(Aspect):
                         error.driver_text, 2000))
                 raise
             self.seconds = time.monotonic() - started
-        verdict = judge(saved.rows, running_from(table, self.expectation, saved.rows),
-                        self.expectation.daemons)
+        report = self.host.process_report()
+        verdict = judge(saved.rows, running_from(table, report, saved.rows),
+                        report.expectation.daemons)
         self.details.extend(verdict.compared)
         if saved.ignored:
             self.details.append("ignored (not OS4X daemons): " + ", ".join(saved.ignored[:20])
@@ -404,19 +397,41 @@ class Database(Aspect):
                                    if len(saved.ignored) > 20 else ""))
         return verdict, saved
 
-    def _read_ports(self, connection: Any) -> None:
-        """tcp_port / tcp_port_tls into host.configured_ports; a failure here is only a note."""
-        table = f"{self.settings.db_prefix}configuration"
+    def _read_ports(self, connection: Connection) -> None:
+        """Offers tcp_port / tcp_port_tls to the host, read on this aspect's connection."""
+        configured = ports_from(connection, self.settings.db_prefix)
+        self.host.offer_configured_ports(configured)
+        self.details.extend(configured.notes)
+
+
+def ports_from(connection: Connection, prefix: str) -> ConfiguredPorts:
+    """tcp_port / tcp_port_tls from <prefix>configuration; a failure here is only a note."""
+    table = f"{prefix}configuration"
+    try:
+        ((_, rows),) = connection.read_only([configuration_query(prefix)])
+    except DatabaseError as error:
+        return ConfiguredPorts(notes=(f"ports not read from {table}: {error}",))
+    ports, notes = parse_ports(rows)
+    return ConfiguredPorts(ports, (*notes, f"ports in {table}: " + (", ".join(
+        f"{key} = {value}" for key, value in sorted(ports.items())) or "none")))
+
+
+def read_configured_ports(settings: Settings) -> ConfiguredPorts:
+    """The ports, on a connection of their own: for a port check that asks before the database
+    check has run. A failure is only a note (the database check reports the database)."""
+    params = connect_params(settings)
+    with runtime.phase(f"waiting for the database ({params.where()})"):
         try:
-            ((_, rows),) = connection.read_only([configuration_query(self.settings.db_prefix)])
+            connection = connect(params, Deadline(budget(settings)))
         except DatabaseError as error:
-            self.details.append(f"ports not read from {table}: {error}")
-            return
-        ports, notes = parse_ports(rows)
-        self.host.configured_ports.update(ports)
-        self.details.extend(notes)
-        self.details.append(f"ports in {table}: " + (", ".join(
-            f"{key} = {value}" for key, value in sorted(ports.items())) or "none"))
+            return ConfiguredPorts(notes=(scrub(f"ports not read: {error}",
+                                                settings.db_password),))
+        try:
+            configured = ports_from(connection, settings.db_prefix)
+        finally:
+            connection.close()
+    return ConfiguredPorts(configured.ports, tuple(scrub(note, settings.db_password)
+                                                   for note in configured.notes))
 
 
 class _NotConfigured(DatabaseError):
@@ -424,29 +439,11 @@ class _NotConfigured(DatabaseError):
         super().__init__("database check not configured", "")
 
 
-class DatabasePerfdata(nagiosplugin.Context):
-    """Perfdata with the same labels whether the database answered or not: 'U' (the plugin
-    API's "could not be determined") where a failure left no value."""
-
-    def __init__(self) -> None:
-        super().__init__("database perfdata", fmt_metric="")
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        return nagiosplugin.Result(Ok, None, metric)
-
-    def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance:
-        if metric.value is None:  # no unit after U: "db_query_time=U;;;0"
-            return Performance(metric.name, "U", "", min=metric.min)
-        return Performance(metric.name, metric.value, metric.uom or "", min=metric.min)
-
-
 NOT_CONFIGURED = ("no --pid-query configured: set it to SQL that returns (daemon name, pid) "
                   "rows; check_os4x --db-type ... --db-discover lists the tables that may "
                   "hold the PIDs")
 
 
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    return [Database(settings, host), FindingContext(), DatabasePerfdata(),
-            HeadlineContext("database headline")]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the database check (its contexts are the shared ones)."""
+    return [Database(settings, host)]

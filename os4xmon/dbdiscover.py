@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
 
 from os4xmon import runtime
-from os4xmon.database import MARGIN, configuration_query, connect_params, parse_ports
+from os4xmon.database import configuration_query, connect_params, parse_ports
 from os4xmon.dbdrivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
@@ -161,8 +160,8 @@ def discover(settings: Settings) -> NoReturn:
         runtime.fail("--db-discover needs --db-type (and the connection options) "
                      "(see check_os4x --help)")
     params = connect_params(settings)
-    left = min(runtime.time_left(), settings.timeout)  # the same -t as a check
-    deadline = Deadline(max(left - MARGIN, 0.05))
+    share = runtime.share()
+    deadline = Deadline(max(share if share != float("inf") else settings.timeout, 0.05))
     try:
         connection = connect(params, deadline)
         try:
@@ -179,6 +178,4 @@ def discover(settings: Settings) -> NoReturn:
         runtime.fail(scrub(str(error), settings.db_password))
     tables = candidates(columns)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes)
-    sys.stdout.write("\n".join(scrub(line, settings.db_password) for line in lines) + "\n")
-    sys.stdout.flush()
-    sys.exit(0)
+    runtime.emit([scrub(line, settings.db_password) for line in lines], 0)

@@ -640,13 +640,3 @@ def connect(params: ConnectParams, deadline: Deadline) -> Connection:
         raise DatabaseError(DRIVER_MISSING, f"no driver for {params.db_type!r}") from None
     return driver(params, deadline)
 
-
-def query_with(params: ConnectParams, seconds: float, queries: Sequence[str],
-               ) -> list[tuple[int, Rows]]:
-    """Connects, runs the queries in one read-only transaction, closes."""
-    deadline = Deadline(seconds)
-    connection = connect(params, deadline)
-    try:
-        return connection.read_only(queries)
-    finally:
-        connection.close()

@@ -1,25 +1,83 @@
-"""What the aspects of one run share, read lazily and at most once.
+"""What the aspects of one run share: facts about the OS4X host, each read on first request.
 
-The process table is read once even when the process, port and database checks all need it;
-facts one aspect learns for another (the ports saved in OS4X's database) are handed over here.
+No aspect hands another a fact through a side effect or relies on running first: an aspect
+that needs a fact asks ``Host``, which reads it once and keeps it for the rest of the run.
+
+- ``process_table()``: one snapshot of the process table (processes, ports, database, isdn).
+- ``process_report()``: the process check's assessment of that snapshot, made once; the
+  database compares saved PIDs with its instances, the ISDN check finds its receivers there,
+  the port check learns which receivers are not running.
+- ``configured_ports()``: ``tcp_port`` / ``tcp_port_tls`` from OS4X's ``<prefix>configuration``
+  when the database check runs; the database check offers what it read on its own connection
+  (``offer_configured_ports``), so a run connects once whichever aspect asks first.
 """
 
 from __future__ import annotations
 
 from os4xmon.proctable import ProcessTable, read_process_table
+from os4xmon.record import dataclass, field
+from os4xmon.settings import Settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from os4xmon.processes import ProcessReport
+
+
+@dataclass(frozen=True)
+class ConfiguredPorts:
+    """The ports OS4X saved in its database, and lines for the long output about them."""
+
+    ports: dict[str, int] = field(default_factory=dict)  # tcp_port, tcp_port_tls
+    notes: tuple[str, ...] = ()
 
 
 class Host:
     """The OS4X host as this run sees it."""
 
-    def __init__(self, proc: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, proc: str | None = None) -> None:
+        self.settings = settings or Settings()
         self._proc = proc
         self._table: ProcessTable | None = None
-        self.configured_ports: dict[str, int] = {}
-        """Ports read from <prefix>configuration (tcp_port, tcp_port_tls), for the port check."""
+        self._report: ProcessReport | None = None
+        self._ports: ConfiguredPorts | None = None
 
     def process_table(self) -> ProcessTable:
         if self._table is None:
             self._table = read_process_table() if self._proc is None \
                 else read_process_table(self._proc)
         return self._table
+
+    def process_report(self) -> ProcessReport:
+        """The process check's verdicts on the snapshot, for the daemons the settings expect."""
+        if self._report is None:
+            from os4xmon.processes import Expectation, assess, replaced_files
+
+            table = self.process_table()
+            self._report = assess(table, Expectation.from_settings(self.settings),
+                                  replaced_files(table))
+        return self._report
+
+    def reported_not_running(self, daemon: str) -> bool:
+        """Whether the process check of this run reports that daemon as not running, so that
+        another aspect need not raise the same problem a second time."""
+        if "processes" not in self.settings.selected_checks or self.process_table().hidden:
+            return False
+        report = self.process_report()
+        return daemon in report.expectation.daemons and not report.running(daemon)
+
+    def configured_ports(self) -> ConfiguredPorts:
+        """The ports saved in OS4X's database; empty unless the database check runs."""
+        if self._ports is None:
+            settings = self.settings
+            if "database" in settings.selected_checks and settings.pid_query:
+                from os4xmon.database import read_configured_ports
+
+                self._ports = read_configured_ports(settings)
+            else:
+                self._ports = ConfiguredPorts()
+        return self._ports
+
+    def offer_configured_ports(self, ports: ConfiguredPorts) -> None:
+        """Keeps the ports an aspect read anyway (on its own connection), if none are known."""
+        if self._ports is None:
+            self._ports = ports

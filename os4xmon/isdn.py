@@ -19,10 +19,7 @@ from nagiosplugin.state import Critical, Unknown
 
 from os4xmon import capi_sources, daemons, runtime
 from os4xmon.aspect import Aspect
-from os4xmon.contexts import CountContext, Finding, FindingContext, HeadlineContext, finding_metrics
-from os4xmon.host import Host
-from os4xmon.processes import Expectation
-from os4xmon.processes import assess as assess_processes
+from os4xmon.contexts import Finding, finding_metrics, headline, perfdata
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
 from os4xmon.text import pid_list, plural, printable
@@ -30,6 +27,8 @@ from os4xmon.text import pid_list, plural, printable
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Iterator, Mapping, Sequence
+
+    from os4xmon.host import Host
 
 
 RUNNING = "running"
@@ -67,9 +66,12 @@ class CapiListing:
     notes: list[str] = field(default_factory=list)  # for the long output
 
     @property
-    def b_channels(self) -> int:
-        """B channels of all controllers, where reported: 0 when no controller reports them."""
-        return sum(c.b_channels or 0 for c in self.controllers)
+    def b_channels(self) -> int | None:
+        """B channels of all controllers; None (not known) when a controller does not report
+        them (the kernel's list never does) or the source failed."""
+        if self.failure is not None or any(c.b_channels is None for c in self.controllers):
+            return None
+        return sum(c.b_channels for c in self.controllers if c.b_channels is not None)
 
 
 # -- parsers: bytes in, CapiListing out; never raise on any input --
@@ -98,7 +100,7 @@ def parse_controller_file(data: bytes, source: str,
         listing.failure = Finding(
             Unknown, f"{source} is larger than {limit // 1024} KiB: not a CAPI controller list")
         return listing
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8", errors="surrogateescape")
     seen: set[int] = set()
     for index, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -133,7 +135,7 @@ _FIELD = re.compile(r"^(Manufacturer|BChannels)\s*:\s?(.*)$")
 
 def _first_line(data: bytes, limit: int = 80) -> str:
     """The first non-blank line, escaped for output: what a message quotes from the source."""
-    for line in data.decode("utf-8", errors="replace").splitlines():
+    for line in data.decode("utf-8", errors="surrogateescape").splitlines():
         if line.strip():
             return printable(line.strip(), limit)
     return ""
@@ -162,7 +164,7 @@ def parse_capiinfo(stdout: bytes, stderr: bytes, returncode: int | None, *,
                                   f"{capi_sources.MAX_BYTES // 1024} KiB: not capiinfo's output")
         return listing
     assert returncode is not None
-    missing = _NOT_INSTALLED.search(stderr.decode("utf-8", errors="replace"))
+    missing = _NOT_INSTALLED.search(stderr.decode("utf-8", errors="surrogateescape"))
     if returncode < 0:
         listing.failure = Finding(Unknown, f"{source} was killed by signal {-returncode}")
         return listing
@@ -190,7 +192,7 @@ def _parse_capiinfo_stdout(stdout: bytes, listing: CapiListing) -> None:
         listing.failure = Finding(Unknown, f"{source} printed binary data, not capiinfo's "
                                   f"output: '{_first_line(stdout, 40)}'")
         return
-    text = stdout.decode("utf-8", errors="replace")
+    text = stdout.decode("utf-8", errors="surrogateescape")
     count = _COUNT.search(text)
     if count is None:
         first = _first_line(stdout)
@@ -357,7 +359,8 @@ def read_listing(settings: Settings) -> CapiListing:
     if capiinfo is None:
         return CapiListing("capiinfo", failure=Finding(
             Unknown, "capiinfo not found on PATH: install it or give --capiinfo PATH"))
-    budget = capi_sources.capiinfo_budget(capi_sources.time_left(settings.timeout))
+    budget = runtime.share()  # the run's one budget; inf outside a run (tools, tests)
+    budget = budget if budget != float("inf") else settings.timeout
     try:
         with runtime.phase(f"waiting for {capiinfo}"):
             run = capi_sources.run_capiinfo(capiinfo, budget)
@@ -377,37 +380,35 @@ class Isdn(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.report: IsdnReport | None = None
         self.details: list[str] = []
 
     def receivers(self, listing: CapiListing) -> dict[int, list[int]]:
-        """Pids of the receiver of every running controller OS4X uses, from the process table."""
+        """Pids of the receiver of every running controller OS4X uses, from the process
+        check's report of this run (``Host.process_report``)."""
         expected = self.settings.isdn_controllers
         wanted = [c.number for c in listing.controllers
                   if c.state == RUNNING and c.number <= expected]
         if not wanted:
             return {}
-        names = tuple(daemons.capi_receiver(number - 1) for number in wanted)
-        report = assess_processes(self.host.process_table(), Expectation(names))
-        return {number: [p.pid for p in report.of(name)] for number, name in zip(wanted, names)}
+        report = self.host.process_report()
+        return {number: [p.pid for p in report.of(daemons.capi_receiver(number - 1))]
+                for number in wanted}
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         listing = read_listing(self.settings)
         receivers = self.receivers(listing) if listing.failure is None else {}
         report = assess(listing, self.settings.isdn_controllers, receivers,
                         "processes" in self.settings.selected_checks)
-        self.report = report
         self.details = report.details
+        failed = listing.failure is not None  # nothing was counted: U, not 0
         yield from finding_metrics(self.name, report.findings)
-        yield nagiosplugin.Metric("capi_controllers_found", report.found, min=0, context="count")
-        yield nagiosplugin.Metric("capi_controllers_running", report.running, min=0,
-                                  context="count")
-        yield nagiosplugin.Metric("capi_b_channels", listing.b_channels, min=0, context="count")
-        yield nagiosplugin.Metric("capi", report.headline, context="isdn headline")
+        yield perfdata("capi_controllers_found", None if failed else report.found)
+        yield perfdata("capi_controllers_running", None if failed else report.running)
+        yield perfdata("capi_b_channels", listing.b_channels)
+        yield headline(self.name, report.headline)
 
 
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    """The resource and contexts of the ISDN check."""
-    return [Isdn(settings, host), FindingContext(), CountContext("count"),
-            HeadlineContext("isdn headline")]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the ISDN check (its contexts are the shared ones)."""
+    return [Isdn(settings, host)]
 

@@ -6,9 +6,11 @@ database row or a config file must be plain ASCII digits, so one strict parser s
 
 from __future__ import annotations
 
+import math
 import re
 
 _DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def whole_number(text: str) -> int:
@@ -26,4 +28,18 @@ def port_number(text: str) -> int:
     value = whole_number(text)
     if not 1 <= value <= 65535:
         raise ValueError(f"{text!r} is not a TCP port (1-65535)")
+    return value
+
+
+def decimal_number(text: str) -> float:
+    """A non-negative finite number in ASCII (``1.5``, ``.5``, ``1e-06``): float() alone also
+    takes full-width digits, ``1_0``, ``inf`` and ``nan``, none of which an admin means."""
+    stripped = text.strip(" \t\r\n")
+    if stripped.startswith("-") and _DECIMAL.fullmatch(stripped[1:]):
+        raise ValueError(f"{text!r} is negative")
+    if not _DECIMAL.fullmatch(stripped):
+        raise ValueError(f"{text!r} is not a number written in ASCII digits")
+    value = float(stripped)
+    if math.isnan(value) or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text!r} is not a finite number")
     return value

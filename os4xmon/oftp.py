@@ -1,4 +1,4 @@
-"""OFTP's first words on the wire, and a TLS certificate's end of validity: pure parsers.
+"""OFTP on the wire: pure encoders and parsers of what a probe sends and receives.
 
 A listener of OFTP (RFC 5024) speaks first: a 4-byte Stream Transmission Header (version 1,
 flags 0, 24-bit big-endian length of the whole buffer) followed by the Start Session Ready
@@ -6,16 +6,15 @@ Message ``IODETTE FTP READY `` and a carriage return (0x0D, or 0x8D). That is 23
 ``10 00 00 17 49 4f 44 ...``. ``ready_problem`` says what is wrong with a buffer, already on a
 prefix, so that a probe stops reading as soon as the peer cannot be an OFTP listener.
 
-``not_after`` reads the validity of an X.509 certificate from its DER form: with an unverified
-chain ``ssl.getpeercert()`` returns nothing, and the binary form is all there is. Only the few
-ASN.1 elements on the way to the validity are read; anything malformed raises ValueError.
+A session probe goes one step further (RFC 5024 section 5.3): it sends a Start Session (SSID)
+as a monitoring partner, reads the responder's SSID or End Session (ESID), and ends with an ESID
+of reason 00. ``encode_ssid``, ``encode_esid`` and ``frame`` build what is sent;
+``parse_header`` and ``parse_answer`` judge what comes back, every byte of it hostile.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from os4xmon.record import dataclass
+from os4xmon.record import dataclass, field
 from os4xmon.text import printable
 
 READY_TEXT = b"IODETTE FTP READY "
@@ -63,72 +62,244 @@ def shown(buffer: bytes) -> str:
     return f"'{printable(buffer, SHOWN)}'"
 
 
-# --- X.509 validity from DER -------------------------------------------------------------
+# --- a session: Start Session (SSID) and End Session (ESID) ------------------------------
+
+HEADER_LENGTH = 4
+MAX_EXCHANGE_BUFFER = 99999
+"""RFC 5024 section 8.2: a Stream Transmission Buffer is 5 to 100003 octets, header included."""
+SSID_LENGTH = 61
+OFTP2_LEVEL = 5
+"""SSIDLEV: '5' is OFTP 2.0; the level is negotiated down to the lower of both sides."""
+LEVELS = {"1": "OFTP 1.2 or 1.3", "2": "OFTP 1.3", "4": "OFTP 1.4", "5": "OFTP 2.0"}
+BUFFER_SIZE = 4096
+"""SSIDSDEB sent: the largest Data Exchange Buffer the probe takes (128..99999; never used)."""
+CREDIT = 999
+"""SSIDCRED sent: the most a responder may answer, so that no credit makes it refuse."""
+ESID_MIN_LENGTH = 7  # F, reason (2), text length (3), carriage return
+MAX_ANSWER = ESID_MIN_LENGTH + 999
+"""The longest answer to a session start: an ESID with 999 octets of reason text."""
+ID_LENGTH = 25
+PASSWORD_LENGTH = 8
+
+ESID_REASONS = {
+    0: "normal session termination",
+    1: "command not recognised",
+    2: "protocol violation",
+    3: "user code not known",
+    4: "invalid password",
+    5: "local site emergency close down",
+    6: "command contained invalid data",
+    7: "exchange buffer size error",
+    8: "resources not available",
+    9: "time out",
+    10: "mode or capabilities incompatible",
+    11: "invalid challenge response",
+    12: "secure authentication requirements incompatible",
+    99: "unspecified abort code",
+}
+"""ESIDREAS, RFC 5024 section 5.3.11 (End Session), in the RFC's words."""
+
+COMMAND_CODES = b"IXHD23C45TFREPNJAS"
+"""Every command code of RFC 5024 section 5.2 (SSRM I, SSID X, SFID H, ... AURP S)."""
+
+NORMAL = 0
+COMMAND_NOT_RECOGNISED = 1
+PROTOCOL_VIOLATION = 2
+INVALID_DATA = 6
+BUFFER_SIZE_ERROR = 7
+AUTHENTICATION_INCOMPATIBLE = 12
+
+
+class AnswerError(ValueError):
+    """An answer that is neither a valid SSID nor an ESID; ``reason`` is the ESID it earns."""
+
+    def __init__(self, message: str, reason: int = PROTOCOL_VIOLATION) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 @dataclass(frozen=True)
-class Element:
-    tag: int
-    start: int  # first byte of the content
-    end: int  # one past the last byte of the content
+class SessionStart:
+    """A Start Session (SSID), RFC 5024 section 5.3.2. The password is never shown."""
+
+    level: int
+    code: str  # SSIDCODE, the sender's ODETTE ID, padding stripped
+    password: str = field(default="", repr=False, compare=False)
+    buffer_size: int = 0
+    send_receive: str = "B"
+    compression: bool = False
+    restart: bool = False
+    special: bool = False
+    credit: int = 0
+    authentication: bool = False
+    user: str = ""
+
+    def describe(self) -> str:
+        """The responder as the long output names it (its ID escaped: ``|`` is ASCII too)."""
+        level = LEVELS.get(str(self.level), "an unknown release")
+        return f"{printable(self.code, ID_LENGTH) or '(no ODETTE ID)'}, protocol level " \
+               f"{self.level} ({level})"
 
 
-SEQUENCE = 0x30
-INTEGER = 0x02
-EXPLICIT_VERSION = 0xA0
-UTC_TIME = 0x17
-GENERALIZED_TIME = 0x18
+@dataclass(frozen=True)
+class SessionEnd:
+    """An End Session (ESID), RFC 5024 section 5.3.11."""
+
+    reason: int
+    text: str = ""  # ESIDREAST, escaped for output
+
+    def describe(self) -> str:
+        """'invalid password (ESID 04)': the reason in the RFC's words, and its code."""
+        words = ESID_REASONS.get(self.reason, "a reason code RFC 5024 does not define")
+        return f"{words} (ESID {self.reason:02d})"
 
 
-def read_element(data: bytes, offset: int, limit: int | None = None) -> Element:
-    """One DER tag-length-value at offset; ValueError when it does not fit inside limit."""
-    limit = len(data) if limit is None else min(limit, len(data))
-    if offset + 2 > limit:
-        raise ValueError(f"DER element at {offset} is cut short")
-    tag, first = data[offset], data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or start + count > limit:
-            raise ValueError(f"DER length at {offset} is malformed")
-        length = int.from_bytes(data[start:start + count], "big")
-        start += count
-    if start + length > limit:
-        raise ValueError(f"DER element at {offset} runs past its container")
-    return Element(tag, start, start + length)
+def _alphanumeric(value: str, length: int, what: str) -> bytes:
+    """An X(n) field: ASCII, left-justified and padded with spaces (RFC 5024 section 5.3)."""
+    if not value or len(value) > length or not value.isascii() or not value.isprintable() \
+            or " " in value:
+        raise ValueError(f"{what} must be 1 to {length} printable ASCII characters, no spaces")
+    return value.encode("ascii").ljust(length, b" ")
 
 
-def _expect(element: Element, tag: int, what: str) -> Element:
-    if element.tag != tag:
-        raise ValueError(f"{what}: tag {element.tag:#04x}, expected {tag:#04x}")
-    return element
+def encode_ssid(odette_id: str, password: str, *, buffer_size: int = BUFFER_SIZE,
+                credit: int = CREDIT, level: int = OFTP2_LEVEL, authentication: bool = False,
+                send_receive: str = "B") -> bytes:
+    """The 61-octet SSID command, field by field as in RFC 5024 section 5.3.2.
+
+    ``B`` (send and receive), no buffer compression, no restart, no special logic, no secure
+    authentication, reserved and user fields blank: what a partner that only logs in sends.
+    """
+    if not 128 <= buffer_size <= MAX_EXCHANGE_BUFFER or not 1 <= credit <= 999 \
+            or not 0 <= level <= 9 or send_receive not in ("S", "R", "B"):
+        raise ValueError("SSID values out of range")
+    command = (b"X" + str(level).encode()
+               + _alphanumeric(odette_id, ID_LENGTH, "the ODETTE ID")
+               + _alphanumeric(password, PASSWORD_LENGTH, "the ODETTE password")
+               + f"{buffer_size:05d}".encode() + send_receive.encode() + b"NNN"
+               + f"{credit:03d}".encode() + (b"Y" if authentication else b"N")
+               + b" " * 4 + b" " * 8 + b"\r")
+    assert len(command) == SSID_LENGTH
+    return command
 
 
-def parse_time(tag: int, value: bytes) -> datetime:
-    """A DER UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), as UTC."""
-    text = value.decode("ascii", errors="replace")
-    if tag == UTC_TIME and len(text) == 13 and text.endswith("Z") and text[:12].isdigit():
-        year = int(text[:2])
-        text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
-    elif not (tag == GENERALIZED_TIME and len(text) == 15 and text.endswith("Z")
-              and text[:14].isdigit()):
-        raise ValueError(f"not a DER time: {printable(value, 20)}")
-    return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=timezone.utc)
+def encode_esid(reason: int = NORMAL, text: str = "") -> bytes:
+    """An ESID command: F, the reason, the length of the UTF-8 reason text, the text, CR."""
+    encoded = text.encode("utf-8")[:999]
+    if not 0 <= reason <= 99:
+        raise ValueError(f"ESID reason {reason} is not two digits")
+    return b"F" + f"{reason:02d}{len(encoded):03d}".encode() + encoded + b"\r"
 
 
-def not_after(der: bytes) -> datetime:
-    """The end of a certificate's validity: Certificate > TBSCertificate > Validity > notAfter."""
-    certificate = _expect(read_element(der, 0), SEQUENCE, "certificate")
-    tbs = _expect(read_element(der, certificate.start, certificate.end), SEQUENCE,
-                  "tbsCertificate")
-    element = read_element(der, tbs.start, tbs.end)
-    if element.tag == EXPLICIT_VERSION:
-        element = read_element(der, element.end, tbs.end)
-    _expect(element, INTEGER, "serialNumber")
-    for what in ("signature", "issuer"):
-        element = _expect(read_element(der, element.end, tbs.end), SEQUENCE, what)
-    validity = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
-    before = read_element(der, validity.start, validity.end)
-    after = read_element(der, before.end, validity.end)
-    return parse_time(after.tag, der[after.start:after.end])
+def frame(command: bytes) -> bytes:
+    """A Stream Transmission Buffer: the header (version 1, flags 0, length) and the command."""
+    if not 1 <= len(command) <= MAX_EXCHANGE_BUFFER:
+        raise ValueError(f"an exchange buffer of {len(command)} octets cannot be sent")
+    return bytes((0x10,)) + (len(command) + HEADER_LENGTH).to_bytes(3, "big") + command
+
+
+def parse_header(header: bytes) -> int:
+    """The length of the Exchange Buffer that a 4-octet Stream Transmission Header announces.
+
+    ValueError for a wrong version or flags, or a length outside 5..100003 (RFC 5024 section
+    8.2). The caller still decides how much of an allowed length it is willing to read.
+    """
+    if len(header) != HEADER_LENGTH:
+        raise ValueError(f"a Stream Transmission Header has 4 octets, not {len(header)}")
+    version, flags = header[0] >> 4, header[0] & 0x0F
+    if version != 1:
+        raise ValueError(f"Stream Transmission Header version {version}, not 1")
+    if flags != 0:
+        raise ValueError(f"Stream Transmission Header flags {flags:#x}, not 0")
+    length = int.from_bytes(header[1:4], "big")
+    if not HEADER_LENGTH + 1 <= length <= MAX_EXCHANGE_BUFFER + HEADER_LENGTH:
+        raise ValueError(f"Stream Transmission Header length {length}, not 5 to "
+                         f"{MAX_EXCHANGE_BUFFER + HEADER_LENGTH}")
+    return length - HEADER_LENGTH
+
+
+def _digits(command: bytes, start: int, length: int, name: str) -> int:
+    value = command[start:start + length]
+    if len(value) != length or not value.isdigit():
+        raise AnswerError(f"{name} is {printable(value, 12)!r}, not {length} digits",
+                          INVALID_DATA)
+    return int(value)
+
+
+def _flag(command: bytes, position: int, name: str, allowed: bytes = b"YN") -> str:
+    value = command[position:position + 1]
+    if len(value) != 1 or value not in allowed:
+        shown_value = printable(value, 8)
+        raise AnswerError(f"{name} is {shown_value!r}, not one of {'/'.join(allowed.decode())}",
+                          INVALID_DATA)
+    return value.decode()
+
+
+def parse_ssid(command: bytes) -> SessionStart:
+    """A Start Session command, every field checked; AnswerError says which one is wrong."""
+    if len(command) != SSID_LENGTH:
+        raise AnswerError(f"an SSID of {len(command)} octets, not {SSID_LENGTH}",
+                          BUFFER_SIZE_ERROR)
+    level = _digits(command, 1, 1, "SSIDLEV")
+    code = command[2:27]
+    if not code.isascii() or not code.decode().isprintable():
+        raise AnswerError(f"SSIDCODE {printable(code, 30)!r} is not printable ASCII",
+                          INVALID_DATA)
+    password = command[27:35]
+    if not password.isascii():
+        raise AnswerError("SSIDPSWD is not ASCII", INVALID_DATA)  # its value is never shown
+    buffer_size = _digits(command, 35, 5, "SSIDSDEB")
+    send_receive = _flag(command, 40, "SSIDSR", b"SRB")
+    compression, restart, special = (_flag(command, position, name) == "Y" for position, name
+                                     in ((41, "SSIDCMPR"), (42, "SSIDREST"), (43, "SSIDSPEC")))
+    credit = _digits(command, 44, 3, "SSIDCRED")
+    authentication = _flag(command, 47, "SSIDAUTH") == "Y"
+    user = command[52:60]
+    if command[60] not in CARRIAGE_RETURNS:
+        raise AnswerError(f"the SSID ends with {command[60]:#04x}, not a carriage return",
+                          INVALID_DATA)
+    return SessionStart(level, code.decode().rstrip(" "), password.decode().rstrip(" "),
+                        buffer_size, send_receive, compression, restart, special, credit,
+                        authentication, printable(user.rstrip(b" "), 8))
+
+
+def parse_esid(command: bytes) -> SessionEnd:
+    """An End Session: its reason, read liberally (RFC 5024: liberal in what is accepted).
+
+    The reason code is all a verdict needs: when the two digits are there, a wrong text length
+    or a missing carriage return only drops the reason text.
+    """
+    reason = _digits(command, 1, 2, "ESIDREAS")
+    text = ""
+    length_field = command[3:6]
+    if length_field.isdigit() and len(length_field) == 3:
+        length = int(length_field)
+        body = command[6:]
+        if len(body) == length + 1 and body[-1] in CARRIAGE_RETURNS:
+            text = printable(body[:-1], 120)
+    return SessionEnd(reason, text)
+
+
+def parse_answer(command: bytes) -> SessionStart | SessionEnd:
+    """The responder's answer to our SSID: its SSID, its ESID, or AnswerError with the reason
+    the probe gives in its own ESID (command not recognised, invalid data, ...)."""
+    if not command:
+        raise AnswerError("an empty exchange buffer", BUFFER_SIZE_ERROR)
+    if command[:1] == b"X":
+        return parse_ssid(command)
+    if command[:1] == b"F":
+        return parse_esid(command)
+    first = command[0]
+    if first in COMMAND_CODES:  # an OFTP command, but not one that answers a session start
+        raise AnswerError(f"command {chr(first)!r}, not SSID or ESID", PROTOCOL_VIOLATION)
+    raise AnswerError(f"command code {first:#04x} is not OFTP", COMMAND_NOT_RECOGNISED)
+
+
+def masked(command: bytes, secret: str = "") -> bytes:
+    """A received command safe to show: an SSID's password field and our own secret blanked."""
+    if command[:1] == b"X" and len(command) > 27:
+        command = command[:27] + b"*" * len(command[27:35]) + command[35:]
+    if secret:
+        command = command.replace(secret.encode("utf-8", "surrogateescape"), b"********")
+    return command
+

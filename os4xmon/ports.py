@@ -1,38 +1,39 @@
 """The port check: OFTP's ports listening, held by the right daemon, answering as OFTP should.
 
 Which ports: a port the admin gave wins over the one OS4X saved in its database
-(``host.configured_ports``, filled by the database check), which wins over the default. On the
-OS4X host the sockets in LISTEN state and their holders are read (sockets.py) and judged by
-``assess_listening``, a pure function; with ``--probe`` each OFTP port is also connected to
-and must send the ready message (probe.py). Another ``--host`` can only be probed.
+(``host.configured_ports()``, read when the database check runs), which wins over the default.
+On the OS4X host the sockets in LISTEN state and their holders are read (sockets.py) and judged
+by ``assess_listening``, a pure function; with ``--probe`` each OFTP port is also connected to
+and must send the ready message (probe.py), judged by ``judge_probe``; with ``--odette-id`` each
+probe also starts and normally ends a session as that monitoring partner, and the response-time
+thresholds apply to the session start (``oftp_session_time``) instead. Another ``--host`` can
+only be probed. A port whose daemon the process check of the same run reports as not running
+is a line of the long output, not a second problem.
 
 Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_response_time``,
 ``oftp2_cert_days``), so graphs survive a port change; a value that could not be measured is
-``U``, so the labels are the same in every state.
+``U`` (the rule in contexts.py), so the labels are the same in every state.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 
 import nagiosplugin
-from nagiosplugin.performance import Performance
-from nagiosplugin.state import Critical, Ok, ServiceState, Unknown
+from nagiosplugin.state import Critical, Ok, Unknown
 
 from os4xmon import daemons, runtime
 from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
-    CountContext,
     Finding,
-    FindingContext,
-    HeadlineContext,
-    ThresholdContext,
     finding_metrics,
+    headline,
+    perfdata,
     range_above,
     range_below,
+    threshold_state,
 )
-from os4xmon.host import Host
+from os4xmon.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
 from os4xmon.settings import (
@@ -47,8 +48,9 @@ from os4xmon.text import duration, plural, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Iterator, Mapping, Sequence
+    from typing import Collection, Iterator, Mapping, Sequence
 
+    from os4xmon.host import Host
     from os4xmon.probe import ProbeResult
 
 
@@ -125,12 +127,22 @@ class Owner:
     instance: bool = False  # a daemon whose parent is not a process of the same daemon
 
 
-def owners_from_table(pids: Sequence[int], table: ProcessTable) -> dict[int, Owner]:
-    """Owners of the pids the process table knows: OS4X processes and their children."""
+def owners_from_table(pids: Sequence[int], table: ProcessTable,
+                      identities: Mapping[int, Identity] | None = None) -> dict[int, Owner]:
+    """Owners of the pids the process table knows: OS4X processes and their children.
+
+    With the process check's classification (``identities``), a daemon of another installation
+    or an impostor is named as such and never counts as this installation's holder.
+    """
     owners = {}
     for pid in pids:
         process = table.processes.get(pid)
         if process is None:
+            continue
+        identity = identities.get(pid) if identities else None
+        note = foreign_note(identity) if identity else ""
+        if note:
+            owners[pid] = Owner(pid, f"{identity.daemon} ({note})")  # type: ignore[union-attr]
             continue
         daemon = daemons.daemon_of(process.cmdline, process.comm)
         parent = table.processes.get(process.ppid)
@@ -160,12 +172,21 @@ class ListeningReport:
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
-                     owners: Mapping[int, Owner]) -> ListeningReport:
-    """Decides, from the listening sockets and their holders, which ports are wrong; no I/O."""
+                     owners: Mapping[int, Owner],
+                     stopped: Collection[str] = ()) -> ListeningReport:
+    """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
+
+    ``stopped``: daemons another check of this run already reports as not running; their
+    silent ports are a line of the long output, not a second problem.
+    """
     report = ListeningReport()
     for spec in specs:
         mine = [listener for listener in listeners if listener.port == spec.port]
         report.listening[spec.role] = bool(mine)
+        if not mine and spec.daemon in stopped:
+            report.lines.append(f"{spec.describe()}: not listening, {spec.daemon} not running "
+                                "(reported by the process check)")
+            continue
         if not mine:
             report.findings.append(Finding(
                 Critical, f"port {spec.port} not listening ({spec.daemon} should)"))
@@ -192,14 +213,11 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     return report
 
 
-def probe_budgets(remaining: float, count: int) -> list[float]:
-    """Each probe's share of the time left: a silent first port cannot starve the second."""
-    return [max(remaining, 0.0) / max(count - index, 1) for index in range(count)]
-
-
-def margin(timeout: float) -> float:
-    """Time kept back from -t for writing the result: a tenth, between 0.2s and 1s."""
-    return min(max(timeout / 10, 0.2), 1.0)
+def unseen_sockets(error: OSError) -> str:
+    where = printable(error.filename or "/proc/net", 60)
+    return (f"cannot see the listening sockets: {where}: "
+            f"{printable(error.strerror or str(error), 60)} (/proc mounted with subset=pid "
+            "or hidepid, or a container without /proc/net)")
 
 
 class Ports(Aspect):
@@ -210,19 +228,25 @@ class Ports(Aspect):
     def __init__(self, settings: Settings, host: Host) -> None:
         self.settings = settings
         self.host = host
-        self.deadline = time.monotonic() + settings.timeout - margin(settings.timeout)
         self.local = settings.local_host
-        self.probing = settings.probe or not self.local
+        self.session = settings.odette_id is not None
+        self.probing = settings.probe or not self.local or self.session
         self.details: list[str] = []
-        self.port_of: dict[str, int] = {}
+        self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
+            if settings.tls_cert else None
 
     def _specs(self) -> list[PortSpec]:
-        specs, notes = expected_ports(self.settings, self.host.configured_ports)
+        specs, notes = expected_ports(self.settings, self.host.configured_ports().ports)
         self.details.extend(notes)
         if not self.local:
             specs = [spec for spec in specs if spec.oftp]
-        self.port_of = {spec.role: spec.port for spec in specs}
         return specs
+
+    def _stopped(self, specs: list[PortSpec]) -> set[str]:
+        """The daemons of these ports that the process check of this run reports as stopped."""
+        if not self.local:
+            return set()
+        return {spec.daemon for spec in specs if self.host.reported_not_running(spec.daemon)}
 
     def _listening(self, specs: list[PortSpec]) -> ListeningReport:
         from os4xmon.sockets import read_listeners
@@ -230,11 +254,16 @@ class Ports(Aspect):
         with runtime.phase("reading the process table"):
             table = self.host.process_table()
         with runtime.phase("reading the listening sockets"):
-            listeners = read_listeners({spec.port for spec in specs}, sorted(table.processes))
+            try:
+                listeners = read_listeners({spec.port for spec in specs},
+                                           sorted(table.processes))
+            except OSError as error:  # /proc/net hidden (subset=pid): cannot see, not down
+                return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
         pids = sorted({pid for listener in listeners for pid in listener.pids})
-        owners = owners_from_table(pids, table)
+        owners = owners_from_table(pids, table,
+                                   classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
-        return assess_listening(specs, listeners, owners)
+        return assess_listening(specs, listeners, owners, self._stopped(specs))
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()
@@ -247,115 +276,124 @@ class Ports(Aspect):
                 self.details.append(
                     "owners not verified (run as root to see them): "
                     + ", ".join(f"port {port}" for port in report.unverified))
-            for spec in specs:
-                yield nagiosplugin.Metric(f"{spec.role}_listening",
-                                          int(report.listening[spec.role]), min=0, max=1,
-                                          context="count")
+            for spec in specs if report.listening else ():
+                yield perfdata(f"{spec.role}_listening", int(report.listening[spec.role]),
+                               maximum=1)
         else:
             self.details.append(f"{printable(self.settings.host, 60)} is another host: probed "
                                 "only; listening sockets and their holders not checked")
         answering = 0
+        measured: list[Finding] = []  # thresholds first, as the first line always had them
         if self.probing:
+            settings = self.settings
             probed = [spec for spec in specs if spec.oftp]
+            stopped = self._stopped(probed)
             for spec, result in zip(probed, self._probe(probed)):
-                findings.extend(self._judge(result))
-                answering += result.seconds is not None
-                yield nagiosplugin.Metric(
-                    f"{spec.role}_response_time",
-                    None if result.seconds is None else round(result.seconds, 4), "s", min=0,
-                    context="response_time")
+                judged = judge_probe(spec, result, settings, self.session)
+                if spec.daemon in stopped and result.seconds is None:
+                    self.details.extend(f"{finding.message} ({spec.daemon} not running, "
+                                        "reported by the process check)"
+                                        for finding in judged.failures)
+                else:
+                    findings.extend(judged.failures)
+                measured.extend(judged.thresholds)
+                if self.session:
+                    answering += judged.session_seconds is not None and not result.problem
+                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s")
+                    yield perfdata(f"{spec.role}_session_time", judged.session_seconds, "s",
+                                   warning=range_above(settings.response_warning),
+                                   critical=range_above(settings.response_critical))
+                else:
+                    answering += result.seconds is not None
+                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s",
+                                   warning=range_above(settings.response_warning),
+                                   critical=range_above(settings.response_critical))
                 if spec.tls:
-                    yield nagiosplugin.Metric(
-                        f"{spec.role}_cert_days",
-                        None if result.cert_days is None else round(result.cert_days, 1),
-                        context="cert_days")
-        yield from finding_metrics(self.name, findings)
-        yield nagiosplugin.Metric("ports_headline", self._headline(specs, answering),
-                                  context="ports headline")
+                    yield perfdata(f"{spec.role}_cert_days", judged.cert_days, minimum=None,
+                                   warning=range_below(settings.cert_warning),
+                                   critical=range_below(settings.cert_critical))
+        yield from finding_metrics(self.name, measured + findings)
+        yield headline(self.name, self._headline(specs, answering))
 
     def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
         from os4xmon.probe import probe  # sockets and TLS only for runs that probe
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
-            budget = probe_budgets(self.deadline - time.monotonic(), len(specs) - index)[0]
+            budget = runtime.share(len(specs) - index)  # a silent port cannot starve the next
+            budget = budget if budget != float("inf") else self.settings.timeout
             waiting = "the TLS handshake and " if spec.tls else ""
-            with runtime.phase(f"waiting for {waiting}the ready message on port {spec.port}"):
+            waiting += "the session start" if self.session else "the ready message"
+            with runtime.phase(f"waiting for {waiting} on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
-                               ca_file=self.settings.tls_ca, now=now)
+                               ca_file=self.settings.tls_ca, now=now,
+                               odette_id=self.settings.odette_id,
+                               odette_password=self.settings.odette_password or "",
+                               client_cert=self.client_cert)
+            if result.seconds is not None:
+                self.details.append(f"port {spec.port}: ready message in "
+                                    f"{result.seconds:.3f}s")
             self.details.extend(result.notes)
             if result.cert_not_after is not None:
                 self.details.append(f"port {spec.port}: certificate valid until "
                                     f"{result.cert_not_after:%Y-%m-%d %H:%M} UTC")
-            if result.seconds is not None:
-                self.details.append(f"port {spec.port}: ready message in "
-                                    f"{result.seconds:.3f}s")
             yield result
 
-    @staticmethod
-    def _judge(result: ProbeResult) -> list[Finding]:
-        if result.problem:
-            return [Finding(Critical, result.problem)]
-        if result.unknown:
-            return [Finding(Unknown, result.unknown)]
-        return []
-
     def _headline(self, specs: list[PortSpec], answering: int) -> str:
+        verb = f"accepting partner {printable(self.settings.odette_id or '', 25)}" \
+            if self.session else "answering"
         if not self.local:
-            return f"{plural(answering, 'port')} answering on {printable(self.settings.host, 60)}"
+            return f"{plural(answering, 'port')} {verb} on {printable(self.settings.host, 60)}"
         text = f"{plural(len(specs), 'port')} listening"
-        return text + (f", {answering} answering" if self.probing else "")
+        return text + (f", {answering} {verb}" if self.probing else "")
 
 
-class MeasuredContext(ThresholdContext):
-    """Thresholds on a value that a failed probe could not measure.
+@dataclass
+class ProbeVerdict:
+    """One probe, judged: what failed, what broke a threshold, and the values for perfdata."""
 
-    Then the value is None: perfdata says ``U`` (unknown, as the plugin guidelines allow) and
-    there is no second alarm, since the failure itself is already a finding.
-    """
-
-    def evaluate(self, metric: nagiosplugin.Metric,
-                 resource: nagiosplugin.Resource) -> nagiosplugin.Result:
-        if metric.value is None:
-            return nagiosplugin.Result(Ok, None, metric)
-        return super().evaluate(metric, resource)
-
-    def performance(self, metric: nagiosplugin.Metric,
-                    resource: nagiosplugin.Resource) -> Performance | None:
-        if metric.value is None:  # the thresholds stay; only the value is unknown
-            performance = super().performance(metric._replace(value=0), resource)
-            return performance._replace(value="U", uom="") if performance else None
-        return super().performance(metric, resource)
+    seconds: float | None = None  # to the ready message, rounded; None: not measured
+    cert_days: float | None = None
+    session_seconds: float | None = None  # to the responder's SSID, with --odette-id
+    failures: list[Finding] = field(default_factory=list)
+    thresholds: list[Finding] = field(default_factory=list)
 
 
-def _port_of(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource) -> int:
-    role = metric.name.rsplit("_", 2)[0]
-    return resource.port_of.get(role, 0)  # type: ignore[attr-defined]
+def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
+                session: bool = False) -> ProbeVerdict:
+    """A failed probe is CRITICAL (or UNKNOWN when it says nothing about OS4X); a measured
+    response time (with a session probe: the session start) or certificate lifetime is held
+    against its thresholds. No I/O."""
+    verdict = ProbeVerdict(
+        None if result.seconds is None else round(result.seconds, 4),
+        None if result.cert_days is None else round(result.cert_days, 1),
+        session_seconds=None if result.session_seconds is None
+        else round(result.session_seconds, 4))
+    if result.problem:
+        verdict.failures.append(Finding(Critical, result.problem, result.advice))
+    elif result.unknown:
+        verdict.failures.append(Finding(Unknown, result.unknown))
+    timed = verdict.session_seconds if session else verdict.seconds
+    if timed is not None:
+        state = threshold_state(timed, range_above(settings.response_warning),
+                                range_above(settings.response_critical))
+        if state != Ok:
+            what = "accepted the session in" if session else "answered in"
+            verdict.thresholds.append(Finding(
+                state, f"port {spec.port} {what} {duration(timed)}",
+                f"see why port {spec.port} is slow: the host's load, OS4X's database, "
+                "the network between here and there"))
+    if spec.tls and verdict.cert_days is not None:
+        days = verdict.cert_days
+        state = threshold_state(days, range_below(settings.cert_warning),
+                                range_below(settings.cert_critical))
+        if state != Ok:
+            verdict.thresholds.append(Finding(state, (
+                f"TLS certificate of port {spec.port} expired {-days:.0f} days ago" if days < 0
+                else f"TLS certificate of port {spec.port} expires in {days:.0f} days")))
+    return verdict
 
 
-def _explain_response(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                      state: ServiceState) -> str:
-    return f"port {_port_of(metric, resource)} answered in {duration(metric.value)}"
-
-
-def _explain_cert(metric: nagiosplugin.Metric, resource: nagiosplugin.Resource,
-                  state: ServiceState) -> str:
-    port = _port_of(metric, resource)
-    days = float(metric.value)
-    if days < 0:
-        return f"TLS certificate of port {port} expired {-days:.0f} days ago"
-    return f"TLS certificate of port {port} expires in {days:.0f} days"
-
-
-def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource | nagiosplugin.Context]:
-    """The resource and contexts of the port check."""
-    return [
-        Ports(settings, host),
-        CountContext("count"),
-        FindingContext(),
-        MeasuredContext("response_time", range_above(settings.response_warning),
-                        range_above(settings.response_critical), _explain_response),
-        MeasuredContext("cert_days", range_below(settings.cert_warning),
-                        range_below(settings.cert_critical), _explain_cert),
-        HeadlineContext("ports headline"),
-    ]
+def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
+    """The resource of the port check (its contexts are the shared ones)."""
+    return [Ports(settings, host)]

@@ -2,12 +2,12 @@
 
 Reading is the only I/O here, and it is built for hosts with thousands of processes: a cheap pass
 over every process (short name and parent only: one small read per process on Linux), then full
-details (command line, user, start time, memory) only for the candidates, which are the
-processes whose short name starts with ``os4x`` and their children (os4xsqd's actions may run
-other programs). On Linux both passes read /proc directly: psutil alone costs more to import
-than the whole scan of a normal host; other systems go through psutil. Processes that vanish or
-deny access while being read never raise: a vanished process is left out, a denied detail stays
-None and is reported as not verified.
+details (command line, user, start time, memory, state, executable) only for the candidates,
+which are the processes whose short name starts with ``os4x`` and their children (os4xsqd's
+actions may run other programs). On Linux both passes read /proc directly: psutil alone costs
+more to import than the whole scan of a normal host; other systems go through psutil. Processes
+that vanish or deny access while being read never raise: a vanished process is left out, a
+denied detail stays None and is reported as not verified.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class ProcessInfo:
     create_time: float | None = None
     rss: int | None = None
     zombie: bool = False
+    state: str = "S"  # /proc/PID/stat's state letter: R, S, D, T (stopped), t (traced), Z...
+    exe: str | None = None  # /proc/PID/exe's target, `` (deleted)`` kept; None: not readable
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,19 @@ def parse_real_uid(status: bytes) -> int | None:
     return None
 
 
+HIDING = (b"1", b"noaccess", b"2", b"invisible", b"4", b"ptraceable")
+"""hidepid= values that keep an unprivileged user from seeing other users' processes."""
+
+
 def hidden_by_mount(mountinfo: bytes, groups: Sequence[int], proc: str = PROC) -> str | None:
     """Why /proc hides other users' processes from this unprivileged run, or None.
 
     With ``hidepid=2`` (``invisible``) the processes of OS4X's user are simply not listed, so
     every daemon would look stopped: the check must say it cannot see, not that they stopped.
-    The last mount on /proc is the one in effect (mounts stack).
+    The last mount on /proc is the one in effect (mounts stack). ``hidepid=1`` (noaccess) lists
+    the pids but denies every file under them, ``stat`` included; ``hidepid=4`` (ptraceable)
+    shows only the processes this user may trace: all of them hide OS4X's processes from a
+    user that is not OS4X's. ``subset=pid`` alone hides /proc/net and /proc/stat, not processes.
     """
     effective = None
     for line in mountinfo.splitlines():
@@ -125,7 +134,7 @@ def hidden_by_mount(mountinfo: bytes, groups: Sequence[int], proc: str = PROC) -
             continue
         if super_fields[0] == b"proc":
             effective = dict(item.partition(b"=")[::2] for item in super_fields[2].split(b","))
-    if effective is None or effective.get(b"hidepid") not in (b"2", b"invisible"):
+    if effective is None or effective.get(b"hidepid") not in HIDING:
         return None
     gid = effective.get(b"gid", b"")
     if gid.isdigit() and int(gid) in groups:
@@ -144,7 +153,8 @@ def _read(path: str, limit: int = 65536) -> bytes:
         os.close(descriptor)
 
 
-def _list_linux(proc: str, unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
+def _list_linux(proc: str, unreadable: list[str],
+                denied: list[int]) -> Iterator[tuple[int, StatLine]]:
     """Every process's (pid, stat line), straight from /proc: the cheap pass on Linux."""
     try:
         entries = os.listdir(proc)
@@ -158,6 +168,10 @@ def _list_linux(proc: str, unreadable: list[str]) -> Iterator[tuple[int, StatLin
             data = _read(f"{proc}/{entry}/stat", 4096)
         except (FileNotFoundError, ProcessLookupError):
             continue  # exited between listing and reading
+        except PermissionError as error:  # hidepid=1: listed, but nothing under it readable
+            unreadable.append(f"pid {entry}: stat: {error.strerror}")
+            denied.append(int(entry))
+            continue
         except OSError as error:
             unreadable.append(f"pid {entry}: stat: {error.strerror}")
             continue
@@ -166,6 +180,11 @@ def _list_linux(proc: str, unreadable: list[str]) -> Iterator[tuple[int, StatLin
             unreadable.append(f"pid {entry}: stat is malformed")
             continue
         yield int(entry), line
+
+
+PSUTIL_STATES = {"zombie": "Z", "stopped": "T", "tracing-stop": "t", "disk-sleep": "D",
+                 "running": "R"}
+"""psutil's status names, as the state letters of Linux's /proc/PID/stat."""
 
 
 def _list_portable(unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
@@ -177,7 +196,7 @@ def _list_portable(unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
         if info.get("name") is None or info.get("ppid") is None:
             unreadable.append(f"pid {process.pid}: name or parent denied")
             continue
-        state = "Z" if info.get("status") == psutil.STATUS_ZOMBIE else "S"
+        state = PSUTIL_STATES.get(info.get("status") or "", "S")
         yield process.pid, StatLine(info["name"], state, info["ppid"])
 
 
@@ -239,6 +258,9 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
             username = None if uid is None else user_name(uid)
         except PermissionError:
             unreadable.append(f"pid {pid} ({line.comm}): user denied")
+        exe = None
+        with contextlib.suppress(OSError):  # denied (another user's process), or a zombie
+            exe = os.readlink(f"{base}/exe")
         again = parse_stat(_read(f"{base}/stat", 4096))
     except (FileNotFoundError, ProcessLookupError):
         return None
@@ -249,7 +271,8 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
         return None  # exited, and the pid now belongs to another process
     return ProcessInfo(pid, line.ppid, line.comm, cmdline, username,
                        clock.epoch(line.start_ticks),
-                       None if zombie else line.rss_pages * clock.page_size, zombie)
+                       None if zombie else line.rss_pages * clock.page_size, zombie,
+                       again.state, exe)
 
 
 def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
@@ -281,13 +304,18 @@ def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessI
                     rss = process.memory_info().rss
                 except psutil.AccessDenied:
                     unreadable.append(f"pid {pid} ({line.comm}): memory denied")
+            exe: str | None = None
+            if not zombie:
+                with contextlib.suppress(psutil.AccessDenied, OSError):
+                    exe = process.exe() or None
             if process.ppid() != line.ppid and not zombie:
                 return None  # the pid was reused between the two passes: not the one listed
     except psutil.ZombieProcess:
         return ProcessInfo(pid, line.ppid, line.comm, zombie=True)
     except psutil.NoSuchProcess:
         return None
-    return ProcessInfo(pid, line.ppid, line.comm, cmdline, username, create_time, rss, zombie)
+    return ProcessInfo(pid, line.ppid, line.comm, cmdline, username, create_time, rss, zombie,
+                       line.state, exe)
 
 
 def read_process_table(proc: str = PROC) -> ProcessTable:
@@ -295,7 +323,9 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
     unreadable: list[str] = []
     taken_at = time.time()
     linux = os.path.isdir(f"{proc}/self")
-    listing = dict(_list_linux(proc, unreadable) if linux else _list_portable(unreadable))
+    denied: list[int] = []
+    listing = dict(_list_linux(proc, unreadable, denied) if linux
+                   else _list_portable(unreadable))
     candidates = sorted(select_candidates(listing))
     if linux:
         clock = LinuxClock(proc)
@@ -308,6 +338,9 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
         with contextlib.suppress(OSError):
             hidden = hidden_by_mount(_read(f"{proc}/self/mountinfo", 1 << 20),
                                      [os.getegid(), *os.getgroups()], proc)
+        if hidden is None and denied:
+            hidden = (f"{proc}/PID/stat of {len(denied)} processes cannot be read (pid "
+                      f"{denied[0]}...): run the plugin as root (see the sudo rule)")
     return table_from(processes, taken_at, scanned=len(listing), unreadable=unreadable,
                       hidden=hidden)
 

@@ -6,6 +6,14 @@ fields with defaults, ``field(default_factory=..., repr=..., compare=...)``, ``f
 equality and immutability, so this module builds exactly that. Type checkers see the real
 ``dataclasses`` (the TYPE_CHECKING branch), so mypy checks every record as a dataclass;
 tests/test_record.py checks that both behave alike.
+
+Not supported, because no record needs it (mypy would accept these, so do not use them in
+``os4xmon/``): ``dataclass()`` arguments other than ``frozen`` (``order``, ``eq=False``,
+``init=False``, ``unsafe_hash``, ``kw_only``, ``slots``, ``match_args``); ``field(init=...,
+hash=..., metadata=..., kw_only=...)``; ``__post_init__`` and ``InitVar``; ``replace()``,
+``asdict()``, ``astuple()`` and ``is_dataclass()``; the check that a field without default
+does not follow one with a default; the ``repr`` of an undecorated subclass (it shows the
+decorated class's name). ``ClassVar`` annotations are skipped as dataclasses does.
 """
 
 from __future__ import annotations

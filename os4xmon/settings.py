@@ -9,12 +9,21 @@ from __future__ import annotations
 from os4xmon.record import dataclass, field, fields
 
 ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn")
-"""Every aspect the plugin can check, in the order it checks them."""
+"""Every aspect the plugin can check, in the order --checks and its help list them (the order
+they run in is ``aspects.ORDER``)."""
 
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619
 DEFAULT_CLIENTD_PORT = 60000
 DEFAULT_DEBUGD_PORT = 10001
+
+SECRETS = ("db_password", "odette_password")
+"""Settings that -vv shows only as set or not set, and masks wherever else they appear."""
+
+
+MASK_FROM = 6
+"""A secret this long is masked inside other values; a shorter one only where it is the whole
+value, so that the absence of a common letter can never spell out the password."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,10 @@ class Settings:
     action_age_warning: float | None = None
     action_age_critical: float | None = None
     min_uptime: float | None = None
+    bin_dir: str = "/opt/os4x/bin"
+    os4x_config: str = "/etc/os4x.conf"
+    fetch_queue: bool = False
+    replaced_binary_state: str = "warning"
 
     # ports (None: from the database if it has them, else the default)
     port: int | None = None
@@ -43,12 +56,18 @@ class Settings:
     clientd_port: int | None = None
     debugd_port: int | None = None
     host: str = "127.0.0.1"
+    host_is_local: bool | None = None  # --host resolved to this machine's addresses (cli.py)
     probe: bool = False
     tls_ca: str | None = None
+    tls_cert: str | None = None  # client certificate for servers that require one
+    tls_key: str | None = None
     response_warning: float | None = None
     response_critical: float | None = None
     cert_warning: float = 30.0
     cert_critical: float = 7.0
+    odette_id: str | None = None  # a monitoring partner: turns every OFTP probe into a login
+    odette_password: str | None = field(default=None, repr=False)
+    odette_password_file: str | None = None
 
     # database
     db_type: str | None = None
@@ -71,8 +90,7 @@ class Settings:
     capiinfo: str | None = None
     capi_source: str = "auto"
 
-    # where each value came from, for -vv and for "the command line wins over the database"
-    given: frozenset[str] = frozenset()
+    # where each value came from (command line, config, password file, environment), for -vv
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
 
@@ -96,22 +114,41 @@ class Settings:
 
     @property
     def local_host(self) -> bool:
-        """Whether --host names this machine, so processes and sockets can be looked at."""
-        return self.host in ("127.0.0.1", "::1", "[::1]", "localhost", "localhost.localdomain")
+        """Whether --host names this machine, so processes and sockets can be looked at.
+
+        Decided by resolving --host and comparing its addresses with the machine's own
+        (``netwait.is_local``, run once by cli.py); before that, only the default host is
+        taken as local: a spelling is never the test."""
+        if self.host_is_local is not None:
+            return self.host_is_local
+        from os4xmon.netwait import bare, is_own_address  # no DNS here: literals only
+
+        return self.host.lower() == "localhost" or is_own_address(bare(self.host), set())
+
+    def replaced(self, **changes: object) -> Settings:
+        """A copy with some values changed (the record is frozen)."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values.update(changes)
+        return Settings(**values)
 
     def describe(self) -> tuple[str, ...]:
         """The configuration as lines for -vv: every value and where it came from, no secrets."""
         lines = []
         for item in fields(self):
-            if item.name in ("given", "origins", "verbose", "warnings"):
+            if item.name in ("origins", "verbose", "warnings", "host_is_local"):
                 continue
             value = getattr(self, item.name)
-            if item.name == "db_password":
+            if item.name in SECRETS:
                 value = "(set)" if value else "(not set)"
             origin = self.origins.get(item.name, "default")
             text = f"{value!s}"
-            if self.db_password and item.name != "db_password":  # even a user named as it
-                text = text.replace(self.db_password, "********")
+            for secret in SECRETS:  # even a user named as a password
+                hidden = getattr(self, secret)
+                if not hidden or item.name in SECRETS:
+                    continue
+                if text == hidden or len(hidden) >= MASK_FROM:
+                    text = text.replace(hidden, "********")
             lines.append(f"{item.name.replace('_', '-')} = {text} [{origin}]")
+        lines.append(f"host is this machine = {'yes' if self.local_host else 'no'}")
         lines.append(f"checks run = {','.join(self.selected_checks)}")
         return tuple(lines)

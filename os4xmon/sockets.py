@@ -62,6 +62,9 @@ def _address(hex_text: str, byteorder: str) -> str:
     return str(address)
 
 
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]:
     """The LISTEN sockets of one /proc/net/tcp or tcp6 table; malformed lines are skipped."""
     entries = []
@@ -70,6 +73,8 @@ def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]
         if len(fields) < 10 or fields[3] != LISTEN:
             continue
         address, _, port = fields[1].partition(":")
+        if len(port) != 4 or not all(char in HEX_DIGITS for char in port):  # 0CE9: 3305
+            continue
         try:
             entries.append(Entry(_address(address, byteorder), int(port, 16), int(fields[9])))
         except ValueError:
@@ -143,7 +148,11 @@ def _read_listeners_portable(ports: set[int]) -> list[Listener]:
     import psutil
 
     listeners = []
-    for connection in psutil.net_connections(kind="tcp"):
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.Error as error:  # as OSError, which the port check reports as unseen
+        raise PermissionError(f"cannot list the sockets: {error}") from None
+    for connection in connections:
         if connection.status != psutil.CONN_LISTEN or not connection.laddr:
             continue
         if connection.laddr.port in ports:

@@ -60,5 +60,11 @@ def pid_list(pids: Iterable[int]) -> str:
     return f"{label} " + ", ".join(str(pid) for pid in pids)
 
 
+def pids_with_verb(pids: Iterable[int], singular: str, plural_verb: str) -> str:
+    """'pid 3 runs' or 'pids 3, 4 run': the verb agrees with the number of pids."""
+    pids = list(pids)
+    return f"{pid_list(pids)} {singular if len(pids) == 1 else plural_verb}"
+
+
 def plural(count: int, word: str, plural_word: str = "") -> str:
     return f"{count} {word if count == 1 else (plural_word or word + 's')}"

@@ -82,17 +82,18 @@ def installed_plugin() -> str:
 @dataclass(frozen=True)
 class Perf:
     label: str
-    number: float
+    number: float | None  # None: U, not measured (docs/development.md, the perfdata rule)
     unit: str
     rest: str  # ;warn;crit;min;max as written
 
     @classmethod
     def parse(cls, item: str) -> Perf:
         label, _, value = item.partition("=")
-        match = re.fullmatch(r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)([A-Za-z%]*)(;.*)?", value)
+        match = re.fullmatch(r"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?|U)([A-Za-z%]*)(;.*)?", value)
         assert match, f"not a perfdata item: {item!r}"
-        return cls(label.strip("'"), float(match.group(1)), match.group(2),
-                   match.group(3) or "")
+        assert match.group(1) != "U" or not match.group(2), f"U with a unit: {item!r}"
+        number = None if match.group(1) == "U" else float(match.group(1))
+        return cls(label.strip("'"), number, match.group(2), match.group(3) or "")
 
     @property
     def stable(self) -> tuple:

@@ -70,12 +70,22 @@ class PluginRun:
         return float(re.match(r"-?[0-9.]+", self.perfdata[label]).group(0))  # type: ignore
 
 
+SIMULATED_BIN_DIR: list[str] = []
+"""Where the running simulator exec'd its daemons from, when not OS4X's default directory
+(without root it cannot write /opt/os4x/bin): run_plugin passes it as --bin-dir."""
+
+
 def run_plugin(*args: str, user: str | None = None, env: dict[str, str] | None = None,
-               timeout: float = 60, stdin: str | None = None) -> PluginRun:
+               timeout: float = 60, stdin: str | None = None,
+               prefix: Sequence[str] = ()) -> PluginRun:
+    """prefix: a command that runs the plugin (``nsenter --net=...``: another host)."""
     command = plugin_command() + list(args)
+    if SIMULATED_BIN_DIR and "--bin-dir" not in args:
+        command += ["--bin-dir", SIMULATED_BIN_DIR[-1]]
     if user:
         runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
         command = [runuser, "-u", user, "--", *command]
+    command = [*prefix, *command]
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     environment.update(env or {})
     started = time.monotonic()
@@ -138,16 +148,27 @@ class SimulatorControl:
         self.running: list[Simulation] = []
         reap_orphans()  # a clean process table, whatever the tests before left behind
 
-    def start(self, *args: str) -> Simulation:
+    def start(self, *args: str, prefix: Sequence[str] = ()) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
         done = subprocess.run(
-            [sys.executable, "-m", "os4xmon.simulator", "start", "--state-file", state_file,
-             *args], capture_output=True, text=True, timeout=60, check=False)
+            [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
+             state_file, *args], capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         with open(state_file, encoding="utf-8") as stream:
-            simulation = Simulation(state_file, json.load(stream)["processes"])
+            state = json.load(stream)
+        simulation = Simulation(state_file, state["processes"])
         self.running.append(simulation)
+        if "--bin-dir" not in args and state.get("bin_dir") != "/opt/os4x/bin":
+            SIMULATED_BIN_DIR.append(state["bin_dir"])
         return simulation
+
+    def replace(self, simulation: Simulation, daemon: str) -> None:
+        """An update without restart: a new binary on disk while the daemon runs."""
+        done = subprocess.run(
+            [sys.executable, "-m", "os4xmon.simulator", "replace", "--state-file",
+             simulation.state_file, "--daemon", daemon],
+            capture_output=True, text=True, errors="backslashreplace", timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
 
     def stop_all(self) -> None:
         for simulation in self.running:
@@ -158,6 +179,7 @@ class SimulatorControl:
                 with contextlib.suppress(OSError):
                     os.kill(process["pid"], signal.SIGKILL)
         self.running.clear()
+        SIMULATED_BIN_DIR.clear()
         reap_orphans()
 
 

@@ -93,16 +93,18 @@ def test_nrpe_commands_are_fixed_per_aspect():
 
 def test_example_ini_names_every_option_and_parses(tmp_path):
     text = (CONTRIB / "nrpe" / "check_os4x.ini").read_text()
-    keys = re.findall(r"^#([a-z-]+) = ", text, re.M)
+    keys = re.findall(r"^#([a-z0-9-]+) = ", text, re.M)
     assert sorted(keys) == sorted([o.key for o in OPTIONS if o.dest != "config"] + ["verbose"])
     # uncommented, the example is a valid configuration (files that exist only on a site aside)
     active = re.sub(r"^#([a-z-]+ = )", r"\1", text, flags=re.M)
-    active = re.sub(r"^db-password-file = .*$", "", active, flags=re.M)
+    active = re.sub(r"^(db-password-file|odette-password-file|tls-ca|tls-cert|tls-key|db-ssl-ca) "
+                    r"= .*$", "", active, flags=re.M)
     path = tmp_path / "example.ini"
     path.write_text(active)
     settings = parse(["--config", str(path)], environ={})
     assert settings.isdn_controllers == 0 and settings.user == "www-data"
     assert settings.db_password == "change-me"
+    assert (settings.odette_id, settings.odette_password) == ("O0013000000MONIT", "CHANGEME")
 
 
 def test_nagios_commands_and_a_service_per_aspect():

@@ -47,3 +47,40 @@ def test_receivers_are_the_masters_children_only():
     assert daemons.is_receiver("os4xrd_capi_3")
     assert not daemons.is_receiver("os4xrd")
     assert not daemons.is_receiver("os4xsqd")
+
+
+@pytest.mark.parametrize(("cmdline", "expected"), [
+    (("/opt/os4x/bin/os4xrd",), None),
+    (("/opt/os4x/bin/os4xrd", "-C", "/etc/os4x-b.conf"), "/etc/os4x-b.conf"),
+    (("/opt/os4x/bin/os4xrd", "-C/etc/os4x-b.conf"), "/etc/os4x-b.conf"),
+    (("/opt/os4x/bin/os4xrd", "-C", "/etc/my os4x.conf", "", ""), "/etc/my os4x.conf"),
+    (("/opt/os4x/bin/os4xsqd -C /etc/b.conf",), "/etc/b.conf"),  # one rewritten string
+    (("/opt/os4x/bin/os4xrd", "-C"), None),  # -C without its file
+    (("os4xrd_tcpip" + " " * 30,), None),  # a receiver's rewritten title
+    ((), None),
+    (None, None),
+])
+def test_config_of(cmdline, expected):
+    assert daemons.config_of(cmdline) == expected
+
+
+@pytest.mark.parametrize(("cmdline", "expected"), [
+    (("/opt/my os4x/bin/os4xrd",), "os4xrd"),
+    (("/opt/my os4x/bin/os4xsqd", "-C", "/etc/b.conf"), "os4xsqd"),
+    (("/opt/my os4x/bin/os4xrd.bak",), None),
+    (("vim /opt/os4x/bin/os4xrd",), None),  # not a path: a program and its argument
+])
+def test_a_bin_dir_with_spaces_still_names_the_daemon(cmdline, expected):
+    assert daemons.daemon_of(cmdline, "os4xrd") == expected
+
+
+def test_strip_deleted():
+    assert daemons.strip_deleted("/opt/os4x/bin/os4xrd (deleted)") == (
+        "/opt/os4x/bin/os4xrd", True)
+    assert daemons.strip_deleted("/opt/os4x/bin/os4xrd") == ("/opt/os4x/bin/os4xrd", False)
+
+
+def test_the_fetch_queue_daemon_is_expected_with_its_option():
+    assert "os4xfqd" in daemons.expected_daemons(False, 0, False, False, True)
+    assert "os4xfqd" not in daemons.expected_daemons(False, 0, False, False)
+    assert daemons.is_daemon_name("os4xfqd")

@@ -348,13 +348,34 @@ def test_ports_reach_the_host_object(simulator, db):
         "from os4xmon import database, options\n"
         "from os4xmon.host import Host\n"
         "settings = options.parse(sys.argv[1:])\n"
-        "host = Host()\n"
+        "host = Host(settings)\n"
         "aspect = database.build(settings, host)[0]\n"
         "metrics = list(aspect.measure())\n"
-        "print(sorted(host.configured_ports.items()))\n")
+        "print(sorted(host.configured_ports().ports.items()))\n")
     done = subprocess.run([sys.executable, "-c", code, *DATABASE, *db.plugin_args()],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "[('tcp_port', 4305), ('tcp_port_tls', 7619)]", done.stderr
+
+
+def test_ports_do_not_depend_on_the_database_check_running_first(simulator, db):
+    """Host reads the ports itself when the port check asks before the database check ran,
+    and the database check's own read (one connection) is kept when it ran first."""
+    start(simulator, db, "--db-tcp-port", "4305", "--db-tcp-port-tls", "7619")
+    code = (
+        "import sys\n"
+        "from os4xmon import database, options\n"
+        "from os4xmon.host import Host\n"
+        "settings = options.parse(sys.argv[1:])\n"
+        "first = Host(settings).configured_ports()\n"
+        "host = Host(settings)\n"
+        "list(database.build(settings, host)[0].measure())\n"
+        "print(sorted(first.ports.items()) == sorted(host.configured_ports().ports.items()),"
+        " sorted(first.ports.items()))\n")
+    done = subprocess.run([sys.executable, "-c", code, "--checks", "database,ports",
+                           *db.plugin_args()],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "True [('tcp_port', 4305), ('tcp_port_tls', 7619)]", \
+        done.stderr
 
 
 def test_garbage_ports_are_ignored_and_noted(simulator, db):

@@ -266,12 +266,20 @@ def test_connect_params_never_show_the_password():
 # -- the budget and the query --
 
 
-def test_budget_leaves_a_margin_and_a_share_for_later_aspects():
+def test_budget_leaves_a_margin_and_a_share_for_later_aspects(monkeypatch):
+    import time
+
+    from os4xmon import runtime
+
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
     alone = Settings(timeout=10, checks=("database",))
-    assert database.budget(alone) == pytest.approx(9.7)
+    assert database.budget(alone) == pytest.approx(9.8, abs=0.05)
     with_ports = Settings(timeout=10, checks=("database", "ports"))
-    assert database.budget(with_ports) == pytest.approx(5.0)
-    assert database.budget(Settings(timeout=0.1, checks=("database",))) == pytest.approx(0.09)
+    assert database.budget(with_ports) == pytest.approx(4.9, abs=0.05)
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() - 1.0])
+    assert database.budget(Settings(timeout=0.1, checks=("database",))) == 0.05
+    monkeypatch.setattr(runtime, "_deadline", [])  # outside a run: -t itself
+    assert database.budget(Settings(timeout=7, checks=("database",))) == 7
 
 
 def test_prefix_is_replaced_everywhere_in_the_query():

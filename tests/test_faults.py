@@ -90,7 +90,7 @@ def test_tls_port_answering_with_noise(simulator):
         done.set()
         listener.close()
     assert_status(run, 2, f"port {port}")
-    assert "TLS" in run.summary or "tls" in run.summary.lower(), run.summary
+    assert "TLS handshake" in run.summary, run.summary  # the failed step, named
     assert len(run.lines) == 1
 
 
@@ -115,9 +115,10 @@ def test_everything_slow_at_once_still_ends_in_time(simulator, tmp_path):
         silent_port.close()
     assert run.seconds < 4 + MARGIN, run.seconds
     assert_status(run, 2, "os4xrd not running")  # CRITICAL outranks the UNKNOWNs
-    assert len(run.lines) == 1
+    # the status text stays readable; what did not fit is counted, and listed below it
+    assert len(run.lines) == 1 or " more" in run.summary, run.stdout
     for waited in ("database", "capiinfo"):
-        assert waited in run.summary, run.summary
+        assert waited in run.stdout, run.stdout
 
 
 def test_password_never_in_the_process_list_environment_or_output(db, tmp_path):

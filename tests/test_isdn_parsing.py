@@ -43,7 +43,7 @@ def test_kernel_lines_of_os4x_md():
     assert (second.number, second.driver, second.state, second.name) == (
         2, "t1isa", RUNNING, "t1isa-450")
     assert second.info == "B1 3.07-01 0x450 11 0"
-    assert listing.b_channels == 0  # the kernel's list does not report B channels
+    assert listing.b_channels is None  # the kernel's list does not report B channels
 
 
 def test_detected_line_with_dashes_in_its_info():
@@ -116,7 +116,7 @@ def test_capiinfo_of_os4x_md_userspace_capi():
     assert listing.failure is None and listing.unreadable == []
     (only,) = listing.controllers
     assert only == Controller(1, RUNNING, manufacturer="mISDN")
-    assert only.b_channels is None and listing.b_channels == 0
+    assert only.b_channels is None and listing.b_channels is None
 
 
 def test_capiinfo_real_output_with_b_channels_and_profile_dump():
@@ -212,3 +212,14 @@ def test_huge_numbers_are_not_numbers():
     failed = parse_capiinfo(b"", f"capi not installed - x ({digits})\n".encode(), 2)
     assert failed.failure is not None and failed.failure.message.startswith(
         "capiinfo failed (exit 2): capi not installed - x (999")
+
+
+def test_undecodable_bytes_are_shown_as_escapes():
+    """A byte that is not UTF-8 appears as \\xff in messages, not as a replacement character."""
+    listing = parse_controller_file(b"1 b1pci running b1pci-e000 B1\n2 t1\xffisa\n", PROC)
+    assert listing.unreadable == ["line 2 '2 t1\\xffisa'"]
+    failed = parse_capiinfo(b"", b"capiinfo: no \xfe driver\n", 1)
+    assert failed.failure is not None and "no \\xfe driver" in failed.failure.message
+    assert "\ufffd" not in failed.failure.message
+    unreadable = parse_capiinfo(b"\xff\xfe garbage\n", b"", 0)
+    assert unreadable.failure is not None and "'\\xff\\xfe garbage'" in unreadable.failure.message

@@ -1,9 +1,8 @@
-"""The byte-level parsers: OFTP's ready message and a certificate's notAfter, hostile input too."""
+"""OFTP on the wire: the ready message and the session commands, on real and hostile buffers."""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -43,7 +42,8 @@ def test_every_prefix_is_fine_while_reading_and_cut_short_at_the_end():
     (b"SSH-2.0-OpenSSH_9.6\r\n", "version 5, not 1"),
 ])
 def test_wrong_bytes_are_named(buffer, problem):
-    assert problem in oftp.ready_problem(buffer)
+    found = oftp.ready_problem(buffer)
+    assert found is not None and problem in found
     assert oftp.ready_problem(buffer, complete=False) is not None
 
 
@@ -54,7 +54,8 @@ def test_first_wrong_byte_stops_reading():
 
 
 def test_oversized_buffer_of_a_megabyte():
-    assert "more than the ready message" in oftp.ready_problem(oftp.READY + b"\0" * 2**20)
+    found = oftp.ready_problem(oftp.READY + b"\0" * 2**20)
+    assert found is not None and "more than the ready message" in found
 
 
 @given(st.binary(max_size=64))
@@ -72,84 +73,155 @@ def test_shown_escapes_and_cuts_hostile_bytes():
     assert len(text) <= oftp.SHOWN + 2 and text.endswith("...'")
 
 
-# --- notAfter from DER -------------------------------------------------------------------
+# --- a session: SSID and ESID ------------------------------------------------------------
 
-def make_der(not_after: datetime) -> bytes:
-    """A v3 certificate (cryptography always writes the explicit [0] version)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+MONITOR = "O0013000000MONIT"
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "oftp.example")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(12345)
-                   .not_valid_before(not_after - timedelta(days=400))
-                   .not_valid_after(not_after).sign(key, hashes.SHA256()))
-    return certificate.public_bytes(serialization.Encoding.DER)
+ids = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1,
+              max_size=25)
+passwords = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+                    min_size=1, max_size=8)
 
 
-@pytest.mark.parametrize("moment", [
-    datetime(2031, 5, 17, 8, 30, 5, tzinfo=timezone.utc),  # UTCTime
-    datetime(2049, 12, 31, 23, 59, 59, tzinfo=timezone.utc),  # the last UTCTime year
-    datetime(2050, 1, 1, 0, 0, 0, tzinfo=timezone.utc),  # GeneralizedTime from 2050 on
-    datetime(2020, 2, 29, 12, 0, 0, tzinfo=timezone.utc),  # expired
+def test_ssid_fields_sit_where_rfc_5024_puts_them():
+    command = oftp.encode_ssid(MONITOR, "SECRET")
+    assert len(command) == 61
+    fields = {  # RFC 5024 section 5.3.2: position, field
+        0: b"X", 1: b"5", 2: MONITOR.encode().ljust(25), 27: b"SECRET  ", 35: b"04096",
+        40: b"B", 41: b"N", 42: b"N", 43: b"N", 44: b"999", 47: b"N", 48: b"    ",
+        52: b"        ", 60: b"\r"}
+    for position, value in fields.items():
+        assert command[position:position + len(value)] == value, position
+
+
+def test_ssid_goes_out_in_one_framed_buffer():
+    buffer = oftp.frame(oftp.encode_ssid(MONITOR, "SECRET"))
+    assert buffer[:4] == bytes((0x10, 0, 0, 65)) and len(buffer) == 65
+
+
+@given(ids, passwords)
+def test_ssid_round_trip(odette_id, password):
+    parsed = oftp.parse_answer(oftp.encode_ssid(odette_id, password))
+    assert isinstance(parsed, oftp.SessionStart)
+    assert (parsed.code, parsed.password, parsed.level) == (odette_id, password, 5)
+    assert f"password={password!r}" not in repr(parsed).replace(f"code={odette_id!r}", "")
+
+
+@pytest.mark.parametrize(("odette_id", "password"), [
+    ("O" * 26, "pw"), ("", "pw"), ("O001 MONIT", "pw"), ("O001\x00", "pw"), ("Ö001", "pw"),
+    (MONITOR, "123456789"), (MONITOR, ""), (MONITOR, "pass word"), (MONITOR, "pässe"),
 ])
-def test_not_after_of_real_certificates(moment):
-    assert oftp.not_after(make_der(moment)) == moment
+def test_ssid_refuses_what_does_not_fit_its_fields(odette_id, password):
+    with pytest.raises(ValueError) as caught:
+        oftp.encode_ssid(odette_id, password)
+    assert password not in str(caught.value) or not password
 
 
-def test_not_after_without_the_optional_version():
-    # a v1 certificate: TBSCertificate starts with the serial number, no [0] element
-    serial = bytes([0x02, 0x01, 0x05])
-    algorithm = bytes([0x30, 0x00])
-    issuer = bytes([0x30, 0x00])
-    times = bytes([0x17, 0x0D]) + b"300101000000Z" + bytes([0x17, 0x0D]) + b"350101000000Z"
-    validity = bytes([0x30, len(times)]) + times
-    tbs_body = serial + algorithm + issuer + validity
-    tbs = bytes([0x30, len(tbs_body)]) + tbs_body
-    der = bytes([0x30, len(tbs)]) + tbs
-    assert oftp.not_after(der) == datetime(2035, 1, 1, tzinfo=timezone.utc)
+@pytest.mark.parametrize(("reason", "words"), [
+    (0, "normal session termination"), (1, "command not recognised"),
+    (2, "protocol violation"), (3, "user code not known"), (4, "invalid password"),
+    (5, "local site emergency close down"), (6, "command contained invalid data"),
+    (7, "exchange buffer size error"), (8, "resources not available"), (9, "time out"),
+    (10, "mode or capabilities incompatible"), (11, "invalid challenge response"),
+    (12, "secure authentication requirements incompatible"), (99, "unspecified abort code"),
+])
+def test_esid_reasons_in_the_words_of_rfc_5024(reason, words):
+    end = oftp.parse_answer(oftp.encode_esid(reason))
+    assert end == oftp.SessionEnd(reason)
+    assert end.describe() == f"{words} (ESID {reason:02d})"
 
 
-def test_every_truncation_is_a_value_error():
-    der = make_der(datetime(2031, 1, 1, tzinfo=timezone.utc))
-    for size in range(len(der)):
-        with pytest.raises(ValueError):
-            oftp.not_after(der[:size])
+def test_esid_on_the_wire():
+    assert oftp.frame(oftp.encode_esid()) == b"\x10\x00\x00\x0bF00000\r"
+    assert oftp.encode_esid(4, "bad") == b"F04003bad\r"
+    assert oftp.parse_answer(b"F04003bad\r") == oftp.SessionEnd(4, "bad")
 
 
-@given(st.binary(max_size=300))
-def test_random_bytes_raise_only_value_error(data):
+def test_esid_read_liberally_and_shown_safely():
+    assert oftp.parse_answer(b"F04") == oftp.SessionEnd(4)  # no length, no CR: still 04
+    assert oftp.parse_answer(b"F04999short\r") == oftp.SessionEnd(4)  # text length lies
+    end = oftp.parse_answer(b"F99010|\x1b[31m\xff\n12\r")
+    assert isinstance(end, oftp.SessionEnd)
+    assert end.reason == 99 and "|" not in end.text and "\x1b" not in end.text
+    assert oftp.parse_answer(b"F42000\r").describe() == \
+        "a reason code RFC 5024 does not define (ESID 42)"
+
+
+@pytest.mark.parametrize(("command", "reason", "words"), [
+    (b"", 7, "empty"),
+    (b"R", 2, "command 'R', not SSID or ESID"),
+    (b"I" + b"ODETTE FTP READY \r", 2, "command 'I'"),
+    (b"\xff\xfe", 1, "command code 0xff is not OFTP"),
+    (b"HTTP/1.0 400", 2, "command 'H'"),  # H is SFID
+    (b"Fxx000\r", 6, "ESIDREAS"),
+    (b"X5" + b" " * 58 + b"\r", 6, "SSIDSDEB"),
+    (oftp.encode_ssid(MONITOR, "pw")[:60], 7, "60 octets, not 61"),
+    (oftp.encode_ssid(MONITOR, "pw")[:60] + b"\n", 6, "not a carriage return"),
+    (oftp.encode_ssid(MONITOR, "pw").replace(b"BNNN", b"QNNN"), 6, "SSIDSR"),
+    (oftp.encode_ssid(MONITOR, "pw").replace(b"999N", b"99xN"), 6, "SSIDCRED"),
+    (oftp.encode_ssid(MONITOR, "pw").replace(b"X5", b"X?"), 6, "SSIDLEV"),
+    (b"X5" + b"\xff" * 25 + b" " * 33 + b"\r", 6, "SSIDCODE"),
+])
+def test_wrong_answers_are_named_with_the_esid_they_earn(command, reason, words):
+    with pytest.raises(oftp.AnswerError) as caught:
+        oftp.parse_answer(command)
+    assert caught.value.reason == reason and words in str(caught.value)
+
+
+def test_an_answer_never_shows_a_password():
+    ssid = oftp.encode_ssid("O0013000000OS4X", "THEIRS")
+    with pytest.raises(oftp.AnswerError) as caught:
+        oftp.parse_answer(ssid.replace(b"NNN", b"NN?"))
+    assert "THEIRS" not in str(caught.value)
+    assert b"THEIRS" not in oftp.masked(ssid) and b"OURS" not in oftp.masked(b"HOURS", "OURS")
+    bad_password = ssid[:27] + b"\xffTHEIRS\xff" + ssid[35:]
+    with pytest.raises(oftp.AnswerError, match=r"SSIDPSWD is not ASCII$"):
+        oftp.parse_answer(bad_password)
+
+
+@pytest.mark.parametrize(("header", "problem"), [
+    (b"\x10\x00\x00\x05", None),
+    (b"\x10\x01\x86\xa3", None),  # 100003: the largest buffer
+    (b"\x10\x01\x86\xa4", "length 100004, not 5 to 100003"),
+    (b"\x10\xff\xff\xff", "length 16777215"),  # what a 24-bit length can announce at most
+    (b"\x10\x00\x00\x04", "length 4"),
+    (b"\x20\x00\x00\x41", "version 2, not 1"),
+    (b"\x11\x00\x00\x41", "flags 0x1, not 0"),
+    (b"\x10\x00\x00", "4 octets, not 3"),
+])
+def test_stream_transmission_headers(header, problem):
+    if problem is None:
+        assert oftp.parse_header(header) == int.from_bytes(header[1:], "big") - 4
+    else:
+        with pytest.raises(ValueError, match=problem):
+            oftp.parse_header(header)
+
+
+@given(st.binary(max_size=1100))
+def test_any_answer_is_a_start_an_end_or_an_answer_error(command):
+    try:
+        answer = oftp.parse_answer(command)
+    except oftp.AnswerError as error:
+        assert str(error) and error.reason in oftp.ESID_REASONS
+        assert "\n" not in str(error) and "|" not in str(error)
+    else:
+        assert isinstance(answer, (oftp.SessionStart, oftp.SessionEnd))
+
+
+@given(st.binary(min_size=4, max_size=4))
+def test_any_header_gives_a_bounded_length_or_value_error(header):
     with contextlib.suppress(ValueError):
-        oftp.not_after(data)
+        assert 1 <= oftp.parse_header(header) <= oftp.MAX_EXCHANGE_BUFFER
 
 
-@pytest.mark.parametrize("der", [
-    b"\x30\x84\xff\xff\xff\xff",  # a length far beyond the buffer
-    b"\x30\x80\x00\x00",  # indefinite length: not DER
-    b"\x30\x85\x01\x00\x00\x00\x00\x00",  # a five-byte length
-    b"\x02\x01\x00",  # not a SEQUENCE
-])
-def test_hostile_lengths_and_tags(der):
-    with pytest.raises(ValueError):
-        oftp.not_after(der)
+@given(st.binary(max_size=200), passwords)
+def test_masked_answers_never_hold_our_password(command, password):
+    assert password.encode() not in oftp.masked(command, password) or \
+        password.encode() in b"********"
 
 
-@pytest.mark.parametrize(("tag", "value"), [
-    (oftp.UTC_TIME, b"3001010000Z"),  # no seconds
-    (oftp.UTC_TIME, b"300101000000+0100"),
-    (oftp.GENERALIZED_TIME, b"20300101000000.5Z"),
-    (oftp.GENERALIZED_TIME, b"20301301000000Z"),  # month 13
-    (0x04, b"300101000000Z"),
-    (oftp.UTC_TIME, b"\xff\xfe|\n0101000000Z"),
-])
-def test_malformed_times(tag, value):
-    with pytest.raises(ValueError):
-        oftp.parse_time(tag, value)
-
-
-def test_utc_time_centuries():
-    assert oftp.parse_time(oftp.UTC_TIME, b"500101000000Z").year == 1950
-    assert oftp.parse_time(oftp.UTC_TIME, b"491231235959Z").year == 2049
+def test_the_responder_is_described_escaped():
+    start = oftp.parse_answer(oftp.encode_ssid("O001|OS4X", "pw", level=4))
+    assert start.describe() == "O001!OS4X, protocol level 4 (OFTP 1.4)"
+    assert oftp.SessionStart(7, "").describe() == "(no ODETTE ID), protocol level 7 " \
+        "(an unknown release)"

@@ -30,11 +30,11 @@ def test_bad_input_is_one_unknown_line(args, phrase):
     assert "s3cret" not in run.stdout + run.stderr
 
 
-def test_traceback_only_at_vvv(tmp_path):
+def test_config_file_that_is_not_utf8_is_one_unknown_line(tmp_path):
     config = tmp_path / "bad.ini"
     config.write_bytes(b"\xff\xfe not utf-8")
     quiet = run_plugin("--config", str(config))
-    assert_status(quiet, 3, "not a valid INI file")
+    assert_status(quiet, 3, "not UTF-8 text")
     assert len(quiet.lines) == 1
 
 
@@ -76,15 +76,15 @@ def test_password_sources(tmp_path):
     secret.write_text("from-file\n")
     assert parse(["--db-password-file", str(secret)], environ={}).db_password == "from-file"
     assert parse([], environ={"OS4X_DB_PASSWORD": "from-env"}).db_password == "from-env"
-    assert "db_password" not in parse([], environ={"OS4X_DB_PASSWORD": "x"}).given
+    assert parse([], environ={"OS4X_DB_PASSWORD": "x"}).origins["db_password"] == "environment"
 
 
 def test_default_selection_follows_the_site():
     assert parse([], environ={}).selected_checks == ("processes", "ports")
     assert parse(["--isdn-controllers", "1", "--db-type", "mariadb"],
                  environ={}).selected_checks == ("processes", "ports", "database", "isdn")
-    assert parse(["--checks", "isdn,processes"], environ={}).selected_checks == (
-        "processes", "isdn")
+    assert parse(["--checks", "isdn,processes", "--isdn-controllers", "1"],
+                 environ={}).selected_checks == ("processes", "isdn")
 
 
 def test_secret_files_readable_by_others_give_a_warning_line(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import nagiosplugin
 import pytest
 from helpers import assert_status, free_port, run_plugin
+from netns import SERVER, two_hosts
 
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
 
@@ -81,19 +82,56 @@ def test_probe_over_ipv6_loopback_with_verified_chain(site, host):
 def test_wrong_name_with_tls_ca(site):
     site.start()
     # 127.0.0.2 is this machine, but not a name the certificate was made for
-    run = run_plugin(*site.args, "--host", "127.0.0.2", "--tls-ca", site.ca)
+    run = run_plugin(*site.args, "--host", "127.0.0.2", "--probe", "--tls-ca", site.ca)
     assert_status(run, 2, f"TLS certificate of port {site.tls} not accepted")
     assert "not valid for '127.0.0.2'" in run.summary
 
 
-def test_remote_host_is_probed_only(site):
-    site.start()
-    run = run_plugin("--port", str(site.tcp), "--tls-port", str(site.tls),
-                     "--host", "127.0.0.2", "-v")
-    assert_status(run, 0, "2 ports answering on 127.0.0.2")
-    assert "127.0.0.2 is another host: probed only" in run.stdout
+def test_remote_host_is_probed_only(simulator, tmp_path):
+    """Another host for real: the simulator in one network namespace, the plugin in another."""
+    tcp, tls = free_port(), free_port()
+    with two_hosts() as hosts:
+        simulator.start("--port", str(tcp), "--tls-port", str(tls), prefix=hosts.on_server)
+        run = run_plugin("--port", str(tcp), "--tls-port", str(tls), "--host", SERVER, "-v",
+                         prefix=hosts.on_client)
+    assert_status(run, 0, f"2 ports answering on {SERVER}")
+    assert f"{SERVER} is another host: probed only" in run.stdout
     assert labels(run) == ["oftp2_cert_days", "oftp2_response_time", "oftp_response_time"]
     assert "daemons running" not in run.summary
+
+
+def own_interface_address() -> str | None:
+    import ipaddress
+    import socket
+
+    import psutil
+
+    for addresses in psutil.net_if_addrs().values():
+        for item in addresses:
+            if item.family == socket.AF_INET and \
+                    not ipaddress.ip_address(item.address).is_loopback:
+                return item.address
+    return None
+
+
+@pytest.mark.parametrize("host", ["127.0.1.1", "LOCALHOST", "hostname", "interface",
+                                  "::ffff:127.0.0.1"])
+def test_this_machine_under_another_name_keeps_the_process_check(host):
+    """Local is decided by the addresses --host resolves to, not by a list of spellings: with
+    no OS4X running, the process check must still run and say so."""
+    import socket
+
+    if host == "hostname":
+        host = socket.gethostname()
+    elif host == "interface":
+        found = own_interface_address()
+        if found is None:
+            pytest.skip("no non-loopback interface address")
+        host = found
+    run = run_plugin("--host", host, "--no-tls", "-t", "5", "-vv")
+    assert_status(run, 2, "os4xrd")
+    assert "host is this machine = yes" in run.stdout
+    assert "checks run = processes,ports" in run.stdout
 
 
 def test_not_listening(site):
@@ -218,10 +256,12 @@ def test_unprivileged_user_cannot_verify_owners(site):
         in run.stdout
 
 
-def test_unresolvable_host_is_unknown(site):
-    run = run_plugin(*site.args, "--host", "no-such-host.invalid", "--no-tls")
+def test_unresolvable_host_is_unknown_once(site):
+    """Resolved once, before any port: one line naming the host, not one per port."""
+    run = run_plugin(*site.args, "--host", "no-such-host.invalid")
     assert_status(run, 3, "--host no-such-host.invalid: ")
-    assert labels(run) == ["oftp_response_time"]
+    assert run.summary.count("no-such-host.invalid") == 1
+    assert len(run.lines) == 1
 
 
 def test_ssl_is_imported_only_for_the_tls_probe(site):
@@ -235,23 +275,54 @@ def test_ssl_is_imported_only_for_the_tls_probe(site):
 
 
 def test_ports_from_the_database_plug_in(site):
-    """What the database check hands over in host.configured_ports is used, unless given."""
+    """The ports the database check offers to the host are used, unless given."""
     from os4xmon.aspects import build_check
-    from os4xmon.host import Host
+    from os4xmon.host import ConfiguredPorts, Host
     from os4xmon.options import parse
+    from os4xmon.ports import Ports
 
     site.start()
-    host = Host()
-    host.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
-    check = build_check(parse(["--checks", "ports", "--probe"], environ={}), host)
+    settings = parse(["--checks", "ports", "--probe"], environ={})
+    host = Host(settings)
+    host.offer_configured_ports(ConfiguredPorts({"tcp_port": site.tcp,
+                                                 "tcp_port_tls": site.tls}))
+    check = build_check(settings, host)
     check()
     assert [str(result) for result in check.results if result.state != nagiosplugin.Ok] == []
-    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(
-        check.resources[0].details)
+    (ports,) = check.resources
+    assert isinstance(ports, Ports)
+    assert f"port {site.tcp} (os4xrd_tcpip, from the database)" in "\n".join(ports.details)
 
-    given = Host()
-    given.configured_ports = {"tcp_port": site.tcp, "tcp_port_tls": site.tls}
-    check = build_check(parse(["--checks", "ports", "--port", str(free_port())], environ={}),
-                        given)
+    settings = parse(["--checks", "ports", "--port", str(free_port())], environ={})
+    given = Host(settings)
+    given.offer_configured_ports(ConfiguredPorts({"tcp_port": site.tcp,
+                                                  "tcp_port_tls": site.tls}))
+    check = build_check(settings, given)
     check()
     assert any("not listening" in str(result) for result in check.results)
+
+
+def test_stopped_receiver_is_one_problem_not_two(site):
+    """The process check reports the stopped receiver; its silent port is a detail line."""
+    site.start("--missing", "os4xrd_tcpip")
+    both = ("--checks", "processes,ports", "--port", str(site.tcp), "--tls-port", str(site.tls))
+    run = run_plugin(*both, "--probe", "-v")
+    assert_status(run, 2, "os4xrd_tcpip not running")
+    assert "not listening" not in run.summary and "refused" not in run.summary
+    assert run.summary.count("CRITICAL") <= 1 and run.perfdata["oftp_listening"] == "0"
+    assert any(line.endswith("not listening, os4xrd_tcpip not running (reported by the "
+                             "process check)") for line in run.lines), run.stdout
+    alone = run_plugin(*site.args)
+    assert_status(alone, 2, f"port {site.tcp} not listening (os4xrd_tcpip should)")
+def test_a_server_that_requires_a_client_certificate(site, tmp_path):
+    """Without one: the TLS alert is named, not "closed the connection at once"; with
+    --tls-cert/--tls-key the ready message comes."""
+    key = str(tmp_path / "key.pem")
+    site.start("--port-fault", "os4xrd_tcpip_tls=client-cert", "--key-file", key)
+    without = run_plugin(*site.args, "--probe")
+    assert_status(without, 2, f"port {site.tls}: the server requires a client certificate")
+    assert "closed the connection" not in without.summary
+    with_cert = run_plugin(*site.args, "--probe", "--tls-cert", site.ca, "--tls-key", key)
+    assert_status(with_cert, 0, "2 ports listening, 2 answering")
+    missing = run_plugin(*site.args, "--probe", "--tls-cert", str(tmp_path / "none.pem"))
+    assert_status(missing, 3, "--tls-cert")

@@ -15,9 +15,7 @@ from os4xmon.ports import (
     PortSpec,
     assess_listening,
     expected_ports,
-    margin,
     owners_from_table,
-    probe_budgets,
 )
 from os4xmon.probe import connect_host
 from os4xmon.proctable import ProcessInfo, table_from
@@ -161,15 +159,23 @@ def test_parse_big_endian_host():
 @given(st.text(max_size=400))
 def test_parse_proc_net_tcp_never_raises(text):
     for entry in parse_proc_net_tcp(text):
-        assert entry.port >= 0
+        assert 0 <= entry.port <= 65535  # four hex digits, whatever the rest of the line
 
 
 # --- time --------------------------------------------------------------------------------
 
-def test_budgets_share_the_time_left():
-    assert probe_budgets(9.0, 2) == [4.5, 9.0]
-    assert probe_budgets(-1.0, 2) == [0.0, 0.0]
-    assert margin(10) == 1.0 and margin(3) == pytest.approx(0.3) and margin(0.5) == 0.2
+def test_budgets_share_the_time_left(monkeypatch):
+    """Each probe takes its share from the one budget (runtime.share): a silent first port
+    cannot starve the second."""
+    import time
+
+    from os4xmon import runtime
+
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
+    assert runtime.share(2) == pytest.approx(4.9, abs=0.05)
+    assert runtime.share(1) == pytest.approx(9.8, abs=0.05)
+    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() - 1.0])
+    assert runtime.share(2) == 0.0
 
 
 @pytest.mark.parametrize(("host", "address"), [
@@ -189,3 +195,9 @@ def test_thresholds_never_in_exponent_notation(value, text):
     assert plain_number(value) == text
     Range(range_above(value))
     Range(range_below(value))
+
+
+def test_parse_proc_net_tcp_skips_ports_that_are_not_four_hex_digits():
+    lines = ["header"] + [f"   0: 7F000001:{port} 00000000:0000 0A 0:0 00:0 0 33 0 7 1"
+                          for port in ("-001", "10CE9", "CE9", "0CE9")]
+    assert parse_proc_net_tcp("\n".join(lines), "big") == [Entry("127.0.0.1", 3305, 7)]

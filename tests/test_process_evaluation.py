@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.processes import Expectation, assess, long_output
+from os4xmon.processes import Expectation, assess, long_output, timing_findings
 from os4xmon.proctable import ProcessInfo, ProcessTable, table_from
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ps"
@@ -14,8 +14,12 @@ NOW = 1_800_000_000.0
 STANDARD = Expectation(("os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xsqd"))
 
 
-def load_ps(name: str) -> ProcessTable:
-    """Reads `ps -e -o user,pid,ppid,stat,etimes,comm,args` output into a process table."""
+def load_ps(name: str, as_root: bool = True) -> ProcessTable:
+    """Reads `ps -e -o user,pid,ppid,stat,etimes,comm,args` output into a process table.
+
+    As root the plugin reads every executable: OS4X's short names run /opt/os4x/bin/<comm>
+    (a receiver's is its master's binary), the others /usr/bin/<comm>. As another user none
+    can be read."""
     processes = []
     for line in (FIXTURES / name).read_text().splitlines():
         if not line.strip() or line.startswith("#"):
@@ -27,7 +31,9 @@ def load_ps(name: str) -> ProcessTable:
             pid=int(pid), ppid=int(ppid), comm=comm,
             cmdline=(args,) if args and not zombie else (),
             username=user, create_time=NOW - float(age), rss=None if zombie else 4096,
-            zombie=zombie))
+            zombie=zombie, state=stat[0],
+            exe=None if zombie or not as_root else
+            f"/opt/os4x/bin/{comm}" if comm.startswith("os4x") else f"/usr/bin/{comm}"))
     return table_from(processes, NOW)
 
 
@@ -100,9 +106,275 @@ def test_long_output_names_pid_user_and_age():
 
 def test_hostile_titles_are_escaped_in_messages():
     table = table_from([
-        ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "www-data", NOW - 5, 1),
-        ProcessInfo(11, 10, "os4xrd", ("os4xrd_tcpip",), "evil|user\nx", NOW - 5, 1),
+        ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "www-data", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xrd"),
+        ProcessInfo(11, 10, "os4xrd", ("os4xrd_tcpip",), "evil|user\nx", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xrd"),
     ], NOW)
     report = assess(table, Expectation(("os4xrd", "os4xrd_tcpip"), "www-data"))
     (finding,) = report.findings
     assert "|" not in finding.message and "\n" not in finding.message
+
+
+def test_wrong_user_is_reported_once_per_instance_not_per_child():
+    """An os4xsqd running as the wrong user with two actions is one warning, not three; a
+    child under another wrong user than its instance's is reported on its own."""
+    table = table_from([
+        ProcessInfo(10, 1, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 50, 1,
+                    exe="/opt/os4x/bin/os4xsqd"),
+        ProcessInfo(11, 10, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xsqd"),
+        ProcessInfo(12, 10, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "nobody", NOW - 5, 1,
+                    exe="/opt/os4x/bin/os4xsqd"),
+        ProcessInfo(13, 10, "sh", ("/bin/sh",), "root", NOW - 5, 1, exe="/bin/sh"),
+    ], NOW)
+    report = assess(table, Expectation(("os4xsqd",), "www-data"))
+    assert messages(report) == [(Warn, "os4xsqd pid 10 runs as nobody, not www-data"),
+                                (Warn, "sh pid 13 runs as root, not www-data")]
+
+
+def test_ages_against_thresholds_name_the_process():
+    report = assess(load_ps("healthy.txt"), STANDARD)
+    assert timing_findings(report, 3600, 7200, 60) == []
+    assert [(f.state, f.message) for f in timing_findings(report, 30, 60, 7201)] == [
+        (Warn, "os4xsqd action pid 3790 (os4xsqd) running for 40s: hung?"),
+        (Warn, "os4xrd master pid 3771 started 2h 0m ago: restarting?")]
+    assert timing_findings(report, None, 10)[0].state == Critical
+
+
+def test_nothing_running_has_no_age_and_no_timing_verdict():
+    """No action and no master: the ages are not measured (perfdata U), not 0 s."""
+    report = assess(table_from([], NOW), STANDARD)
+    assert report.measured_age(report.oldest_action) is None
+    assert report.measured_age(report.master) is None
+    assert timing_findings(report, 0, 0, 1e9) == []
+# -- whose processes (issues 11, 18, 12): identity, states, binaries, installations, advice --
+
+def with_processes(table: ProcessTable, *extra: ProcessInfo, drop: tuple[int, ...] = ()
+                   ) -> ProcessTable:
+    processes = {pid: p for pid, p in table.processes.items() if pid not in drop}
+    processes.update({p.pid: p for p in extra})
+    return table_from(list(processes.values()), NOW)
+
+
+def finding_for(report, phrase: str):
+    return next(f for f in report.findings if phrase in f.message)
+
+
+def test_an_impostor_by_its_binary_never_stands_in_for_the_daemon():
+    sleep = ProcessInfo(5000, 1, "os4xsqd", ("/tmp/x/os4xsqd", "1000"), "www-data", NOW - 9, 1,
+                        exe="/tmp/x/os4xsqd")
+    report = assess(with_processes(load_ps("healthy.txt"), sleep, drop=(3780, 3790, 3791)),
+                    STANDARD)
+    assert (Critical, "os4xsqd not running") in messages(report)
+    impostor = finding_for(report, "pid 5000")
+    assert impostor.state == Warn
+    assert impostor.message == ("os4xsqd pid 5000 is not OS4X's: its binary /tmp/x/os4xsqd is "
+                                "not in /opt/os4x/bin; not counted as os4xsqd")
+    assert "ls -l /proc/5000/exe" in impostor.advice and "--bin-dir" in impostor.advice
+    assert report.running_count == 3
+
+
+def test_an_impostor_by_its_user_where_the_binary_cannot_be_read():
+    table = load_ps("healthy.txt", as_root=False)
+    other = ProcessInfo(5000, 1, "os4xsqd", ("os4xsqd",), "games", NOW - 9, 1)
+    report = assess(with_processes(table, other), STANDARD)  # no --user: the master's user
+    assert finding_for(report, "pid 5000").message == (
+        "os4xsqd pid 5000 is not OS4X's: it runs as games, not as the OS4X user www-data, and "
+        "its binary cannot be read; not counted as os4xsqd")
+    assert [p.pid for p in report.of("os4xsqd")] == [3780]
+    assert any("binaries of os4xrd pid 3771" in line for line in long_output(report))
+
+
+def test_the_bin_dir_given_or_its_real_path_both_count():
+    table = load_ps("healthy.txt")
+    linked = Expectation(STANDARD.daemons, bin_dirs=("/srv/os4x/bin", "/opt/os4x/bin"))
+    assert messages(assess(table, linked)) == []
+    elsewhere = Expectation(STANDARD.daemons, bin_dirs=("/srv/os4x/bin",))
+    assert (Critical, "os4xrd not running") in messages(assess(table, elsewhere))
+
+
+def test_stopped_and_traced_daemons_do_not_run():
+    table = load_ps("healthy.txt")
+    stopped = dict(table.processes)
+    stopped[3780] = ProcessInfo(**{**vars_of(stopped[3780]), "state": "T"})
+    stopped[3772] = ProcessInfo(**{**vars_of(stopped[3772]), "state": "t"})
+    report = assess(table_from(list(stopped.values()), NOW), STANDARD)
+    found = messages(report)
+    assert (Critical, "os4xsqd not running: pid 3780 is stopped (state T: stopped by a signal "
+            "(SIGSTOP) or job control)") in found
+    assert (Critical, "os4xrd_tcpip not running: pid 3772 is stopped (state t: stopped by a "
+            "debugger (tracing stop))") in found
+    assert report.running_count == 2
+    assert "kill -CONT 3780" in finding_for(report, "pid 3780").advice
+
+
+def test_a_stopped_second_instance_is_critical_beside_the_running_one():
+    table = load_ps("healthy.txt")
+    extra = ProcessInfo(3999, 1, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "www-data", NOW - 5, 1,
+                        state="T", exe="/opt/os4x/bin/os4xsqd")
+    report = assess(with_processes(table, extra), STANDARD)
+    assert messages(report) == [(Critical, "os4xsqd pid 3999 is stopped (state T: stopped by a "
+                                 "signal (SIGSTOP) or job control) while pid 3780 runs: a second "
+                                 "instance that races once resumed")]
+
+
+def test_uninterruptible_sleep_is_noted_not_alarmed():
+    table = load_ps("healthy.txt")
+    processes = dict(table.processes)
+    processes[3780] = ProcessInfo(**{**vars_of(processes[3780]), "state": "D"})
+    report = assess(table_from(list(processes.values()), NOW), STANDARD)
+    assert messages(report) == []
+    assert any(line.startswith("os4xsqd pid 3780 was in uninterruptible sleep (state D)")
+               for line in long_output(report))
+
+
+def vars_of(process: ProcessInfo) -> dict:
+    from os4xmon.record import fields
+
+    return {item.name: getattr(process, item.name) for item in fields(process)}
+
+
+def replaced(table: ProcessTable, *pids: int) -> ProcessTable:
+    processes = dict(table.processes)
+    for pid in pids:
+        old = processes[pid]
+        processes[pid] = ProcessInfo(**{**vars_of(old), "exe": f"{old.exe} (deleted)"})
+    return table_from(list(processes.values()), NOW)
+
+
+def test_a_replaced_binary_names_daemon_pid_path_and_date():
+    table = replaced(load_ps("healthy.txt"), 3780, 3790)  # os4xsqd and its forked action
+    since = {"/opt/os4x/bin/os4xsqd": NOW - 3600}
+    report = assess(table, STANDARD, since)
+    (finding,) = report.findings
+    assert finding.state == Warn
+    assert finding.message.startswith("os4xsqd pid 3780 runs an old binary: /opt/os4x/bin/"
+                                      "os4xsqd was replaced on disk on ")
+    assert finding.message.endswith(" (the new file's date)")
+    assert finding.advice.startswith("restart os4xsqd so that it runs the installed "
+                                     "/opt/os4x/bin/os4xsqd: stop pid 3780, then "
+                                     "/opt/os4x/bin/os4xsqd")
+    assert [p.pid for p in report.replaced] == [3780]  # the action is no second report
+    removed = assess(table, STANDARD, {"/opt/os4x/bin/os4xsqd": None})
+    assert "os4xsqd was removed from disk" in removed.findings[0].message
+    unreadable = assess(table, STANDARD, {})
+    assert "(the new file could not be read)" in unreadable.findings[0].message
+
+
+def test_a_replaced_master_is_one_finding_not_one_per_receiver():
+    table = replaced(load_ps("healthy.txt"), 3771, 3772, 3773, 3774)
+    report = assess(table, STANDARD, {"/opt/os4x/bin/os4xrd": NOW - 60})
+    assert [f.message.split(":")[0] for f in report.findings] == [
+        "os4xrd pid 3771 runs an old binary"]
+    assert "(its receivers restart with it)" in report.findings[0].advice
+
+
+def test_replaced_binary_state_critical_and_ok():
+    table = replaced(load_ps("healthy.txt"), 3780)
+    louder = Expectation(STANDARD.daemons, replaced_state="critical")
+    assert assess(table, louder, {}).findings[0].state == Critical
+    silent = assess(table, Expectation(STANDARD.daemons, replaced_state="ok"), {})
+    assert silent.findings == [] and len(silent.replaced) == 1
+    assert any("(--replaced-binary-state ok)" in line for line in long_output(silent))
+
+
+def test_installations_by_their_configuration_file():
+    table = load_ps("two_installations.txt")
+    default = assess(table, STANDARD)
+    assert messages(default) == []
+    assert {name: [p.pid for p in found] for name, found in default.instances.items()} == {
+        "os4xrd": [3771], "os4xrd_tcpip": [3772], "os4xrd_tcpip_tls": [3773],
+        "os4xsqd": [3780]}
+    assert ("another installation (-C /etc/os4x-b.conf), not checked here: os4xrd pid 4771, "
+            "os4xrd_tcpip pid 4772, os4xrd_tcpip_tls pid 4773, os4xsqd pid 4780, "
+            "os4xfqd pid 4800") in long_output(default)
+    other = Expectation((*STANDARD.daemons, "os4xfqd"), config="/etc/os4x-b.conf")
+    second = assess(table, other)
+    assert messages(second) == []
+    assert [p.pid for p in second.of("os4xrd_tcpip")] == [4772]  # inherited from its master
+    assert [p.pid for p in second.actions] == [4790]
+
+
+def test_a_missing_daemon_of_another_installation_is_started_with_its_file():
+    table = with_processes(load_ps("two_installations.txt"), drop=(4780, 4790))
+    report = assess(table, Expectation(STANDARD.daemons, config="/etc/os4x-b.conf"))
+    missing = finding_for(report, "os4xsqd not running")
+    assert missing.advice.startswith("start it as OS4X does: /opt/os4x/bin/os4xsqd -C "
+                                     "/etc/os4x-b.conf;")
+
+
+def test_the_fetch_queue_daemon_runs_once_when_required():
+    table = load_ps("healthy.txt")
+    required = Expectation((*STANDARD.daemons, "os4xfqd"))
+    assert (Critical, "os4xfqd not running") in messages(assess(table, required))
+    fqd = ProcessInfo(3800, 1, "os4xfqd", ("/opt/os4x/bin/os4xfqd",), "www-data", NOW - 9, 1,
+                      exe="/opt/os4x/bin/os4xfqd")
+    listed = assess(with_processes(table, fqd), STANDARD)
+    assert messages(listed) == []
+    assert any(line.startswith("os4xfqd: pid 3800") and "not required" in line
+               for line in long_output(listed))
+
+
+def test_a_second_instance_names_the_younger_one_to_stop():
+    report = assess(load_ps("duplicate_master.txt"), STANDARD)
+    advice = report.findings[0].advice
+    assert advice.startswith("stop the younger instance (pid 6001, started ")
+    assert "): kill 6001; keep pid 3771 (started " in advice
+    assert "keep pid 3771" in advice and "(--checks database)" in advice
+
+
+def test_every_process_finding_has_advice():
+    for name in ("orphan_zombie.txt", "duplicate_master.txt", "hostile.txt"):
+        report = assess(load_ps(name), Expectation(STANDARD.daemons, "www-data"))
+        assert report.findings
+        assert all(finding.advice for finding in report.findings), name
+
+
+def test_the_user_option_is_escaped_in_messages():
+    report = assess(load_ps("healthy.txt"), Expectation(STANDARD.daemons, "evil|x\nroot"))
+    assert report.findings
+    for finding in report.findings:
+        assert "|" not in finding.message and "\n" not in finding.message
+
+
+def test_plural_pids_read_as_english():
+    from os4xmon.text import pid_list, pids_with_verb
+
+    assert pid_list([4, 3]) == "pids 3, 4"
+    assert pids_with_verb([4, 3], "runs", "run") == "pids 3, 4 run"
+    assert pids_with_verb([3], "runs", "run") == "pid 3 runs"
+    report = assess(load_ps("duplicate_master.txt"), STANDARD)
+    assert "runs 2 times (pids 3771, 6001)" in report.findings[0].message
+
+
+def test_ports_judge_holders_by_the_same_classification():
+    from os4xmon.identity import Installation, classify
+    from os4xmon.ports import PortSpec, assess_listening, owners_from_table
+    from os4xmon.sockets import Listener
+
+    table = load_ps("two_installations.txt")
+    identities = classify(table, Installation())
+    owners = owners_from_table([4772], table, identities)
+    listeners = [Listener(3305, "0.0.0.0", (4772,))]
+    report = assess_listening([PortSpec("oftp", 3305, "os4xrd_tcpip")], listeners, owners)
+    assert [f.message for f in report.findings] == [
+        "port 3305 held by os4xrd_tcpip (of another OS4X installation (-C /etc/os4x-b.conf)) "
+        "pid 4772, not os4xrd_tcpip"]
+
+
+def test_an_impostor_master_is_nobodys_reference_user():
+    fake = ProcessInfo(100, 1, "os4xrd", ("/tmp/os4xrd",), "games", NOW - 99999, 1,
+                       exe="/tmp/os4xrd")
+    table = with_processes(load_ps("healthy.txt"), fake)
+    report = assess(table, STANDARD)
+    assert [p.pid for p in report.of("os4xrd")] == [3771]
+    assert [p.pid for p in report.impostors] == [100]
+    assert report.master is not None and report.master.pid == 3771
+
+
+def test_naming_the_default_file_with_c_is_the_default_installation():
+    master = ProcessInfo(3771, 1, "os4xrd", ("/opt/os4x/bin/os4xrd", "-C", "/etc//os4x.conf"),
+                         "www-data", NOW - 9, 1, exe="/opt/os4x/bin/os4xrd")
+    table = with_processes(load_ps("healthy.txt"), master)
+    assert messages(assess(table, STANDARD)) == []

@@ -115,7 +115,11 @@ def test_hidepid_is_recognised():
     assert "hidepid=invisible" in (hidden_by_mount(invisible, [1000]) or "")
     assert hidden_by_mount(numeric, [115]) is None  # the gid= group may see everything
     assert "hidepid=2" in (hidden_by_mount(numeric, [1000]) or "")
-    assert hidden_by_mount(noaccess, [1000]) is None  # listed, details denied: handled
+    assert "hidepid=noaccess" in (hidden_by_mount(noaccess, [1000]) or "")  # stat denied too
+    for value in (b"1", b"4", b"ptraceable"):
+        assert hidden_by_mount(noaccess.replace(b"noaccess", value), [1000]) is not None
+    subset = b"129 111 0:42 / /proc rw - proc proc rw,subset=pid\n"
+    assert hidden_by_mount(subset, [1000]) is None  # hides /proc/net, not processes
     assert hidden_by_mount(b"garbage\n\xff - x\n", [0]) is None
 
 
@@ -126,3 +130,28 @@ def test_hidepid_the_last_mount_on_proc_counts():
                b"63 45 0:39 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n")
     assert hidden_by_mount(stacked, [1000]) is not None
     assert hidden_by_mount(b"\n".join(reversed(stacked.splitlines())), [1000]) is None
+
+
+def test_state_and_executable_are_read(simulator):
+    import json
+    import signal
+    import time
+
+    simulation = simulator.start("--no-decoys")
+    with open(simulation.state_file, encoding="utf-8") as stream:
+        state = json.load(stream)
+    pid = simulation.pid("os4xsqd")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(100):  # the signal takes effect a moment after kill() returns
+            table = read_process_table()
+            if table.processes[pid].state == "T":
+                break
+            time.sleep(0.02)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert table.processes[pid].state == "T"
+    assert table.processes[pid].exe == os.path.join(state["bin_dir"], "os4xsqd")
+    receiver = table.processes[simulation.pid("os4xrd_tcpip")]
+    assert receiver.state == "S"
+    assert receiver.exe == os.path.join(state["bin_dir"], "os4xrd")  # its master's binary

@@ -20,11 +20,11 @@ PERF_ITEM = re.compile(r"^(?P<label>[^'= ]+|'[^'=]+')=(?P<value>-?[0-9.]+|U)(?P<
                        r"(;[^;]*){0,4}$")
 NAMES = st.sampled_from(["os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xrd_capi_0",
                          "os4xsqd", "os4xclientd", "os4xdebugd", "grep", "bash", "os4xrd.sh"])
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40) | \
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40) | \
     st.binary(max_size=40).map(lambda raw: raw.decode("utf-8", "surrogateescape"))
 
 
-def assert_valid_output(text: str, code: int) -> None:
+def assert_valid_output(text: str, code: object) -> None:
     assert code in (0, 1, 2, 3)
     first = text.splitlines()[0]
     match = STATUS.match(first)
@@ -95,8 +95,8 @@ PROCESS = st.builds(
 
 
 class FixedHost(Host):
-    def __init__(self, table):
-        super().__init__()
+    def __init__(self, settings_, table):
+        super().__init__(settings_)
         self._table = table
 
 
@@ -107,7 +107,7 @@ class FixedHost(Host):
 def test_any_process_table_gives_one_valid_status_line(capsys, processes, args):
     table = table_from(processes, 2e9)
     settings_ = options.parse(["--checks", "processes", *args], environ={})
-    check = build_check(settings_, FixedHost(table))
+    check = build_check(settings_, FixedHost(settings_, table))
     with pytest.raises(SystemExit) as ended:
         runtime.execute(check, 30, settings_.verbose)
     assert_valid_output(capsys.readouterr().out, ended.value.code)
@@ -138,7 +138,7 @@ def test_any_thresholds_give_a_usage_error_or_valid_ranges(capsys, chosen):
                                     1.0, 1),
                         ProcessInfo(12, 11, "os4xsqd", ("/opt/os4x/bin/os4xsqd",), "root",
                                     5.0, 1)], 2e9)
-    check = build_check(settings_, FixedHost(table))
+    check = build_check(settings_, FixedHost(settings_, table))
     with pytest.raises(SystemExit) as ended:
         runtime.execute(check, 30, 0)
     output = capsys.readouterr().out

@@ -36,9 +36,11 @@ HEADER = """\
  *                                       on the agent); "$address$" probes the ports from afar
  *                                       and checks nothing else
  *
- * The database password is never an argument (the process list would show it): put it as
- * db-password into the file named by vars.os4x_config (an INI file with a [check_os4x]
- * section, readable by the icinga/nagios user only), or into vars.os4x_db_password_file.
+ * The passwords are never arguments (the process list would show them): put them as
+ * db-password and odette-password into the file named by vars.os4x_config (an INI file with
+ * a [check_os4x] section, readable by the icinga/nagios user only), or name files that hold
+ * them in vars.os4x_db_password_file and vars.os4x_odette_password_file. There is no
+ * vars.os4x_db_password or vars.os4x_odette_password (see docs/session-probe.md).
  *
  * "os4x-sudo" runs the plugin as root through sudo with exactly two arguments, --config and
  * --checks, matching contrib/sudoers/check_os4x; every other setting lives in that

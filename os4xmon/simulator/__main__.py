@@ -3,6 +3,7 @@
     os4x-simulator run   [scenario options]   foreground; Ctrl-C stops everything
     os4x-simulator start [scenario options]   background; prints the state file's path
     os4x-simulator stop  --state-file FILE
+    os4x-simulator replace --state-file FILE --daemon NAME   a new binary on disk, daemon running
 
 The state file (JSON) lists the launcher's pid and every simulated process (name, pid, ppid).
 """
@@ -18,14 +19,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import NoReturn, Sequence
+from typing import NoReturn, Protocol, Sequence
 
-from os4xmon.simulator import capi, database, listeners, proctitle, tree
+from os4xmon.simulator import binaries, capi, database, listeners, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 TITLE_SPACE = 160  # bytes of argv the simulated daemons need for their titles
-PARTS = (listeners, database, capi)
-"""What the aspects add to the simulator, each through the same four hooks."""
+
+
+class Part(Protocol):
+    """What an aspect adds to the simulator (listeners, database, capi), through four hooks.
+
+    The launcher calls every part's hooks in the order of ``PARTS``.
+    """
+
+    __name__: str  # a part is a module: its name keys the state handed to exec'd daemons
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """While the parser is built: the part's own options."""
+
+    def before_start(self, args: argparse.Namespace, scenario: Scenario) -> None:
+        """In the launcher, before any process is forked (what the forks inherit)."""
+
+    def after_start(self, args: argparse.Namespace, scenario: Scenario,
+                    processes: list[dict[str, int]]) -> None:
+        """Once every process has announced itself; ``processes`` as in the state file."""
+
+    def on_stop(self, args: argparse.Namespace) -> None:
+        """When the launcher stops, after its processes are gone: remove what it made."""
+
+
+PARTS: tuple[Part, ...] = (listeners, database, capi)
+"""What the aspects add to the simulator, each through the hooks of ``Part``."""
 
 
 def _names(text: str) -> tuple:
@@ -45,10 +70,19 @@ def _run_as(text: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="os4x-simulator", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("run", "start", "stop"))
+    parser.add_argument("command", choices=("run", "start", "stop", "replace"))
     parser.add_argument("--state-file", help="where to write (run, start) or read (stop) the "
                         "state; default: a new file under the temporary directory")
-    parser.add_argument("--bin-dir", default="/opt/os4x/bin", help="path in the daemons' titles")
+    parser.add_argument("--bin-dir", default="/opt/os4x/bin",
+                        help="binary directory: the daemons are exec'd from copies of this "
+                        "Python interpreter put there (default /opt/os4x/bin; a directory that "
+                        "holds other files than the simulator's is refused)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="-C FILE on the daemons' command lines: another installation")
+    parser.add_argument("--fetch-queue", action="store_true", help="start os4xfqd")
+    parser.add_argument("--stopped", type=_names, default=(), metavar="LIST",
+                        help="fault: daemons stopped with SIGSTOP once started")
+    parser.add_argument("--daemon", help="replace: the daemon whose binary is replaced")
     parser.add_argument("--no-tls", action="store_true", help="no os4xrd_tcpip_tls")
     parser.add_argument("--isdn-controllers", type=int, default=0, metavar="N",
                         help="start os4xrd_capi_0 .. os4xrd_capi_<N-1>")
@@ -80,7 +114,35 @@ def scenario_from(args: argparse.Namespace) -> Scenario:
         isdn_controllers=args.isdn_controllers, enterprise=args.enterprise,
         debugd=args.debugd, actions=args.actions, decoys=not args.no_decoys,
         missing=args.missing, duplicate=args.duplicate, orphan=args.orphan,
-        zombie=args.zombie, run_as=args.run_as)
+        zombie=args.zombie, run_as=args.run_as, config=args.config,
+        fetch_queue=args.fetch_queue, stopped=args.stopped)
+
+
+def scenario_of(argv: list) -> Scenario:
+    """The scenario of the launcher's arguments: how an exec'd daemon learns what to be."""
+    return scenario_from(build_parser().parse_args(argv))
+
+
+def _restoring_scenario_of(argv: list) -> Scenario:
+    """scenario_of, after giving every part back the state the launcher handed down."""
+    for part in PARTS:
+        if hasattr(part, "restore"):
+            part.restore(tree.EXEC["states"].get(part.__name__, {}))
+    return scenario_of(argv)
+
+
+def _usable_bin_dir(bin_dir: str, given: bool) -> str:
+    """bin_dir with the daemons' binaries installed; without root, the default falls back to a
+    directory of this user's (the state file names it: tests pass it to the plugin)."""
+    try:
+        binaries.install(bin_dir)
+    except PermissionError:
+        if given:
+            raise SystemExit(f"os4x-simulator: cannot write {bin_dir}: run as root or give "
+                             "another --bin-dir") from None
+        bin_dir = os.path.join(tempfile.gettempdir(), f"os4x-simulator-{os.getuid()}", "bin")
+        binaries.install(bin_dir)
+    return bin_dir
 
 
 def _write_state(path: str, state: dict) -> None:
@@ -120,13 +182,21 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
+    scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv)
     for part in PARTS:
         part.before_start(args, scenario)
+    tree.EXEC.update({"argv": list(argv), "bin_dir": scenario.bin_dir,
+                      "states": {part.__name__: part.child_state() for part in PARTS
+                                 if hasattr(part, "child_state")}})
     expected = tree.start_all(scenario)
     processes = tree.wait_for(read_fd, expected, timeout=20)
     for part in PARTS:
         part.after_start(args, scenario, processes)
-    _write_state(state_file, {"launcher": os.getpid(), "processes": processes})
+    for entry in processes:
+        if entry["name"] in scenario.stopped:
+            os.kill(entry["pid"], signal.SIGSTOP)
+    _write_state(state_file, {"launcher": os.getpid(), "processes": processes,
+                              "bin_dir": scenario.bin_dir, "config": scenario.config})
     print(state_file, flush=True)
     while True:
         signal.pause()
@@ -172,11 +242,26 @@ def stop(state_file: str | None) -> int:
     return 0
 
 
+def replace(state_file: str | None, daemon: str | None) -> int:
+    """An update that forgot the restart: a new binary where the daemon's was."""
+    if not state_file or not daemon:
+        print("os4x-simulator: replace needs --state-file and --daemon", file=sys.stderr)
+        return 2
+    with open(state_file, encoding="utf-8") as stream:
+        bin_dir = json.load(stream)["bin_dir"]
+    print(binaries.replace(bin_dir, daemon))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["daemon"] and len(argv) == 2:  # an exec'd daemon (tree.exec_daemon)
+        tree.run_child(argv[1], _restoring_scenario_of)
     args = build_parser().parse_args(argv)
     if args.command == "run":
         run(args, argv)
+    if args.command == "replace":
+        sys.exit(replace(args.state_file, args.daemon))
     sys.exit(start(argv, args.state_file) if args.command == "start" else stop(args.state_file))
 
 

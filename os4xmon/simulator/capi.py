@@ -10,9 +10,7 @@ directory (``--capi-dir``, default ``<state-file>.capi``):
   failure chosen with ``--capiinfo-output``.
 
 The plugin reads them with ``--capi-file DIR/controller`` and ``--capiinfo DIR/capiinfo``.
-The simulator calls these hooks: add_options while building its parser, before_start in the
-launcher before any process is forked, after_start once every process has announced itself,
-on_stop when the launcher stops.
+It is a part of the simulator (``simulator.__main__.Part``: the hooks are described there).
 """
 
 from __future__ import annotations

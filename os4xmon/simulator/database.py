@@ -11,19 +11,18 @@ OS4X's real PID table is not documented; this one is the simulator's design, mat
 faults can save what a broken installation might: NULL, '', 0 or words. Every PID row is
 rewritten at each start, so one database can serve run after run.
 
-The simulator calls these hooks: add_options while building its parser, before_start in the
-launcher before any process is forked, after_start once every process has announced itself,
-on_stop when the launcher stops.
+It is a part of the simulator (``simulator.__main__.Part``: the hooks are described there).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 from typing import Any, Iterator
 
 from os4xmon import daemons
+from os4xmon.options import DEFAULTS, identifier
+from os4xmon.settings import DEFAULT_PORT, DEFAULT_TLS_PORT
 from os4xmon.simulator.scenario import Scenario
 
 PID_TABLE = "daemon_state"
@@ -47,29 +46,25 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
-def _identifier(text: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a plain identifier")
-    return text
-
-
 def add_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("database (the PIDs OS4X saves)")
     group.add_argument("--db-type", choices=("mysql", "mariadb", "postgresql"),
                        help="write the PIDs into this kind of database (default: none)")
     group.add_argument("--db-host", default="127.0.0.1", help="server (default 127.0.0.1)")
     group.add_argument("--db-port", type=int, help="server port (default 3306 or 5432)")
-    group.add_argument("--db-name", type=_identifier, default="os4x_sim",
+    group.add_argument("--db-name", type=identifier, default="os4x_sim",
                        help="database, created when missing (default os4x_sim)")
     group.add_argument("--db-user", default="root",
                        help="user that may create it (default root; password from "
                        "OS4X_DB_PASSWORD)")
-    group.add_argument("--db-prefix", type=_identifier, default="os4x_",
-                       help="table prefix (default os4x_)")
-    group.add_argument("--db-tcp-port", default="3305",
-                       help="tcp_port saved in the configuration (text: may be garbage)")
-    group.add_argument("--db-tcp-port-tls", default="6619",
-                       help="tcp_port_tls saved in the configuration (text: may be garbage)")
+    group.add_argument("--db-prefix", type=identifier, default=DEFAULTS.db_prefix,
+                       help=f"table prefix (default {DEFAULTS.db_prefix})")
+    group.add_argument("--db-tcp-port", default=str(DEFAULT_PORT),
+                       help="tcp_port saved in the configuration (text: may be garbage; "
+                       f"default {DEFAULT_PORT})")
+    group.add_argument("--db-tcp-port-tls", default=str(DEFAULT_TLS_PORT),
+                       help="tcp_port_tls saved in the configuration (text: may be garbage; "
+                       f"default {DEFAULT_TLS_PORT})")
     group.add_argument("--db-no-configuration", action="store_true",
                        help="fault: no <prefix>configuration table")
     group.add_argument("--db-foreign", type=_names, default=(), metavar="LIST",

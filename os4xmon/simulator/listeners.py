@@ -1,13 +1,15 @@
 """Ports: receivers that listen and send OFTP's ready message (issue: the port check).
 
-The simulator calls these hooks: add_options while building its parser, before_start in the
-launcher before any process is forked, after_start once every process has announced itself,
-on_stop when the launcher stops.
+It is a part of the simulator (``simulator.__main__.Part``: the hooks are described there).
 
 ``os4xrd_tcpip`` and ``os4xrd_tcpip_tls`` listen on every address (IPv4 and IPv6) and send the
 real 23-byte ready message on each connection, the TLS one after a handshake with a
 self-signed certificate of ``--cert-days`` lifetime (``cryptography``, a test dependency, is
-imported only here). ``os4xclientd`` (its instance, not its children) and ``os4xdebugd`` listen
+imported only here). With ``--partner ID`` the receivers also answer a Start Session (SSID) as
+OS4X would: their own SSID for that monitoring partner and its password
+(``--partner-password-file``), ESID 03 for another partner, ESID 04 for a wrong password; and
+``--session-log FILE`` gets one JSON line per connection saying how the session ended (did the
+partner send ESID 00?). ``os4xclientd`` (its instance, not its children) and ``os4xdebugd`` listen
 on localhost. ``--port-fault DAEMON=FAULT`` makes one listener misbehave.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -26,6 +29,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from os4xmon import daemons, oftp
+from os4xmon.numbers import port_number
+from os4xmon.settings import (
+    DEFAULT_CLIENTD_PORT,
+    DEFAULT_DEBUGD_PORT,
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+)
 from os4xmon.simulator import proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
@@ -36,7 +46,17 @@ FAULTS = {
     "close": "accepts and closes at once (after the TLS handshake on the TLS port)",
     "plain": "the TLS port speaks without TLS: the handshake fails",
     "foreign": "another program (nc) holds the port; the daemon does not listen",
+    "session-silent": "sends the ready message, then never answers the session start",
+    "session-violation": "answers the session start with a command that breaks the protocol",
+    "session-busy": "refuses every session start: ESID 08, resources not available",
+    "session-huge": "answers the session start with a header that announces 16 MB",
+    "session-auth": "accepts, but asks for secure authentication (SSIDAUTH Y)",
+    "client-cert": "the TLS port requires a client certificate: its own (--key-file)",
 }
+VIOLATION = b"R|\x1b[31m\xff" + b"CHANGE DIRECTION " * 8
+"""A Change Direction (R) where an SSID must come, padded with hostile bytes for the output."""
+RESPONDER_ID = "O0013000000OS4XSIM"
+RESPONDER_PASSWORD = "SIMPW42"
 WRONG_BANNER = b"HTTP/1.0 400 Bad|Request\r\n\x1b[31m\xff"
 """Not OFTP, and hostile to a status line: a pipe, control characters, invalid UTF-8."""
 FOREIGN = "nc"
@@ -51,6 +71,10 @@ class Config:
     workdir: str = ""
     cert_file: str = ""
     key_file: str = ""
+    partner: str = ""  # the monitoring partner OS4X knows; empty: no session, ready only
+    partner_password: str = ""
+    partner_password_file: str = ""  # where the password is: an exec'd daemon reads it there
+    session_log: str = ""
 
 
 CONFIG = Config()
@@ -71,16 +95,27 @@ def _faults(text: str) -> dict[str, str]:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=3305, help="port of os4xrd_tcpip")
-    parser.add_argument("--tls-port", type=int, default=6619, help="port of os4xrd_tcpip_tls")
-    parser.add_argument("--clientd-port", type=int, default=60000,
-                        help="port of os4xclientd on localhost")
-    parser.add_argument("--debugd-port", type=int, default=10001,
-                        help="port of os4xdebugd on localhost")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                        help=f"port of os4xrd_tcpip (default {DEFAULT_PORT})")
+    parser.add_argument("--tls-port", type=port_number, default=DEFAULT_TLS_PORT,
+                        help=f"port of os4xrd_tcpip_tls (default {DEFAULT_TLS_PORT})")
+    parser.add_argument("--clientd-port", type=port_number, default=DEFAULT_CLIENTD_PORT,
+                        help=f"port of os4xclientd on localhost (default {DEFAULT_CLIENTD_PORT})")
+    parser.add_argument("--debugd-port", type=port_number, default=DEFAULT_DEBUGD_PORT,
+                        help=f"port of os4xdebugd on localhost (default {DEFAULT_DEBUGD_PORT})")
     parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
                         help="lifetime left of the TLS certificate (negative: expired)")
     parser.add_argument("--cert-file", metavar="FILE",
                         help="also write the TLS certificate here (for --tls-ca)")
+    parser.add_argument("--partner", default="", metavar="ODETTE_ID",
+                        help="a monitoring partner the receivers accept sessions from")
+    parser.add_argument("--partner-password-file", metavar="FILE",
+                        help="the partner's password (first line)")
+    parser.add_argument("--session-log", default="", metavar="FILE",
+                        help="append one JSON line per connection: how its session ended")
+    parser.add_argument("--key-file", metavar="FILE",
+                        help="also write the certificate's key here (for --tls-cert/--tls-key "
+                        "against the client-cert fault)")
     parser.add_argument("--port-fault", type=_faults, default={}, metavar="DAEMON=FAULT,...",
                         help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
 
@@ -120,6 +155,11 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                     daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
     CONFIG.faults = dict(args.port_fault)
     CONFIG.cert_days = args.cert_days
+    CONFIG.partner = args.partner
+    CONFIG.session_log = args.session_log
+    if args.partner_password_file:
+        CONFIG.partner_password_file = args.partner_password_file
+        CONFIG.partner_password = _read_password(args.partner_password_file)
     if daemons.TLS_RECEIVER in scenario.daemons():
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
@@ -132,6 +172,32 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                              "or run with --no-tls") from None
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
+        if args.key_file:
+            shutil.copyfile(CONFIG.key_file, args.key_file)
+    for name in CONFIG.ports:
+        tree.SERVE[name] = serve
+
+
+def _read_password(path: str) -> str:
+    with open(path, encoding="utf-8") as stream:
+        return stream.readline().rstrip("\r\n")
+
+
+def child_state() -> dict[str, Any]:
+    """What an exec'd daemon needs of CONFIG (a fork would have inherited it); the partner's
+    password by its file, never on the daemon's command line."""
+    return {"ports": CONFIG.ports, "faults": CONFIG.faults, "cert_days": CONFIG.cert_days,
+            "workdir": CONFIG.workdir, "cert_file": CONFIG.cert_file,
+            "key_file": CONFIG.key_file, "partner": CONFIG.partner,
+            "partner_password_file": CONFIG.partner_password_file,
+            "session_log": CONFIG.session_log}
+
+
+def restore(state: dict[str, Any]) -> None:
+    for key, value in state.items():
+        setattr(CONFIG, key, value)
+    if CONFIG.partner_password_file:
+        CONFIG.partner_password = _read_password(CONFIG.partner_password_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
 
@@ -155,15 +221,19 @@ def _listen(port: int, local: bool) -> socket.socket:
     return server
 
 
-def _server_tls() -> Any:
+def _server_tls(fault: str | None = None) -> Any:
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(CONFIG.cert_file, CONFIG.key_file)
+    if fault == "client-cert":  # trusts only its own self-signed certificate
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(CONFIG.cert_file)
     return context
 
 
-def _answer(connection: socket.socket, fault: str | None, tls: Any, held: list) -> None:
+def _answer(connection: socket.socket, fault: str | None, tls: Any, held: list,
+            name: str = "") -> None:
     """One incoming connection, answered as the fault says."""
     connection.settimeout(CONNECTION_TIMEOUT)
     if tls is not None and fault != "plain":
@@ -176,7 +246,104 @@ def _answer(connection: socket.socket, fault: str | None, tls: Any, held: list) 
         connection.sendall(WRONG_BANNER)
     elif fault != "close":
         connection.sendall(oftp.READY)
+        if CONFIG.partner and _session(connection, fault, held, name):
+            return
     connection.close()
+
+
+def _read_command(connection: socket.socket) -> bytes | None:
+    """One exchange buffer from the initiator; None when it closed, was silent or not OFTP."""
+    header = _read_exactly(connection, oftp.HEADER_LENGTH)
+    try:
+        length = oftp.parse_header(header)
+    except ValueError:
+        return None
+    if length > oftp.MAX_ANSWER:
+        return None
+    command = _read_exactly(connection, length)
+    return command if len(command) == length else None
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = connection.recv(size - len(data))
+        except OSError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+    return data
+
+
+def _log(record: dict[str, Any]) -> None:
+    if not CONFIG.session_log:
+        return
+    line = (json.dumps(record) + "\n").encode()
+    descriptor = os.open(CONFIG.session_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+
+
+def _end_of(command: bytes | None) -> str:
+    """How the initiator left: 'ESID 00', 'closed without ESID', or what it sent instead."""
+    if command is None:
+        return "closed without ESID"
+    try:
+        answer = oftp.parse_answer(command)
+    except oftp.AnswerError:
+        return "not an ESID"
+    return f"ESID {answer.reason:02d}" if isinstance(answer, oftp.SessionEnd) else "SSID again"
+
+
+def _session(connection: socket.socket, fault: str | None, held: list, name: str) -> bool:
+    """Answers a Start Session as OS4X would; True when the connection is held open (silent)."""
+    first = _read_command(connection)
+    record: dict[str, Any] = {"daemon": name}
+    try:
+        ssid = oftp.parse_ssid(first) if first else None
+    except oftp.AnswerError:
+        ssid = None
+    if ssid is None:
+        record.update(answer=None, end="closed before SSID" if first is None else "no SSID")
+        _log(record)
+        return False
+    record["partner"] = ssid.code
+    if fault == "session-silent":
+        record.update(answer=None, end="held")
+        _log(record)
+        held.append(connection)
+        del held[:-32]
+        return True
+    reply, accepted = _reply(ssid, fault)
+    connection.sendall(reply)
+    record["answer"] = "SSID" if accepted else (fault or _end_of(reply[4:]))
+    record["end"] = _end_of(_read_command(connection)) if accepted or fault in (
+        "session-violation", "session-huge") else "we sent ESID"
+    _log(record)
+    return False
+
+
+def _reply(ssid: oftp.SessionStart, fault: str | None) -> tuple[bytes, bool]:
+    """The responder's answer to an SSID (with its header), and whether it accepts."""
+    if fault == "session-violation":
+        return oftp.frame(VIOLATION), False
+    if fault == "session-huge":
+        return b"\x10\xff\xff\xff" + b"X" * 64, False
+    if fault == "session-busy":
+        return oftp.frame(oftp.encode_esid(8)), False
+    if ssid.code != CONFIG.partner:
+        return oftp.frame(oftp.encode_esid(3, "partner not known")), False
+    if ssid.password != CONFIG.partner_password:
+        return oftp.frame(oftp.encode_esid(4)), False
+    answer = oftp.encode_ssid(RESPONDER_ID, RESPONDER_PASSWORD,
+                              buffer_size=min(ssid.buffer_size, 99999) or 128,
+                              credit=min(max(ssid.credit, 1), 999), level=min(ssid.level, 5),
+                              authentication=fault == "session-auth")
+    return oftp.frame(answer), True
 
 
 def serve(name: str, scenario: Scenario) -> None:
@@ -184,7 +351,7 @@ def serve(name: str, scenario: Scenario) -> None:
     fault = CONFIG.faults.get(name)
     if fault in ("not-listening", "foreign"):
         tree.idle()
-    tls = _server_tls() if name == daemons.TLS_RECEIVER and fault != "plain" else None
+    tls = _server_tls(fault) if name == daemons.TLS_RECEIVER and fault != "plain" else None
     try:
         server = _listen(CONFIG.ports[name], local=name in (daemons.CLIENTD, daemons.DEBUGD))
     except OSError as error:  # a second instance (--duplicate), or the port is taken
@@ -194,7 +361,7 @@ def serve(name: str, scenario: Scenario) -> None:
     while True:
         connection, _ = server.accept()
         try:
-            _answer(connection, fault, tls, held)
+            _answer(connection, fault, tls, held, name)
         except OSError:  # a probe that hung up, a failed handshake: the next one
             with contextlib.suppress(OSError):
                 connection.close()

@@ -27,12 +27,16 @@ def area_size() -> int:
     return end - start
 
 
-def set_cmdline(title: str, pad: bool) -> None:
+def set_cmdline(title: str | tuple, pad: bool) -> None:
     """Rewrites /proc/self/cmdline to title: padded with spaces (a rewritten title, as the
-    receivers do) or followed by NULs (an exec'd program's path without arguments)."""
+    receivers do) or followed by NULs (an exec'd program's path, and its arguments when title
+    is a tuple: NUL-separated, as exec leaves them)."""
+    import os
+
     start, end = argv_area()
     size = end - start
-    raw = title.encode()[: size - 1]
+    parts = (title,) if isinstance(title, str) else title
+    raw = b"\0".join(os.fsencode(part) for part in parts)[: size - 1]
     filler = b" " if pad else b"\0"
     ctypes.memmove(start, raw + filler * (size - 1 - len(raw)) + b"\0", size)
 

@@ -32,11 +32,20 @@ class Scenario:
     orphan: tuple[str, ...] = ()  # receivers left without their master
     zombie: bool = False  # an os4xsqd action that exited and was never reaped
     run_as: dict[str, str] = field(default_factory=dict)  # daemon -> user (needs root)
+    config: str | None = None  # -C FILE on the daemons' command lines: another installation
+    fetch_queue: bool = False  # os4xfqd runs
+    stopped: tuple[str, ...] = ()  # daemons stopped with SIGSTOP once started
+
+    def title(self, name: str) -> tuple[str, ...]:
+        """The command line OS4X starts a daemon with: its path, and -C FILE if given."""
+        path = (f"{self.bin_dir}/{name}",)
+        return (*path, "-C", self.config) if self.config else path
 
     def daemons(self) -> tuple[str, ...]:
         """Every daemon this host runs, expected or not (os4xdebugd only when asked)."""
         names = list(daemons.expected_daemons(self.no_tls, self.isdn_controllers,
-                                              self.enterprise, self.debugd))
+                                              self.enterprise, self.debugd,
+                                              self.fetch_queue))
         return tuple(name for name in names if name not in self.missing)
 
     def receivers(self) -> tuple[str, ...]:

@@ -8,15 +8,16 @@ launcher writes the list to the state file when all have reported.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import signal
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from os4xmon import daemons
-from os4xmon.simulator import proctitle
+from os4xmon.simulator import binaries, proctitle
 from os4xmon.simulator.scenario import DECOYS, Scenario
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -24,6 +25,10 @@ PR_SET_CHILD_SUBREAPER = 36
 Body = Callable[[str, Scenario], None]
 SERVE: dict[str, Body] = {}
 """Daemon name -> what it does once it looks right (listen on a port...); default: idle."""
+EXEC: dict[str, Any] = {}
+"""Set by the launcher: what an exec'd daemon needs to rebuild the scenario (argv, bin_dir,
+the parts' states)."""
+TITLE_SPACE = 400
 
 
 class Announcer:
@@ -54,7 +59,43 @@ def spawn(body: Callable[[], None]) -> int:
         os._exit(code)
 
 
-def become(title: str, comm: str, pad: bool, scenario: Scenario, name: str) -> None:
+def exec_daemon(name: str, body: str, arg: Any) -> None:
+    """In a forked child: runs body as ``<bin dir>/<name>``, exec'd as OS4X starts a daemon, so
+    that /proc/PID/exe lies in the binary directory (and shows a replaced binary as such)."""
+    blob = json.dumps({"body": body, "name": name, "arg": arg, "fd": Announcer.fd, **EXEC})
+    os.set_inheritable(Announcer.fd, True)
+    binary = os.path.join(EXEC["bin_dir"], name)
+    os.execve(binary, [binary, "-m", "os4xmon.simulator", "daemon",
+                       blob + " " * max(TITLE_SPACE - len(blob), 0)],
+              binaries.child_environment())
+
+
+def run_child(blob: str, scenario_of: Callable[[list], Scenario]) -> None:
+    """The exec'd daemon's side of exec_daemon: the same body a fork would have run."""
+    state = json.loads(blob)
+    Announcer.fd = state["fd"]
+    EXEC.update({key: state[key] for key in ("argv", "bin_dir", "states")})
+    scenario = scenario_of(state["argv"])
+    name, arg = state["name"], state["arg"]
+    bodies: dict[str, Callable[[], None]] = {
+        "master": lambda: master(scenario, bool(arg)),
+        "orphan": lambda: orphaned_receiver(arg, scenario),
+        "send_queue": lambda: send_queue(scenario, bool(arg)),
+        "plain": lambda: plain_daemon(name, scenario, int(arg)),
+    }
+    code = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        bodies[state["body"]]()
+    except BaseException as error:  # a simulated daemon must never return
+        sys.stderr.write(f"simulator: pid {os.getpid()}: {error!r}\n")
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def become(title: str | tuple, comm: str, pad: bool, scenario: Scenario, name: str) -> None:
     """Takes on a daemon's look, and its user where the scenario says so (needs root)."""
     proctitle.set_comm(comm)
     proctitle.set_cmdline(title, pad)
@@ -104,8 +145,7 @@ def orphaned_receiver(name: str, scenario: Scenario) -> None:
 
 
 def master(scenario: Scenario, with_receivers: bool) -> None:
-    become(f"{scenario.bin_dir}/{daemons.MASTER}", daemons.MASTER, False, scenario,
-           daemons.MASTER)
+    become(scenario.title(daemons.MASTER), daemons.MASTER, False, scenario, daemons.MASTER)
     if with_receivers:
         for name in scenario.receivers():
             if name in scenario.orphan:
@@ -118,7 +158,7 @@ def master(scenario: Scenario, with_receivers: bool) -> None:
 
 def send_queue(scenario: Scenario, with_actions: bool) -> None:
     name = daemons.SEND_QUEUE
-    become(f"{scenario.bin_dir}/{name}", name, False, scenario, name)
+    become(scenario.title(name), name, False, scenario, name)
     if with_actions:
         for _ in range(scenario.actions):
             spawn(lambda: announce_and_idle("action"))
@@ -131,7 +171,7 @@ def send_queue(scenario: Scenario, with_actions: bool) -> None:
 
 
 def plain_daemon(name: str, scenario: Scenario, children: int) -> None:
-    become(f"{scenario.bin_dir}/{name}", name, False, scenario, name)
+    become(scenario.title(name), name, False, scenario, name)
     for _ in range(children):
         spawn(lambda: announce_and_idle(f"{name}-child"))
     Announcer.say(name)
@@ -156,23 +196,26 @@ def start_all(scenario: Scenario) -> int:
 
     if daemons.MASTER in running:
         for copy in range(count(daemons.MASTER)):
-            spawn(lambda copy=copy: master(scenario, copy == 0))  # type: ignore[misc]
+            spawn(lambda copy=copy: exec_daemon(  # type: ignore[misc]
+                daemons.MASTER, "master", copy == 0))
             announced += 1
         announced += sum(count(n) for n in scenario.receivers() if n not in scenario.orphan)
     for name in scenario.receivers():
-        if name in scenario.orphan:
-            spawn(lambda name=name: orphaned_receiver(name, scenario))  # type: ignore[misc]
+        if name in scenario.orphan:  # forked by an old master that is gone
+            spawn(lambda name=name: exec_daemon(  # type: ignore[misc]
+                daemons.MASTER, "orphan", name))
             announced += 1
     if daemons.SEND_QUEUE in running:
         for copy in range(count(daemons.SEND_QUEUE)):
-            spawn(lambda copy=copy: send_queue(scenario, copy == 0))  # type: ignore[misc]
+            spawn(lambda copy=copy: exec_daemon(  # type: ignore[misc]
+                daemons.SEND_QUEUE, "send_queue", copy == 0))
         announced += count(daemons.SEND_QUEUE) + scenario.actions + first[scenario.zombie]
     for name, children in ((daemons.CLIENTD, scenario.clientd_children),
-                           (daemons.DEBUGD, 0)):
+                           (daemons.DEBUGD, 0), (daemons.FETCH_QUEUE, 0)):
         if name in running:
             for copy in range(count(name)):
                 spawn(lambda name=name, kids=children * first[copy == 0]:  # type: ignore[misc]
-                      plain_daemon(name, scenario, kids))
+                      exec_daemon(name, "plain", kids))
             announced += count(name) + children
     if scenario.decoys:
         for comm, title in DECOYS:

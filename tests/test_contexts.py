@@ -1,0 +1,112 @@
+"""The shared contexts and the Host's facts: the seams every aspect uses, on plain data."""
+
+from __future__ import annotations
+
+import nagiosplugin
+import pytest
+from nagiosplugin.state import Critical, Ok, Unknown, Warn
+
+from os4xmon.contexts import PerfdataContext, perfdata, threshold_state
+from os4xmon.host import ConfiguredPorts, Host
+from os4xmon.options import parse
+from os4xmon.ports import PortSpec, assess_listening, judge_probe
+from os4xmon.probe import ProbeResult
+from os4xmon.proctable import ProcessInfo, table_from
+
+
+def written(metric) -> str:
+    return str(PerfdataContext().performance(metric, nagiosplugin.Resource()))
+
+
+def test_perfdata_writes_thresholds_and_u_for_what_was_not_measured():
+    assert written(perfdata("oldest_action_age", 12.5, "s", warning="3600",
+                            critical="7200")) == "oldest_action_age=12.5s;3600;7200;0"
+    assert written(perfdata("oldest_action_age", None, "s", warning="3600")) == \
+        "oldest_action_age=U;3600;;0"
+    assert written(perfdata("os4xrd", 0, critical="1:1")) == "os4xrd=0;;1:1;0"
+    assert written(perfdata("oftp2_cert_days", None, minimum=None, warning="30:",
+                            critical="7:")) == "oftp2_cert_days=U;30:;7:"
+    assert written(perfdata("oftp_listening", 1, maximum=1)) == "oftp_listening=1;;;0;1"
+
+
+@pytest.mark.parametrize(("value", "state"), [(5, Ok), (3600, Ok), (3601, Warn), (7201, Critical)])
+def test_threshold_state_as_nagios_ranges(value, state):
+    assert threshold_state(value, "3600", "7200") == state
+    assert threshold_state(value) == Ok
+
+
+def test_threshold_below():
+    assert threshold_state(10, "600:") == Warn and threshold_state(601, "600:") == Ok
+
+
+def test_probe_verdicts_name_the_port():
+    settings = parse(["--response-warning", "1", "--cert-critical", "20"], environ={})
+    tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
+    slow = judge_probe(tls, ProbeResult(6619, seconds=1.5, cert_days=10.04), settings)
+    assert [(f.state, f.message) for f in slow.thresholds] == [
+        (Warn, "port 6619 answered in 1.5s"),
+        (Critical, "TLS certificate of port 6619 expires in 10 days")]
+    assert slow.failures == [] and (slow.seconds, slow.cert_days) == (1.5, 10.0)
+    expired = judge_probe(tls, ProbeResult(6619, problem="x", cert_days=-3.0), settings)
+    assert [f.message for f in expired.thresholds] == [
+        "TLS certificate of port 6619 expired 3 days ago"]
+    assert [f.state for f in expired.failures] == [Critical] and expired.seconds is None
+    unresolved = judge_probe(tls, ProbeResult(6619, unknown="no such host"), settings)
+    assert [f.state for f in unresolved.failures] == [Unknown] and unresolved.thresholds == []
+
+
+def test_a_stopped_daemon_is_a_line_not_a_second_problem():
+    spec = PortSpec("oftp", 3305, "os4xrd_tcpip")
+    quiet = assess_listening([spec], [], {}, stopped={"os4xrd_tcpip"})
+    assert quiet.findings == [] and quiet.listening == {"oftp": False}
+    assert quiet.lines == ["port 3305 (os4xrd_tcpip, default): not listening, os4xrd_tcpip "
+                           "not running (reported by the process check)"]
+    (alone,) = assess_listening([spec], [], {}).findings
+    assert alone.message == "port 3305 not listening (os4xrd_tcpip should)"
+
+
+class CountingHost(Host):
+    """A Host on a fixed table that counts how often the table is read."""
+
+    def __init__(self, settings, processes):
+        super().__init__(settings)
+        self.reads = 0
+        self.processes = processes
+
+    def process_table(self):
+        if self._table is None:
+            self.reads += 1
+            self._table = table_from(self.processes, 1000.0)
+        return self._table
+
+
+MASTER = ProcessInfo(10, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",), "root", 900.0, 1)
+TCP_RECEIVER = ProcessInfo(11, 10, "os4xrd", ("os4xrd_tcpip",), "root", 900.0, 1)
+
+
+def test_host_makes_the_process_report_once():
+    host = CountingHost(parse([], environ={}), [MASTER, TCP_RECEIVER])
+    assert host.process_report() is host.process_report()
+    assert host.reads == 1
+    assert [p.pid for p in host.process_report().of("os4xrd_tcpip")] == [11]
+
+
+def test_host_knows_what_the_process_check_reports_as_stopped():
+    both = CountingHost(parse(["--checks", "processes,ports"], environ={}), [MASTER])
+    assert both.reported_not_running("os4xrd_tcpip")
+    assert not both.reported_not_running("os4xrd")
+    assert not both.reported_not_running("os4xclientd")  # not expected: nobody reports it
+    ports_only = CountingHost(parse(["--checks", "ports"], environ={}), [MASTER])
+    assert not ports_only.reported_not_running("os4xrd_tcpip")
+    assert ports_only.reads == 0  # it did not even look
+
+
+def test_configured_ports_without_the_database_check_are_empty_and_offers_keep_the_first():
+    host = Host(parse(["--checks", "ports", "--db-type", "mysql", "--pid-query", "SELECT 1"],
+                      environ={}))
+    assert host.configured_ports() == ConfiguredPorts()  # database not selected: no connection
+    offered = Host(parse([], environ={}))
+    offered.offer_configured_ports(ConfiguredPorts({"tcp_port": 4305}))
+    offered.offer_configured_ports(ConfiguredPorts({"tcp_port": 9999}))
+    assert offered.configured_ports().ports == {"tcp_port": 4305}
+
