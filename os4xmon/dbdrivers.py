@@ -467,23 +467,27 @@ def _without_prefix(line: str) -> str:
     return " ".join(text.replace("FATAL:", "").split()) or line
 
 
-def _addresses(host: str, port: int | None) -> list[str]:
-    """The addresses of a host name, in the resolver's order; none for a path or a list of
-    hosts (libpq's own syntax) or a name that does not resolve (libpq then says so)."""
+def _addresses(host: str, seconds: float) -> list[str]:
+    """The addresses of a host name, in the resolver's order, resolved within seconds (in a
+    thread: getaddrinfo cannot be interrupted); none for a path or a list of hosts (libpq's
+    own syntax) or a name that does not resolve (libpq then says so)."""
     import socket
+
+    from os4xmon import netwait
 
     if host.startswith("/") or "," in host:
         return []
     try:
-        infos = socket.getaddrinfo(host, port or 5432, 0, socket.SOCK_STREAM)
+        found = netwait.resolve(host, seconds)
+    except netwait.NameTimeout:
+        raise socket.timeout("timed out") from None
     except (OSError, UnicodeError):
         return []
-    found: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in found:
-            found.append(address)
-    return found
+    addresses: list[str] = []
+    for _, sockaddr in found:
+        if str(sockaddr[0]) not in addresses:
+            addresses.append(str(sockaddr[0]))
+    return addresses
 
 
 def _small_receive_buffer(fd: int) -> None:
@@ -556,9 +560,13 @@ class PostgresConnection(Connection):
         self._errors: tuple[type[Exception], ...] = (psycopg2.Error, OSError)
         extensions.set_wait_callback(_wait_pg)
         kwargs = _pg_arguments(params, deadline, extensions.libpq_version())
-        port = kwargs.get("port")
         deadline.left_or_fail("connecting")
-        addresses = _addresses(params.host, port) if params.host and not params.socket else []
+        try:
+            addresses = _addresses(params.host, deadline.left()) \
+                if params.host and not params.socket else []
+        except OSError:  # the name service stayed silent
+            raise DatabaseError(SILENT, deadline.silence("resolving the host name"),
+                                params.where()) from None
         for index, address in enumerate(addresses or [None]):
             # each address gets its share of what is left: libpq in green mode would give the
             # first one all of it, and a firewalled first address would hide the others

@@ -2,7 +2,8 @@
 
 - **Deadline, not per read.** PyMySQL's read timeout applies to each ``recv``: a server that
   sends one byte every half second never times out. Here every ``recv`` is given what is left of
-  the deadline, and each address of a host name gets its share of it, not the whole budget.
+  the deadline, the name is resolved within it, and each address of a host name gets its share
+  of it, not the whole budget (:func:`os4xmon.netwait.connect`).
 - **Byte cap.** PyMySQL joins the 16 MB packets of one message for as long as the server sends
   them; here a connection reads at most :data:`MAX_BYTES`, so a server that streams an endless
   packet costs a few MiB, not all the memory of the monitoring host.
@@ -69,26 +70,18 @@ class _DeadlineReader(io.RawIOBase):
 
 
 def open_tcp(host: str, port: int, left: Callable[[], float]) -> socket.socket:
-    """A TCP connection to host:port; of several addresses each gets an equal share of what is
+    """A TCP connection to host:port within what is left: the name resolved in a thread that
+    cannot hang the plugin, and each of several addresses given an equal share of what is
     left, so a first address that swallows its SYNs does not use up the whole budget."""
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    error: OSError = OSError(f"no address for {host}")
-    for index, (family, kind, proto, _, address) in enumerate(infos):
-        remaining = left()
-        if remaining <= 0:
-            raise socket.timeout("timed out")
-        sock = socket.socket(family, kind, proto)
-        sock.settimeout(remaining / (len(infos) - index))
-        try:
-            sock.connect(address)
-        except OSError as failure:
-            sock.close()
-            error = failure
-            continue
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        return sock
-    raise error
+    from os4xmon import netwait
+
+    remaining = left()
+    if remaining <= 0:
+        raise socket.timeout("timed out")
+    sock = netwait.connect(host, port, remaining)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    return sock
 
 
 class GuardedConnection(_Base):
