@@ -409,11 +409,12 @@ PG_MAX_ROW = 16384
 MAX_BYTES = 8 * 1024 * 1024
 """Bytes of one query's rows kept at most (MySQL: mysqlwire.MAX_BYTES per connection)."""
 
-PG_ROW_LIMIT = ("SELECT q.* FROM ({query}) AS q WHERE CASE WHEN octet_length(q::text) > {limit} "
+PG_ROW_LIMIT = ("SELECT q.* FROM ({query}\n) AS q WHERE CASE WHEN octet_length(q::text) > {limit} "
                 "THEN CAST(octet_length(q::text)::text || ' bytes in one row' AS int) = 0 "
                 "ELSE true END")
 """The admin's query (already checked: one SELECT) wrapped so that the server itself refuses
-a huge row, with an error that names its size (a row-dependent cast, so no constant folding)."""
+a huge row, with an error that names its size (a row-dependent cast, so no constant folding).
+The newline ends a -- comment at the query's end before the wrapper goes on."""
 
 PG_MAX_GROWTH = 24 * 1024 * 1024
 """Bytes the plugin's peak memory may grow while libpq reads one answer: a row of one huge

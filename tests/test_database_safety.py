@@ -103,8 +103,10 @@ def test_the_read_only_transaction_is_the_second_wall(db):
         assert db.rows("SELECT last_value, is_called FROM os4x_counter") == [(1, False)]
 
 
-def test_the_plain_query_still_reads(db):
-    run = run_plugin(*DATABASE, *db.plugin_args(PID_QUERY + ";"), "-v")
+@pytest.mark.parametrize("query", [PID_QUERY + ";", PID_QUERY + " -- the daemons\n",
+                                   PID_QUERY + " -- the daemons", f"/* pids */ {PID_QUERY}"])
+def test_the_plain_query_still_reads(db, query):
+    run = run_plugin(*DATABASE, *db.plugin_args(query), "-v")
     assert run.code == 2, run.stdout  # the daemons of the rows do not run here
     assert "os4xrd: saved pid 11, not running" in run.lines
 
