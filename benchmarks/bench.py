@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """check_os4x beside its alternatives, interleaved in one run so the machine's noise cancels.
 
-    python benchmarks/bench.py [--rounds 15] [--loads 0,1000,5000] [--markdown]
+    python benchmarks/bench.py [--rounds 15] [--loads 0,1000,5000] [--connections 9000]
+                               [--pyz dist/check_os4x.pyz] [--markdown]
 
-For each process-table load (extra ``sleep`` processes this script starts and always stops),
-every command runs once per round, in turn; the table shows the median wall time and the peak
-resident memory of each (from ``os.wait4``'s rusage of that very child), then the ratios the
-performance targets are stated in. A simulated OS4X host (``os4x-simulator``) runs throughout.
+For each load on the host (extra ``sleep`` processes, or extra established TCP connections on
+loopback, which this script opens and always closes), every command runs once per round, in
+turn; the table shows the median wall time and the peak resident memory of each (through GNU
+time), then the ratios the performance targets are stated in. A simulated OS4X host
+(``os4x-simulator``) runs throughout. The single-file build is measured when ``--pyz`` names
+one, or when ``packaging/build pyz`` can make it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shutil
@@ -26,6 +30,13 @@ from pathlib import Path
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
 HERE = Path(sys.executable).parent
+REPOSITORY = Path(__file__).resolve().parent.parent
+FLOOR = "python -c 'import nagiosplugin'"
+BOTH = "check_os4x --checks processes,ports"
+PORTS = "check_os4x --checks ports"
+ALONE = "check_os4x --checks processes"
+PYZ = "check_os4x.pyz --checks processes,ports"
+PS = "ps -e -o pid,ppid,comm,args"
 
 
 def free_port() -> int:
@@ -89,20 +100,74 @@ class ExtraProcesses:
             process.wait()
 
 
-def commands(ports: tuple[int, int]) -> dict[str, list[str]]:
+class ExtraConnections:
+    """Established TCP connections on loopback, both ends held here; always closed."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.sockets: list[socket.socket] = []
+
+    def __enter__(self) -> ExtraConnections:
+        if not self.count:
+            return self
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 2 * self.count + 1024
+        if soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+        server = socket.socket()
+        self.sockets.append(server)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1024)
+        address = server.getsockname()
+        try:
+            for _ in range(self.count):
+                client = socket.create_connection(address)
+                self.sockets.append(client)
+                self.sockets.append(server.accept()[0])
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for connection in self.sockets:
+            with contextlib.suppress(OSError):
+                connection.close()
+        self.sockets.clear()
+
+
+def build_pyz(given: str | None) -> str | None:
+    """The single-file build to measure: the one given, else one built now, else None."""
+    if given:
+        return given
+    build = REPOSITORY / "packaging" / "build"
+    if not build.exists():
+        return None
+    done = subprocess.run([str(build), "pyz"], cwd=REPOSITORY, capture_output=True,
+                          check=False)
+    built = REPOSITORY / "dist" / "check_os4x.pyz"
+    return str(built) if done.returncode == 0 and built.exists() else None
+
+
+def commands(ports: tuple[int, int], pyz: str | None) -> dict[str, list[str]]:
     plugin = str(HERE / "check_os4x")
     port_args = ["--port", str(ports[0]), "--tls-port", str(ports[1])]
     table = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        FLOOR: [sys.executable, "-c", "import nagiosplugin"],
         "import floor (nagiosplugin, psutil)": [sys.executable, "-c",
                                                 "import nagiosplugin, psutil"],
-        "check_os4x --checks processes": [plugin, "--checks", "processes"],
-        "check_os4x --checks processes,ports": [plugin, "--checks", "processes,ports",
-                                                *port_args],
+        ALONE: [plugin, "--checks", "processes"],
+        PORTS: [plugin, "--checks", "ports", *port_args],
+        BOTH: [plugin, "--checks", "processes,ports", *port_args],
         "check_os4x --checks processes,ports --probe": [plugin, "--checks", "processes,ports",
                                                         "--probe", *port_args],
-        "ps -e -o pid,ppid,comm,args": ["ps", "-e", "-o", "pid,ppid,comm,args"],
+        PS: ["ps", "-e", "-o", "pid,ppid,comm,args"],
     }
+    if pyz:  # run by the same interpreter as the installed package, for a fair ratio
+        table[PYZ] = [sys.executable, pyz, "--checks", "processes,ports", *port_args]
     if (PLUGINS / "check_procs").exists():
         table["check_procs -C os4xrd"] = [str(PLUGINS / "check_procs"), "-C", "os4xrd"]
     if (PLUGINS / "check_tcp").exists():
@@ -124,19 +189,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--loads", default="0,1000,5000")
+    parser.add_argument("--loads", default="0,1000,5000", help="extra processes")
+    parser.add_argument("--connections", type=int, default=9000,
+                        help="extra established TCP connections (0: none)")
+    parser.add_argument("--pyz", help="a check_os4x.pyz to measure (default: build one)")
     parser.add_argument("--markdown", action="store_true", help="print a README table")
     args = parser.parse_args()
-    loads = [int(load) for load in args.loads.split(",")]
+    loads = [f"+{int(load)} processes" for load in args.loads.split(",")]
+    if args.connections:
+        loads.append(f"+{args.connections} connections")
+    pyz = build_pyz(args.pyz)
 
     ports = (free_port(), free_port())
     state_file = tempfile.mktemp(prefix="os4x-bench-", suffix=".json")
     start_simulator(state_file, ports)
-    results: dict[int, dict[str, tuple[float, int]]] = {}
+    results: dict[str, dict[str, tuple[float, int]]] = {}
     try:
         for load in loads:
-            with ExtraProcesses(load):
-                results[load] = measure(commands(ports), args.rounds)
+            count = int(load.split()[0])
+            processes = count if load.endswith("processes") else 0
+            connections = count if load.endswith("connections") else 0
+            with ExtraProcesses(processes), ExtraConnections(connections):
+                results[load] = measure(commands(ports, pyz), args.rounds)
     finally:
         stop_simulator(state_file)
 
@@ -147,7 +221,7 @@ def main() -> None:
           f"{args.rounds} rounds, median; {processes_now()} processes on the host at "
           "the end (without the extra ones)")
     names = list(next(iter(results.values())))
-    header = ["command"] + [f"+{load} processes" for load in loads] + ["peak RSS"]
+    header = ["command", *loads, "peak RSS"]
     rows = [[name] + [f"{results[load][name][0] * 1000:.1f} ms" for load in loads]
             + [f"{max(results[load][name][1] for load in loads) / 2**20:.1f} MiB"]
             for name in names]
@@ -161,21 +235,25 @@ def main() -> None:
         for row in [header, *rows]:
             print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
 
-    def ratio(load: int, name: str, base: str) -> str:
-        if load not in results or name not in results[load] or base not in results[load]:
+    def ratio(name: str, load: str, base: str, base_load: str | None = None) -> str:
+        base_load = base_load or load
+        if name not in results.get(load, {}) or base not in results.get(base_load, {}):
             return "n/a"
-        return f"{results[load][name][0] / results[load][base][0]:.2f}"
+        return f"{results[load][name][0] / results[base_load][base][0]:.2f}"
 
-    floor = "import floor (nagiosplugin, psutil)"
-    both = "check_os4x --checks processes,ports"
-    alone = "check_os4x --checks processes"
-    most = max(loads)
+    idle = loads[0]
+    most = max((load for load in loads if load.endswith("processes")),
+               key=lambda load: int(load.split()[0]))
     print()
-    print(f"{both} / import floor, +0: {ratio(0, both, floor)} (target <= 1.2)")
-    print(f"{alone} / ps, +{most}: {ratio(most, alone, 'ps -e -o pid,ppid,comm,args')} "
-          "(target <= 0.8)")
+    print(f"{BOTH} / {FLOOR}, {idle}: {ratio(BOTH, idle, FLOOR)} (target <= 1.35)")
+    if args.connections:
+        busy = loads[-1]
+        print(f"{PORTS}, {busy} / {idle}: {ratio(PORTS, busy, PORTS, idle)} "
+              "(target <= 1.15)")
+    print(f"{ALONE} / ps, {most}: {ratio(ALONE, most, PS)} (target <= 0.5)")
+    print(f"{PYZ} / installed package, {idle}: {ratio(PYZ, idle, BOTH)} (target <= 1.15)")
     if shutil.which("check_procs", path=str(PLUGINS)):
-        print(f"{alone} / check_procs, +0: {ratio(0, alone, 'check_procs -C os4xrd')}")
+        print(f"{ALONE} / check_procs, {idle}: {ratio(ALONE, idle, 'check_procs -C os4xrd')}")
     peak = max(rss for load in results.values() for name, (_, rss) in load.items()
                if name.startswith("check_os4x"))
     print(f"check_os4x peak RSS: {peak / 2**20:.1f} MiB  (target <= 30 MiB)")

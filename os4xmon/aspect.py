@@ -19,6 +19,9 @@ class Aspect(nagiosplugin.Resource):
     """
 
     details: Sequence[str] = ()
+    """Lines for the long output (-v)."""
+    debug_details: Sequence[str] = ()
+    """Lines for -vv: how the aspect found what it found (which source it read)."""
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         raise NotImplementedError

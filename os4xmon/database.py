@@ -40,7 +40,7 @@ from os4xmon.dbdrivers import (
 )
 from os4xmon.host import ConfiguredPorts, Host
 from os4xmon.numbers import port_number
-from os4xmon.proctable import ProcessTable
+from os4xmon.proctable import ProcessTable, pid_exists
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
 from os4xmon.text import plural, printable
@@ -249,13 +249,11 @@ def running_from(table: ProcessTable, report: ProcessReport,
     """The Running record from the process table and the process check's report of it; asks
     the host only about saved pids that the table does not hold (a pid reused by a program
     that is not OS4X)."""
-    import psutil
-
     instances = {name: [p.pid for p in found] for name, found in report.instances.items()}
     daemon_by_pid = {pid: daemons.daemon_of(p.cmdline, p.comm)  # zombies too: not running
                      for pid, p in table.processes.items()}
     outside = {row.pid for row in saved if row.pid and row.pid not in daemon_by_pid}
-    alive = frozenset(pid for pid in outside if pid <= 2**31 and psutil.pid_exists(pid))
+    alive = frozenset(pid for pid in outside if pid <= 2**31 and pid_exists(pid))
     return Running(instances, daemon_by_pid, alive)
 
 

@@ -21,6 +21,7 @@ import re
 import select
 import time
 
+from os4xmon import compiled
 from os4xmon.record import dataclass, field
 from os4xmon.text import duration, printable
 
@@ -557,7 +558,8 @@ class PostgresConnection(Connection):
             import psycopg2
             from psycopg2 import extensions
         except ImportError as error:
-            raise DatabaseError(DRIVER_MISSING, f"psycopg2: {printable(str(error))}") from None
+            raise DatabaseError(DRIVER_MISSING, f"psycopg2: {printable(str(error))} "
+                                f"({compiled.INSTALL['psycopg2']})") from None
         self._errors: tuple[type[Exception], ...] = (psycopg2.Error, OSError)
         extensions.set_wait_callback(_wait_pg)
         kwargs = _pg_arguments(params, deadline, extensions.libpq_version())

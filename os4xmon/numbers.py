@@ -9,16 +9,19 @@ from __future__ import annotations
 import math
 import re
 
-_DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def whole_number(text: str) -> int:
     """A non-negative whole number written in ASCII digits, surrounding blanks allowed."""
     stripped = text.strip(" \t\r\n")
-    if stripped.startswith("-") and _DIGITS.fullmatch(stripped[1:]):
+    if stripped.startswith("-") and _ascii_digits(stripped[1:]):
         raise ValueError(f"{text!r} is negative")
-    if not _DIGITS.fullmatch(stripped):
+    if not _ascii_digits(stripped):
         raise ValueError(f"{text!r} is not a whole number")
     return int(stripped, 10)
 

@@ -148,6 +148,7 @@ def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Callable[[st
             raise ValueError(f"{text!r} is not one of " + ", ".join(allowed))
         return value
 
+    convert.allowed = allowed  # type: ignore[attr-defined]  # for the Director's data lists
     return convert
 
 

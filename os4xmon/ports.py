@@ -17,8 +17,6 @@ Perfdata labels name the role, not the number (``oftp_listening``, ``oftp2_respo
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import nagiosplugin
 from nagiosplugin.state import Critical, Ok, Unknown
 
@@ -154,8 +152,15 @@ def owners_from_table(pids: Sequence[int], table: ProcessTable,
 
 def foreign_owner(pid: int) -> Owner:
     """A holder outside the process table (not OS4X): its short name from the system."""
-    import psutil
-
+    try:
+        import psutil
+    except ImportError:  # the single file without the system's psutil: Linux's /proc
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as stream:
+                name = printable(stream.read(64).decode("utf-8", "replace").strip(), 32)
+        except OSError:
+            name = ""
+        return Owner(pid, name or "a process")
     try:
         name = printable(psutil.Process(pid).name(), 32)
     except (psutil.Error, OSError):
@@ -216,8 +221,8 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
 def unseen_sockets(error: OSError) -> str:
     where = printable(error.filename or "/proc/net", 60)
     return (f"cannot see the listening sockets: {where}: "
-            f"{printable(error.strerror or str(error), 60)} (/proc mounted with subset=pid "
-            "or hidepid, or a container without /proc/net)")
+            f"{printable(error.strerror or str(error), 60)} (netlink refused, and "
+            "/proc mounted with subset=pid or hidepid, or a container without /proc/net)")
 
 
 class Ports(Aspect):
@@ -234,6 +239,7 @@ class Ports(Aspect):
         self.details: list[str] = []
         self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
             if settings.tls_cert else None
+        self.debug_details: list[str] = []
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured_ports().ports)
@@ -255,10 +261,12 @@ class Ports(Aspect):
             table = self.host.process_table()
         with runtime.phase("reading the listening sockets"):
             try:
-                listeners = read_listeners({spec.port for spec in specs},
-                                           sorted(table.processes))
-            except OSError as error:  # /proc/net hidden (subset=pid): cannot see, not down
+                listeners, source = read_listeners({spec.port for spec in specs},
+                                                   sorted(table.processes),
+                                                   timeout=runtime.share())
+            except OSError as error:  # neither netlink nor /proc/net: cannot see, not down
                 return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
+        self.debug_details.append(f"listening sockets read from {source}")
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
@@ -316,6 +324,8 @@ class Ports(Aspect):
         yield headline(self.name, self._headline(specs, answering))
 
     def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+        from datetime import datetime, timezone
+
         from os4xmon.probe import probe  # sockets and TLS only for runs that probe
 
         now = datetime.now(timezone.utc)

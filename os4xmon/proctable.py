@@ -16,6 +16,7 @@ import contextlib
 import os
 import time
 
+from os4xmon import compiled
 from os4xmon.daemons import looks_like_os4x
 from os4xmon.record import dataclass, field
 
@@ -189,7 +190,7 @@ PSUTIL_STATES = {"zombie": "Z", "stopped": "T", "tracing-stop": "t", "disk-sleep
 
 def _list_portable(unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
     """The cheap pass through psutil, for AIX, Solaris and other systems without Linux's /proc."""
-    import psutil
+    psutil = compiled.require("psutil")
 
     for process in psutil.process_iter(["ppid", "name", "status"]):
         info = process.info
@@ -198,6 +199,22 @@ def _list_portable(unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
             continue
         state = PSUTIL_STATES.get(info.get("status") or "", "S")
         yield process.pid, StatLine(info["name"], state, info["ppid"])
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process has this pid: signal 0, as psutil does on POSIX, without psutil's
+    import (compiled, so absent from the single file)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except (OSError, OverflowError):
+        return False
+    return True
 
 
 def select_candidates(listing: Mapping[int, StatLine]) -> set[int]:
@@ -277,7 +294,7 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
 
 def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
     """Full details of one candidate through psutil, where there is no Linux /proc."""
-    import psutil
+    psutil = compiled.require("psutil")
 
     zombie = line.state == "Z"
     try:

@@ -290,6 +290,8 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
             check.results):  # the first line counted problems it could not show
         lines.extend(summary.verbose(check.results))
     if verbose >= 2:
+        for resource in check.resources:
+            lines.extend(getattr(resource, "debug_details", ()))
         lines.append("configuration:")
         lines.extend(f"  {line}" for line in configuration)
     if verbose >= 3:

@@ -1,7 +1,9 @@
 """Listening TCP sockets and the processes that hold them, read the cheap way.
 
-On Linux the kernel's tables ``/proc/net/tcp`` and ``tcp6`` list every socket with its inode;
-a process holds a socket when one of its ``/proc/<pid>/fd`` entries links to
+On Linux the kernel lists the listening sockets on the expected ports with their inodes over
+netlink (netlink.py), at a cost that does not grow with the host's connections; where netlink
+is refused (some containers), its tables ``/proc/net/tcp`` and ``tcp6`` list every socket. A
+process holds a socket when one of its ``/proc/<pid>/fd`` entries links to
 ``socket:[<inode>]``. Only the inodes of the expected ports are looked for, and first only in
 the OS4X processes of the shared process table: on a healthy host that answers everything
 without reading the descriptors of thousands of other processes. Only sockets left without a
@@ -12,9 +14,9 @@ an unprivileged user may not read). Elsewhere psutil gives one holder per socket
 from __future__ import annotations
 
 import os
-import re
 import sys
 
+from os4xmon import compiled
 from os4xmon.record import dataclass
 
 TYPE_CHECKING = False
@@ -24,7 +26,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 LISTEN = "0A"
 PROC = "/proc"
-_SOCKET_LINK = re.compile(r"socket:\[([0-9]+)\]")
+SOCKET_LINK = "socket:["  # what /proc/PID/fd/N links to for a socket: socket:[<inode>]
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ def _socket_inodes(pid: int, proc: str) -> Iterable[int]:
             link = os.readlink(f"{directory}/{name}")
         except OSError:
             continue
-        match = _SOCKET_LINK.fullmatch(link)
-        if match:
-            yield int(match.group(1))
+        inode = link[len(SOCKET_LINK):-1]
+        if link.startswith(SOCKET_LINK) and link.endswith("]") and inode.isdigit():
+            yield int(inode)
 
 
 def _all_pids(proc: str) -> list[int]:
@@ -125,11 +127,27 @@ def holders(inodes: set[int], first: Iterable[int], proc: str = PROC) -> dict[in
     return found
 
 
-def read_listeners(ports: set[int], candidates: Iterable[int],
-                   proc: str = PROC) -> list[Listener]:
-    """The listening sockets on the given ports, with their holders where they can be seen."""
+NETLINK = "netlink (sock_diag)"
+PROC_NET = "/proc/net/tcp and tcp6"
+PSUTIL = "psutil"
+
+
+def _from_netlink(ports: set[int], timeout: float) -> tuple[list[Entry] | None, str]:
+    """The kernel's answer, or None and why it could not be had."""
+    if not sys.platform.startswith("linux"):
+        return None, "not Linux"
+    from os4xmon.netlink import NetlinkError, listening
+
+    try:
+        return [Entry(found.address, found.port, found.inode)
+                for found in listening(ports, timeout)], ""
+    except NetlinkError as error:
+        return None, str(error)
+
+
+def _from_proc_net(ports: set[int], proc: str) -> list[Entry] | None:
     if not os.path.exists(f"{proc}/net/tcp"):
-        return _read_listeners_portable(ports)
+        return None
     entries: list[Entry] = []
     for table in ("tcp", "tcp6"):
         try:
@@ -138,14 +156,28 @@ def read_listeners(ports: set[int], candidates: Iterable[int],
                                if entry.port in ports)
         except OSError:
             continue  # no IPv6 on this host
+    return entries
+
+
+def read_listeners(ports: set[int], candidates: Iterable[int], proc: str = PROC,
+                   timeout: float = 5.0) -> tuple[list[Listener], str]:
+    """The listening sockets on the given ports, with their holders where they can be seen,
+    and where they were read (netlink, else /proc/net, else psutil), for the long output."""
+    entries, refused = _from_netlink(ports, timeout) if proc == PROC else (None, "")
+    source = NETLINK
+    if entries is None:
+        entries = _from_proc_net(ports, proc)
+        source = PROC_NET + (f" (netlink: {refused})" if refused else "")
+    if entries is None:
+        return _read_listeners_portable(ports), PSUTIL
     inodes = {entry.inode for entry in entries if entry.inode}
     found = holders(inodes, candidates, proc) if inodes else {}
     return [Listener(entry.port, entry.address, tuple(sorted(found.get(entry.inode, ()))))
-            for entry in entries]
+            for entry in entries], source
 
 
 def _read_listeners_portable(ports: set[int]) -> list[Listener]:
-    import psutil
+    psutil = compiled.require("psutil")
 
     listeners = []
     try:

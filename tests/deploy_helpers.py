@@ -67,7 +67,7 @@ def chown_tree(path: Path) -> None:
 
 
 def write_site_config(path: Path, text: str) -> Path:
-    """The --config file as the contrib README installs it: owned by nagios, mode 0600."""
+    """The --config file as docs/deployment.md installs it: owned by nagios, mode 0600."""
     path.write_text(text, encoding="utf-8")
     user = pwd.getpwnam(MONITORING_USER)
     os.chown(path, user.pw_uid, user.pw_gid)
@@ -75,8 +75,13 @@ def write_site_config(path: Path, text: str) -> Path:
     return path
 
 
+PLUGIN_VARIABLE = "CHECK_OS4X_PLUGIN"
+"""Names the plugin the deployment tests run; tests/test_packaging.py sets it to the .deb's
+/usr/lib/nagios/plugins/check_os4x to run them once against the packaged binary."""
+
+
 def installed_plugin() -> str:
-    return plugin_command()[0]
+    return os.environ.get(PLUGIN_VARIABLE) or plugin_command()[0]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from helpers import FIXTURES
 
 from os4xmon.capi_sources import SourceError, read_controller_file, run_capiinfo
 
+pytestmark = pytest.mark.unit
+
 CAPI = FIXTURES / "capi"
 
 

@@ -13,6 +13,8 @@ from os4xmon.ports import PortSpec, assess_listening, judge_probe
 from os4xmon.probe import ProbeResult
 from os4xmon.proctable import ProcessInfo, table_from
 
+pytestmark = pytest.mark.unit
+
 
 def written(metric) -> str:
     return str(PerfdataContext().performance(metric, nagiosplugin.Resource()))

@@ -6,6 +6,8 @@ import pytest
 
 from os4xmon import daemons
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(("cmdline", "comm", "expected"), [
     (("/opt/os4x/bin/os4xrd",), "os4xrd", "os4xrd"),

@@ -27,15 +27,6 @@ LABELS = {"db_query_time", "db_pids_saved", "db_inconsistencies"}
 SECRET = "Pw-7f3e9cA2xQ"
 
 
-@pytest.fixture(params=KINDS)
-def db(request: pytest.FixtureRequest) -> Iterator[ScratchDatabase]:
-    kind = request.param
-    needs_server(reachable(kind), f"{kind} is not reachable on 127.0.0.1")
-    database = ScratchDatabase(kind)
-    yield database
-    database.drop()
-
-
 def start(simulator, db: ScratchDatabase, *args: str):
     return simulator.start("--no-decoys", *db.simulator_args(), *args)
 

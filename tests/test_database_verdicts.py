@@ -13,6 +13,8 @@ from os4xmon.dbdrivers import BAD_RESULT, ConnectParams, DatabaseError, one_line
 from os4xmon.settings import Settings
 from os4xmon.text import printable
 
+pytestmark = pytest.mark.unit
+
 EXPECTED = ("os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xsqd")
 HEALTHY = Running({"os4xrd": [100], "os4xrd_tcpip": [101], "os4xrd_tcpip_tls": [102],
                    "os4xsqd": [200]},

@@ -14,19 +14,10 @@ import threading
 import time
 
 import pytest
-from dbtools import KINDS, ScratchDatabase, execute, reachable, silent_server
+from dbtools import execute, silent_server
 from helpers import assert_status, free_port, needs_server, plugin_command, run_plugin
 
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
-
-
-@pytest.fixture(params=KINDS)
-def db(request):
-    needs_server(reachable(request.param), f"{request.param} is not reachable")
-    database = ScratchDatabase(request.param)
-    database.create()
-    yield database
-    database.drop()
 
 
 def kill_the_query(kind: str, marker: str, after: float) -> threading.Thread:
@@ -49,7 +40,9 @@ def kill_the_query(kind: str, marker: str, after: float) -> threading.Thread:
     return thread
 
 
+@pytest.mark.server
 def test_database_connection_killed_in_the_middle_of_the_query(db):
+    db.create()
     marker = "SLEEP(20)" if db.kind == "mysql" else "pg_sleep(20)"
     query = (f"SELECT 'os4xrd', 1 FROM (SELECT {marker}) AS waiting" if db.kind == "mysql"
              else f"SELECT 'os4xrd', 1 FROM {marker}")
@@ -62,6 +55,7 @@ def test_database_connection_killed_in_the_middle_of_the_query(db):
     assert run.perfdata["db_pids_saved"] == "U"
 
 
+@pytest.mark.e2e
 def test_tls_port_answering_with_noise(simulator):
     """A peer on the TLS port that sends bytes that are no TLS at all."""
     listener = socket.socket()
@@ -94,6 +88,7 @@ def test_tls_port_answering_with_noise(simulator):
     assert len(run.lines) == 1
 
 
+@pytest.mark.e2e
 def test_everything_slow_at_once_still_ends_in_time(simulator, tmp_path):
     """A silent database, a silent OFTP port and a hanging capiinfo in one run with -t 4."""
     hang = tmp_path / "capiinfo"
@@ -121,8 +116,10 @@ def test_everything_slow_at_once_still_ends_in_time(simulator, tmp_path):
         assert waited in run.stdout, run.stdout
 
 
+@pytest.mark.server
 def test_password_never_in_the_process_list_environment_or_output(db, tmp_path):
     """While the plugin waits on a silent server, neither ps nor its output shows the secret."""
+    db.create()
     secret = "Zq-93kd-unique-secret"
     password_file = tmp_path / "pw"
     password_file.write_text(secret + "\n")
@@ -144,6 +141,7 @@ def test_password_never_in_the_process_list_environment_or_output(db, tmp_path):
     assert out.startswith("OS4X UNKNOWN - ")
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the plugin as nagios")
 def test_nagios_user_against_root_daemons_counts_right_and_says_what_it_could_not_verify(
         simulator):

@@ -80,13 +80,16 @@ class Icinga:
 
     def write_main(self, *lines: str) -> None:
         (self.etc / "icinga2.conf").write_text("\n".join([
+            # what a stock constants.conf and zones.conf define: the ITL, the node's own zone
             'const PluginDir = "/usr/lib/nagios/plugins"',
+            'const PluginContribDir = "/usr/lib/nagios/plugins"',
+            "const ZoneName = NodeName",
             "include <itl>",
             "include <plugins>",
             'object CheckerComponent "checker" { }',
             'object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = ApiPort }',
             "object Endpoint NodeName { }",
-            'object Zone "master" { endpoints = [ NodeName ] }',
+            "object Zone ZoneName { endpoints = [ NodeName ] }",
             'include "command.conf"',
             'include "services.conf"',
             *lines, ""]))
@@ -185,13 +188,16 @@ def test_icinga2_validates_the_contrib_configuration():
         "os4x-local!os4x processes", "os4x-local!os4x ports", "os4x-local!os4x isdn",
         "os4x.example.com!os4x processes", "os4x.example.com!os4x ports",
         "os4x.example.com!os4x database",
-        "os4x-root!os4x processes", "os4x-root!os4x ports"])
+        "os4x-root!os4x processes", "os4x-root!os4x ports",
+        "os4x-partner-gateway!os4x remote ports"])
     blocks = {block.split("'")[0]: block for block in services.split("Object '")[1:]}
     for name, block in blocks.items():
         agent = name.startswith("os4x.example.com!")
         root = name.startswith("os4x-root!")
+        remote = name.startswith("os4x-partner-gateway!")
         assert ('command_endpoint = "os4x.example.com"' in block) == agent, block
-        assert ('check_command = "os4x-sudo"' if root else 'check_command = "os4x"') in block
+        command = "os4x-sudo" if root else "os4x-remote" if remote else "os4x"
+        assert f'check_command = "{command}"' in block
 
 
 def test_icinga2_rejects_a_broken_command_file():

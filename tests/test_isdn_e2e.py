@@ -13,6 +13,8 @@ import shutil
 import pytest
 from helpers import FIXTURES, assert_status, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 ISDN = ("--checks", "isdn")
 LABELS = {"capi_controllers_found", "capi_controllers_running", "capi_b_channels"}
 
@@ -145,8 +147,10 @@ def test_hanging_capiinfo_ends_within_the_timeout(simulator):
 def test_garbage_from_capiinfo_never_crashes(simulator):
     sim = simulator.start("--isdn-controllers", "1", "--capiinfo-output", "garbage")
     run = run_plugin(*ISDN, "--isdn-controllers", "1", *userspace(sim), "-v")
-    assert_status(run, 3, "capiinfo printed binary data, not capiinfo's output")
-    assert "\x1b" not in run.stdout and set(run.perfdata) == LABELS
+    assert_status(run, 3, "capiinfo printed binary data, not capiinfo's output: "
+                  "'\\xff\\xfe\\x00\\x01GARBAGE\\x1b[2J!=U;;")  # bytes escaped as the docs say
+    assert "\x1b" not in run.stdout and "\ufffd" not in run.stdout
+    assert set(run.perfdata) == LABELS
 
 
 @pytest.mark.parametrize(("fixture", "code", "phrase"), [

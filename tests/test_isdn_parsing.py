@@ -20,6 +20,8 @@ from os4xmon.isdn import (
     parse_controller_file,
 )
 
+pytestmark = pytest.mark.unit
+
 CAPI = FIXTURES / "capi"
 PROC = "/proc/capi/controller"
 
@@ -172,6 +174,7 @@ def test_capiinfo_garbage_is_unknown_with_a_clear_reason(name, phrase):
     assert phrase in listing.failure.message
     assert "\x1b" not in listing.failure.message and "|" not in listing.failure.message
     assert "\\\\" not in listing.failure.message  # escaped once, not twice
+    assert "\ufffd" not in listing.failure.message  # undecodable bytes show as \xff, not lost
 
 
 def test_capiinfo_hang_overflow_and_signal():

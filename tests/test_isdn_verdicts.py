@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import FIXTURES
 from nagiosplugin.state import Critical, Unknown
 
 from os4xmon.contexts import Finding
 from os4xmon.isdn import CapiListing, assess, parse_capiinfo, parse_controller_file
+
+pytestmark = pytest.mark.unit
 
 CAPI = FIXTURES / "capi"
 PROC = "/proc/capi/controller"

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from os4xmon import oftp
 
+pytestmark = pytest.mark.unit
+
 READY_8D = oftp.READY[:-1] + b"\x8d"
 
 

@@ -7,6 +7,8 @@ from helpers import assert_status, run_plugin
 
 from os4xmon.options import UsageError, parse
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(("args", "phrase"), [
     (["--bogus"], "unrecognized arguments: --bogus"),
@@ -112,22 +114,6 @@ def test_secret_files_readable_by_others_give_a_warning_line(tmp_path):
     plain.chmod(0o644)  # no secret in it: nothing to warn about
     assert not any(line.startswith("WARNING: ") for line in
                    run_plugin("--checks", "processes", "--config", str(plain), "-v").lines)
-
-
-def test_readme_documents_every_option_with_an_example():
-    """The options table of README.md lists every option of the plugin, each with an example."""
-    from pathlib import Path
-
-    from os4xmon.options import OPTIONS
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## Options", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in table.splitlines() if line.startswith("| `")]
-    for option in OPTIONS:
-        long_flag = option.flags[-1] if option.on_command_line else option.key
-        row = next((line for line in rows if f"`{long_flag}" in line.split(" | ")[0]), None)
-        assert row is not None, f"{long_flag} is not in README's options table"
-        assert row.rstrip().endswith("` |"), f"{long_flag} has no example in README"
 
 
 def test_the_copy_deployable_script_runs_the_same_plugin(tmp_path):

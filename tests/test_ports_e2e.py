@@ -11,6 +11,8 @@ import pytest
 from helpers import assert_status, free_port, run_plugin
 from netns import SERVER, two_hosts
 
+pytestmark = pytest.mark.e2e
+
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
 
 

@@ -21,6 +21,8 @@ from os4xmon.probe import connect_host
 from os4xmon.proctable import ProcessInfo, table_from
 from os4xmon.sockets import Entry, Listener, parse_proc_net_tcp
 
+pytestmark = pytest.mark.unit
+
 FIXTURES = Path(__file__).parent / "fixtures" / "proc_net"
 TCP = PortSpec("oftp", 3305, "os4xrd_tcpip")
 CLIENTD = PortSpec("clientd", 60000, "os4xclientd", oftp=False)

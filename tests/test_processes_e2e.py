@@ -13,6 +13,8 @@ import time
 import pytest
 from helpers import assert_status, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 PROCESSES = ("--checks", "processes")
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run daemons as others")
 
@@ -122,6 +124,7 @@ def test_wrong_user_is_a_warning(simulator):
     run = run_plugin(*PROCESSES, "--user", "root")
     assert_status(run, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
+    assert run.summary.count("runs as") == 1  # its two actions run as nobody too: one warning
 
 
 def test_every_problem_worst_first(simulator):

@@ -6,26 +6,32 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from os4xmon.proctable import parse_stat, read_process_table, select_candidates
 
 
+@pytest.mark.unit
 def test_parse_stat_real_line():
     line = parse_stat(b"3772 (os4xrd) S 3771 3771 3771 0 -1 4194624 ...")
     assert line is not None
     assert (line.comm, line.state, line.ppid) == ("os4xrd", "S", 3771)
 
 
+@pytest.mark.unit
 def test_parse_stat_name_with_parentheses_and_spaces():
     line = parse_stat(b"12 (a (b) c) Z 1 0")
     assert line is not None and line.comm == "a (b) c" and line.state == "Z"
 
 
+@pytest.mark.unit
 def test_parse_stat_garbage():
     for data in (b"", b"garbage", b"1 (x", b"1 (x) S", b"1 (x) S notanumber",
                  b"1 (x) SS 1", b"\xff\xfe\x00", b"1 (x) S -5", b") ( S 1"):
         assert parse_stat(data) is None, data
 
 
+@pytest.mark.unit
 def test_fake_proc_with_garbage(tmp_path):
     (tmp_path / "self").mkdir()
     for pid, content in (("10", b"10 (os4xrd) S 1 1"), ("11", b"garbage"), ("12", b""),
@@ -38,6 +44,7 @@ def test_fake_proc_with_garbage(tmp_path):
     assert any("pid 11: stat is malformed" in text for text in table.unreadable)
 
 
+@pytest.mark.unit
 def test_candidates_are_os4x_names_and_their_children():
     from os4xmon.proctable import StatLine
 
@@ -46,6 +53,7 @@ def test_candidates_are_os4x_names_and_their_children():
     assert select_candidates(listing) == {10, 11}
 
 
+@pytest.mark.unit
 def test_real_table_survives_processes_exiting_during_the_scan():
     # many short-lived children with OS4X's short name appear and vanish while we read
     script = ("import ctypes,os,time\n"
@@ -67,6 +75,7 @@ def test_real_table_survives_processes_exiting_during_the_scan():
         churn.wait()
 
 
+@pytest.mark.unit
 def test_parse_cmdline_forms():
     from os4xmon.proctable import parse_cmdline
 
@@ -77,6 +86,7 @@ def test_parse_cmdline_forms():
     assert parse_cmdline(b"\xff\xfeos4x\0") == ("\udcff\udcfeos4x",)
 
 
+@pytest.mark.unit
 def test_parse_real_uid():
     from os4xmon.proctable import parse_real_uid
 
@@ -86,6 +96,7 @@ def test_parse_real_uid():
     assert parse_real_uid(b"\x00\xff") is None
 
 
+@pytest.mark.e2e
 def test_native_reader_agrees_with_psutil(simulator):
     import psutil
 
@@ -104,6 +115,7 @@ def test_native_reader_agrees_with_psutil(simulator):
         assert abs((ours.rss or 0) - theirs.memory_info().rss) < 0.1 * theirs.memory_info().rss
 
 
+@pytest.mark.unit
 def test_hidepid_is_recognised():
     from os4xmon.proctable import hidden_by_mount
 
@@ -123,6 +135,7 @@ def test_hidepid_is_recognised():
     assert hidden_by_mount(b"garbage\n\xff - x\n", [0]) is None
 
 
+@pytest.mark.unit
 def test_hidepid_the_last_mount_on_proc_counts():
     from os4xmon.proctable import hidden_by_mount
 

@@ -15,6 +15,8 @@ from os4xmon.host import Host
 from os4xmon.proctable import ProcessInfo, parse_cmdline, parse_real_uid, parse_stat, table_from
 from os4xmon.text import printable
 
+pytestmark = pytest.mark.unit
+
 STATUS = re.compile(r"^OS4X (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]*( \| (?P<perf>.*))?$")
 PERF_ITEM = re.compile(r"^(?P<label>[^'= ]+|'[^'=]+')=(?P<value>-?[0-9.]+|U)(?P<uom>[a-zA-Z%]*)"
                        r"(;[^;]*){0,4}$")

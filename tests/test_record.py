@@ -9,6 +9,8 @@ import pytest
 
 from os4xmon.record import FrozenInstanceError, dataclass, field, fields
 
+pytestmark = pytest.mark.unit
+
 
 @dataclass(frozen=True)
 class Sample:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import assert_status, free_port, plugin_command, run_plugin
 
+pytestmark = pytest.mark.e2e
+
 VOLATILE = re.compile(r"(master_uptime|oldest_action_age|os4x_rss|\w+_response_time)=[^ ]*")
 
 

@@ -93,3 +93,10 @@ def test_another_config_file_is_refused(sudo_rule):
     plugin, _ = sudo_rule
     run = as_nagios_with_sudo(plugin, "--config", "/etc/shadow", "--checks", "processes")
     assert run.code != 0 and "OS4X" not in run.stdout and "root:" not in run.stdout
+
+
+def test_visudo_accepts_the_sudoers_file():
+    visudo = need_program("visudo", "sudo")
+    done = subprocess.run([str(visudo), "-c", "-f", str(CONTRIB / "sudoers" / "check_os4x")],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

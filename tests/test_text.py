@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from os4xmon.text import duration, printable
+
+pytestmark = pytest.mark.unit
 
 
 def test_printable_escapes_what_could_break_the_line():

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from os4xmon import x509
 
+pytestmark = pytest.mark.unit
+
 
 def make_der(not_after: datetime) -> bytes:
     """A v3 certificate (cryptography always writes the explicit [0] version)."""

@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
-"""Writes contrib/icinga2/command.conf, the Icinga 2 CheckCommands, from os4xmon.options.OPTIONS.
+"""Writes the Icinga 2 CheckCommands and the Icinga Director basket from os4xmon.options.OPTIONS.
 
-The plugin's options are declared once, in os4xmon/options.py; the CheckCommand is generated
-from them so that a new option can never be missing from it (tests/test_contrib.py fails when
-the committed file differs from what this script writes). Run from the repository's top:
+The plugin's options are declared once, in os4xmon/options.py; the CheckCommand
+(contrib/icinga2/command.conf) and the Director basket (contrib/icinga2/director-basket.json:
+the command, one data field per option, data lists for the options with fixed choices, a
+service template per aspect) are generated from them, so that a new option can never be
+missing from either (tests/test_contrib.py and tests/test_director.py fail when a committed
+file differs from what this script writes). Run from the repository's top:
 
     python3 contrib/icinga2/generate.py > contrib/icinga2/command.conf
+    python3 contrib/icinga2/generate.py --basket > contrib/icinga2/director-basket.json
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from os4xmon.options import OPTIONS, Option
+from os4xmon.options import GROUP_TITLES, OPTIONS, Option, check_list
+from os4xmon.settings import ASPECTS
 
 PREFIX = "os4x_"
 
@@ -31,10 +38,17 @@ HEADER = """\
  *   vars.os4x_verbose = 1               0 to 3: -v, -vv, -vvv (long output, configuration,
  *                                       tracebacks)
  *   vars.os4x_checks = "processes"      one aspect per service (see services.conf)
- *   vars.os4x_plugin                    where check_os4x is (default PluginDir/check_os4x)
+ *   vars.os4x_plugin                    where check_os4x is (default
+ *                                       PluginContribDir/check_os4x, the ITL's place for
+ *                                       plugins that are not Monitoring Plugins)
  *   vars.os4x_host                      unset: 127.0.0.1, where the plugin runs (locally or
- *                                       on the agent); "$address$" probes the ports from afar
- *                                       and checks nothing else
+ *                                       on the agent)
+ *
+ * Why "os4x" does not default --host to $check_address$ as the ITL's network checks do: the
+ * plugin must run ON the OS4X host (locally or through the agent) to see the daemons, their
+ * sockets and the local database, and there 127.0.0.1 is the right address. Probing only the
+ * OFTP ports from the Icinga server is what "os4x-remote" is for: it takes $check_address$ as
+ * the ITL does, and checks nothing but the ports.
  *
  * The passwords are never arguments (the process list would show them): put them as
  * db-password and odette-password into the file named by vars.os4x_config (an INI file with
@@ -44,7 +58,7 @@ HEADER = """\
  *
  * "os4x-sudo" runs the plugin as root through sudo with exactly two arguments, --config and
  * --checks, matching contrib/sudoers/check_os4x; every other setting lives in that
- * root-owned config file (see the README, "Deployment").
+ * root-owned config file (see docs/deployment.md, "Running as root: sudo").
  */
 """
 
@@ -104,7 +118,7 @@ object CheckCommand "os4x-sudo" {
       order = 2
     }
   }
-  vars.os4x_plugin = PluginDir + "/check_os4x"
+  vars.os4x_plugin = PluginContribDir + "/check_os4x"
   vars.os4x_sudo_config = "/etc/check_os4x/root.ini"
 }
 """
@@ -118,7 +132,7 @@ def generate() -> str:
         out.extend(argument(option, order))
     out.extend([
         "  }",
-        '  vars.os4x_plugin = PluginDir + "/check_os4x"',
+        '  vars.os4x_plugin = PluginContribDir + "/check_os4x"',
         "}",
         "",
         'object CheckCommand "os4x" {',
@@ -126,10 +140,118 @@ def generate() -> str:
         '  command = [ "$os4x_plugin$" ]',
         "}",
         "",
+        'object CheckCommand "os4x-remote" {',
+        "  /* From the Icinga server or a satellite: the OFTP ports of the host's address only",
+        "   * (a remote --host checks nothing else). $check_address$ as in the ITL. */",
+        '  import "os4x-arguments"',
+        '  import "ipv4-or-ipv6"',
+        '  command = [ "$os4x_plugin$" ]',
+        '  vars.os4x_host = "$check_address$"',
+        '  vars.os4x_checks = "ports"',
+        "}",
+        "",
         SUDO,
     ])
     return "\n".join(out)
 
 
+# -- the Icinga Director basket --
+
+NAMESPACE = uuid.UUID("2f6f0b8e-6a3c-4d0c-9a55-0c0e4f3e7a11")  # stable uuids across runs
+DATATYPE = "Icinga\\Module\\Director\\DataType\\DataType"
+
+
+def stable_uuid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
+
+
+def choices(option: Option) -> tuple[str, ...] | None:
+    """The fixed values an option takes, for a Director data list; None for free values."""
+    if option.convert is check_list:
+        return ASPECTS
+    return getattr(option.convert, "allowed", None)
+
+
+def datatype(option: Option) -> str:
+    if option.convert is None:
+        return DATATYPE + "Boolean"
+    if choices(option):
+        return DATATYPE + "Datalist"
+    if option.convert.__name__ in ("whole_number", "port_number"):
+        return DATATYPE + "Number"
+    return DATATYPE + "String"
+
+
+def list_name(option: Option) -> str:
+    return f"check_os4x {option.key}"
+
+
+def basket() -> str:
+    options = [option for option in OPTIONS if option.on_command_line]
+    fields: dict[str, dict] = {}
+    lists: dict[str, dict] = {}
+    ids: dict[str, int] = {}
+    verbose = {"varname": PREFIX + "verbose", "caption": "OS4X: verbose",
+               "description": "long output (-v): what was checked, what to do, what was not "
+                              "verified",
+               "datatype": DATATYPE + "Boolean", "format": None, "settings": {},
+               "category": None, "uuid": stable_uuid("Datafield", "verbose")}
+    for number, option in enumerate(options, start=1):
+        settings: dict[str, str] = {}
+        allowed = choices(option)
+        if allowed:
+            name = list_name(option)
+            settings = {"behavior": "strict", "data_type": "string", "datalist": name}
+            lists[name] = {
+                "list_name": name, "owner": "check_os4x",
+                "entries": [{"entry_name": value, "entry_value": value, "format": "string",
+                             "allowed_roles": None} for value in allowed],
+                "uuid": stable_uuid("DataList", name)}
+        fields[str(number)] = {
+            "varname": variable(option), "caption": f"OS4X: {option.flags[-1][2:]}",
+            "description": option.help, "datatype": datatype(option), "format": None,
+            "settings": settings, "category": None,
+            "uuid": stable_uuid("Datafield", option.dest)}
+        ids[option.dest] = number
+    fields[str(len(options) + 1)] = verbose
+    verbose_id = len(options) + 1
+
+    arguments: dict[str, dict] = {"-v": {"set_if": f"${PREFIX}verbose$", "order": "0",
+                                         "description": verbose["description"]}}
+    for order, option in enumerate(options, start=1):
+        key = "set_if" if option.convert is None else "value"
+        arguments[option.flags[-1]] = {key: f"${variable(option)}$", "order": str(order),
+                                       "description": option.help}
+
+    def field_refs(dests: list[str], required: tuple[str, ...] = ()) -> list[dict]:
+        return [{"datafield_id": ids[dest], "is_required": "y" if dest in required else "n",
+                 "var_filter": None} for dest in dests]
+
+    command = {
+        "object_name": "os4x", "object_type": "object", "methods_execute": "PluginCheck",
+        "command": "check_os4x", "arguments": arguments, "disabled": False,
+        "fields": [*field_refs([option.dest for option in options]),
+                   {"datafield_id": verbose_id, "is_required": "n", "var_filter": None}],
+        "imports": [], "is_string": None, "timeout": "60", "vars": {}, "zone": None,
+        "uuid": stable_uuid("Command", "os4x")}
+    templates = {}
+    for aspect in ASPECTS:
+        mine = [option.dest for option in options if option.group in ("general", aspect)]
+        if aspect == "ports":  # the probe reads the database's ports when it has them
+            mine += [option.dest for option in options if option.group == "database"]
+        name = f"os4x-{aspect}"
+        templates[name] = {
+            "object_name": name, "object_type": "template", "check_command": "os4x",
+            "check_interval": "60", "retry_interval": "30", "max_check_attempts": "3",
+            "enable_perfdata": True, "disabled": False, "imports": [],
+            "fields": field_refs([dest for dest in ids if dest in mine and dest != "checks"]),
+            "notes": f"check_os4x: {GROUP_TITLES.get(aspect, aspect)}",
+            "vars": {PREFIX + "checks": aspect}, "zone": None,
+            "uuid": stable_uuid("ServiceTemplate", name)}
+    document = {"Command": {"os4x": command}, "DataList": lists, "Datafield": fields,
+                "ServiceTemplate": templates}
+    return json.dumps(document, indent=4, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(generate())
+    sys.stdout.write(basket() if sys.argv[1:] == ["--basket"] else generate())

@@ -67,12 +67,11 @@ def _run_as(text: str) -> dict:
     return pairs
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="os4x-simulator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("run", "start", "stop", "replace"))
-    parser.add_argument("--state-file", help="where to write (run, start) or read (stop) the "
-                        "state; default: a new file under the temporary directory")
+def _scenario_options() -> argparse.ArgumentParser:
+    """The options of run and start: what the simulated host looks like, and its faults."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--state-file", help="where to write the state; default: a new file "
+                        "under the temporary directory")
     parser.add_argument("--bin-dir", default="/opt/os4x/bin",
                         help="binary directory: the daemons are exec'd from copies of this "
                         "Python interpreter put there (default /opt/os4x/bin; a directory that "
@@ -82,7 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fetch-queue", action="store_true", help="start os4xfqd")
     parser.add_argument("--stopped", type=_names, default=(), metavar="LIST",
                         help="fault: daemons stopped with SIGSTOP once started")
-    parser.add_argument("--daemon", help="replace: the daemon whose binary is replaced")
     parser.add_argument("--no-tls", action="store_true", help="no os4xrd_tcpip_tls")
     parser.add_argument("--isdn-controllers", type=int, default=0, metavar="N",
                         help="start os4xrd_capi_0 .. os4xrd_capi_<N-1>")
@@ -101,10 +99,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--zombie", action="store_true",
                         help="fault: an os4xsqd action that exited and was never reaped")
     parser.add_argument("--run-as", type=_run_as, default={}, metavar="DAEMON=USER,...",
-                        help="run these daemons as another user (needs root)")
+                        help="run these daemons as another user (needs root); the plugin "
+                        "warns only when told the right one: check_os4x --user root")
     parser.add_argument("--title-space", default="", help=argparse.SUPPRESS)
     for part in PARTS:
         part.add_options(parser)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="os4x-simulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{run,start,stop,replace}")
+    scenario = _scenario_options()
+    commands.add_parser("run", parents=[scenario], help="foreground; Ctrl-C stops everything",
+                        description="Starts a simulated OS4X host in the foreground; Ctrl-C "
+                        "stops every process.")
+    commands.add_parser("start", parents=[scenario], help="background; prints the state file",
+                        description="Starts a simulated OS4X host in the background and prints "
+                        "its state file, for stop --state-file.")
+    stop_parser = commands.add_parser("stop", help="stops what start started",
+                                      description="Stops a simulated host started with start, "
+                                      "and removes its state file and log.")
+    stop_parser.add_argument("--state-file", required=True, help="the file start printed")
+    replace_parser = commands.add_parser(
+        "replace", help="replaces a running daemon's binary on disk",
+        description="An update that forgot the restart: a new binary where the daemon's was, "
+        "while it keeps running the old one.")
+    replace_parser.add_argument("--state-file", required=True, help="the file start printed")
+    replace_parser.add_argument("--daemon", required=True,
+                                help="the daemon whose binary is replaced")
     return parser
 
 
@@ -164,7 +188,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
     tree.become_subreaper()
     read_fd, tree.Announcer.fd = os.pipe()
 
-    def stop(signum: int, frame: object) -> None:
+    def stop(signum: int, frame: object, code: int = 0) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         os.killpg(0, signal.SIGTERM)
         time.sleep(0.05)
@@ -174,24 +198,35 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         except ChildProcessError:
             pass
         for part in PARTS:
-            part.on_stop(args)
+            try:
+                part.on_stop(args)
+            except Exception as error:  # the rest must still be cleaned up
+                sys.stderr.write(f"os4x-simulator: while stopping: {error}\n")
         with contextlib.suppress(OSError):
             os.unlink(state_file)
-        os._exit(0)
+        sys.stderr.flush()
+        os._exit(code)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
     scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv)
-    for part in PARTS:
-        part.before_start(args, scenario)
+    try:
+        for part in PARTS:
+            part.before_start(args, scenario)
+    except Exception as error:  # a database, a port: the reason goes to the terminal (start)
+        raise SystemExit(f"os4x-simulator: {error}") from None
     tree.EXEC.update({"argv": list(argv), "bin_dir": scenario.bin_dir,
                       "states": {part.__name__: part.child_state() for part in PARTS
                                  if hasattr(part, "child_state")}})
-    expected = tree.start_all(scenario)
-    processes = tree.wait_for(read_fd, expected, timeout=20)
-    for part in PARTS:
-        part.after_start(args, scenario, processes)
+    try:
+        expected = tree.start_all(scenario)
+        processes = tree.wait_for(read_fd, expected, timeout=20)
+        for part in PARTS:
+            part.after_start(args, scenario, processes)
+    except Exception as error:  # stop what was started, and say why on stderr (start shows it)
+        sys.stderr.write(f"os4x-simulator: {error}\n")
+        stop(signal.SIGTERM, None, code=1)
     for entry in processes:
         if entry["name"] in scenario.stopped:
             os.kill(entry["pid"], signal.SIGSTOP)
@@ -209,15 +244,18 @@ def start(argv: Sequence[str], state_file: str | None) -> int:
         state_file = tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
         argv = [*argv, "--state-file", state_file]
     os.unlink(state_file) if os.path.exists(state_file) else None
-    run_argv = ["run" if arg == "start" else arg for arg in argv]
-    with open(f"{state_file}.log", "ab") as log:  # the launcher must not hold our stdout
+    run_argv = ["run", *argv[1:]]  # argv[0] is "start": the parser puts the command first
+    log_file = f"{state_file}.log"
+    with open(log_file, "wb") as log:  # the launcher must not hold our stdout
         process = subprocess.Popen([sys.executable, "-m", "os4xmon.simulator", *run_argv],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=log, start_new_session=True)
     deadline = time.monotonic() + 30
     while not os.path.exists(state_file):
         if process.poll() is not None or time.monotonic() > deadline:
-            print(f"os4x-simulator: the simulator did not start; see {state_file}.log",
+            if process.poll() is None:
+                process.kill()
+            print(f"os4x-simulator: the simulator did not start: {_reason(log_file)}",
                   file=sys.stderr)
             return 1
         time.sleep(0.05)
@@ -225,10 +263,20 @@ def start(argv: Sequence[str], state_file: str | None) -> int:
     return 0
 
 
-def stop(state_file: str | None) -> int:
-    if not state_file:
-        print("os4x-simulator: stop needs --state-file", file=sys.stderr)
-        return 2
+def _reason(log_file: str) -> str:
+    """Why the launcher failed, from its stderr: the last lines, for the terminal."""
+    try:
+        with open(log_file, encoding="utf-8", errors="replace") as stream:
+            lines = [line.rstrip().replace("os4x-simulator: ", "", 1) for line in stream
+                     if line.strip()]
+    except OSError:
+        lines = []
+    if not lines:
+        return f"no message (timed out or killed; see {log_file})"
+    return "\n".join(lines[-5:])
+
+
+def stop(state_file: str) -> int:
     try:
         with open(state_file, encoding="utf-8") as stream:
             launcher = json.load(stream)["launcher"]
@@ -239,6 +287,8 @@ def stop(state_file: str | None) -> int:
     deadline = time.monotonic() + 10
     while os.path.exists(state_file) and time.monotonic() < deadline:
         time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        os.unlink(f"{state_file}.log")
     return 0
 
 
@@ -257,7 +307,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["daemon"] and len(argv) == 2:  # an exec'd daemon (tree.exec_daemon)
         tree.run_child(argv[1], _restoring_scenario_of)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("choose a command: run, start, stop or replace")
     if args.command == "run":
         run(args, argv)
     if args.command == "replace":

@@ -4,8 +4,8 @@ It is a part of the simulator (``simulator.__main__.Part``: the hooks are descri
 
 ``os4xrd_tcpip`` and ``os4xrd_tcpip_tls`` listen on every address (IPv4 and IPv6) and send the
 real 23-byte ready message on each connection, the TLS one after a handshake with a
-self-signed certificate of ``--cert-days`` lifetime (``cryptography``, a test dependency, is
-imported only here). With ``--partner ID`` the receivers also answer a Start Session (SSID) as
+self-signed certificate of ``--cert-days`` lifetime (made by ``certificate``, without a crypto
+library). With ``--partner ID`` the receivers also answer a Start Session (SSID) as
 OS4X would: their own SSID for that monitoring partner and its password
 (``--partner-password-file``), ESID 03 for another partner, ESID 04 for a wrong password; and
 ``--session-log FILE`` gets one JSON line per connection saying how the session ended (did the
@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from os4xmon import daemons, oftp
@@ -36,7 +35,7 @@ from os4xmon.settings import (
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
 )
-from os4xmon.simulator import proctitle, tree
+from os4xmon.simulator import certificate, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 FAULTS = {
@@ -120,36 +119,6 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="fault: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items()))
 
 
-def make_certificate(days: float, cert_file: str, key_file: str) -> None:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in days."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    end = datetime.now(timezone.utc) + timedelta(days=days)
-    start = min(end, datetime.now(timezone.utc)) - timedelta(days=30)
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-             x509.IPAddress(ipaddress.ip_address("::1"))]
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(start).not_valid_after(end)
-                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                                  critical=True)
-                   .sign(key, hashes.SHA256()))
-    with open(cert_file, "wb") as stream:
-        stream.write(certificate.public_bytes(serialization.Encoding.PEM))
-    with open(key_file, "wb") as stream:
-        stream.write(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-
-
 def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
     CONFIG.ports = {daemons.TCP_RECEIVER: args.port, daemons.TLS_RECEIVER: args.tls_port,
                     daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
@@ -164,18 +133,14 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
         CONFIG.key_file = os.path.join(CONFIG.workdir, "key.pem")
-        try:
-            make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
-        except ImportError:
-            raise SystemExit("os4x-simulator: the TLS receiver needs a certificate, made with "
-                             "the cryptography package: pip install 'check_os4x[simulator]', "
-                             "or run with --no-tls") from None
+        certificate.make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
         if args.key_file:
             shutil.copyfile(CONFIG.key_file, args.key_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
+    _ports_must_be_free(scenario)
 
 
 def _read_password(path: str) -> str:
@@ -200,6 +165,31 @@ def restore(state: dict[str, Any]) -> None:
         CONFIG.partner_password = _read_password(CONFIG.partner_password_file)
     for name in CONFIG.ports:
         tree.SERVE[name] = serve
+
+
+OPTION_OF = {daemons.TCP_RECEIVER: "--port", daemons.TLS_RECEIVER: "--tls-port",
+             daemons.CLIENTD: "--clientd-port", daemons.DEBUGD: "--debugd-port"}
+
+
+def _ports_must_be_free(scenario: Scenario) -> None:
+    """Stops the start when a port the simulator will listen on is taken: on a host where
+    OS4X (or another simulator) runs, the simulated receivers could not listen, and the plugin
+    would see the other program's sockets instead. Says which port, and how to choose another."""
+    running = scenario.daemons()
+    for name, port in CONFIG.ports.items():
+        fault = CONFIG.faults.get(name)
+        if name not in running or fault == "not-listening":
+            continue
+        if daemons.is_receiver(name) and daemons.MASTER not in running \
+                and name not in scenario.orphan:
+            continue  # without its master the receiver never starts
+        try:
+            _listen(port, local=name in (daemons.CLIENTD, daemons.DEBUGD)).close()
+        except OSError as error:
+            raise SystemExit(
+                f"os4x-simulator: port {port} for {name} is already in use on this host "
+                f"(another OS4X or simulator?): {error.strerror}; choose another with "
+                f"{OPTION_OF.get(name, '--port')}") from None
 
 
 def _listen(port: int, local: bool) -> socket.socket:
@@ -389,8 +379,12 @@ def _listening_ports() -> set[int]:
 
 def after_start(args: argparse.Namespace, scenario: Scenario,
                 processes: list[dict[str, int]]) -> None:
-    """Starts foreign holders, then waits until every port that should listen does."""
-    running = scenario.daemons()
+    """Starts foreign holders, then waits until every port that should listen does.
+
+    Only the ports of daemons that were started count: a receiver whose master is missing
+    never listens, and waiting for it would cost the whole deadline.
+    """
+    running = {str(process["name"]) for process in processes}
     wanted = set()
     for name, port in CONFIG.ports.items():
         fault = CONFIG.faults.get(name)
