@@ -542,7 +542,7 @@ def _pg_arguments(params: ConnectParams, deadline: Deadline,
             kwargs["sslrootcert"] = params.ssl_ca
     if not params.ssl_ca and libpq_version >= 160000:
         # AuthenticationCleartextPassword would hand the password to whoever holds the
-        # port; libpq 16 can refuse it (older libpq cannot: see docs/database-safety.md)
+        # port; libpq 16 can refuse it (older libpq cannot: see docs/database.md)
         kwargs["require_auth"] = "!password"
     for value in (params.user, params.password, params.name):
         if value is not None and not _encodable(value):
