@@ -267,7 +267,8 @@ class MysqlConnection(Connection):
             kwargs["ssl"] = _tls_context(params.ssl_ca)
         try:
             self._conn = mysqlwire.GuardedConnection(**kwargs)
-            self._conn.open_guarded(deadline.left, trusted=bool(params.ssl_ca))
+            self._conn.open_guarded(deadline.left, trusted=bool(params.ssl_ca),
+                                    tls_required=bool(params.ssl or params.ssl_ca))
         except self._too_much as error:
             raise DatabaseError(BAD_RESULT, f"{error} while connecting", params.where()) \
                 from None

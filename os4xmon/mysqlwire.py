@@ -37,7 +37,8 @@ under a MiB; 8 MiB leaves room for long names and keeps the plugin's memory smal
 _Base: Any = pymysql.connections.Connection  # private methods are overridden: no stubs for them
 
 CLEAR_TEXT_PLUGINS = (b"mysql_clear_password", b"dialog", b"sha256_password")
-CR_AUTH_PLUGIN_ERR = 2061  # the client refuses the server's authentication method
+CR_AUTH_PLUGIN_ERR = 2061
+CLIENT_SSL = 0x800  # the client refuses the server's authentication method
 
 
 class TooMuchData(Exception):
@@ -90,11 +91,14 @@ class GuardedConnection(_Base):
     _left: Callable[[], float]
     _trusted = False  # TLS with a verified server: the password may travel in clear inside
     _authenticating = False
+    _tls_required = False
     _auth_plugin_name: str
 
-    def open_guarded(self, left: Callable[[], float], trusted: bool) -> None:
+    def open_guarded(self, left: Callable[[], float], trusted: bool,
+                     tls_required: bool) -> None:
         self._left = left
         self._trusted = trusted
+        self._tls_required = tls_required
         self._received = [0]
         self._reader_for: Any = None
         sock = None
@@ -136,6 +140,11 @@ class GuardedConnection(_Base):
             self._auth_plugin_name = "mysql_native_password"
 
     def _request_authentication(self) -> None:
+        if self._tls_required and not self.server_capabilities & CLIENT_SSL:
+            # PyMySQL before 1.2 went on in the clear, password and all
+            self._force_close()
+            raise pymysql.err.OperationalError(
+                2026, "SSL is required (--db-ssl) but the server does not offer it")
         self._authenticating = True
         try:
             super()._request_authentication()
@@ -145,6 +154,8 @@ class GuardedConnection(_Base):
     def _process_auth(self, plugin_name: bytes, auth_packet: Any, handler: Any = None) -> Any:
         if not self._trusted and plugin_name in CLEAR_TEXT_PLUGINS:
             self._refuse(plugin_name.decode("ascii", "replace"))
+        if handler is None:  # PyMySQL before 1.1 takes no handler
+            return super()._process_auth(plugin_name, auth_packet)
         return super()._process_auth(plugin_name, auth_packet, handler)
 
     def write_packet(self, payload: bytes) -> None:
