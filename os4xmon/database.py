@@ -39,6 +39,7 @@ from os4xmon.contexts import (
 from os4xmon.dbdrivers import (
     BAD_RESULT,
     MAX_ROWS,
+    QUERY_REFUSED,
     ConnectParams,
     DatabaseError,
     Deadline,
@@ -321,7 +322,15 @@ def budget(settings: Settings) -> float:
 
 
 def pid_query(settings: Settings) -> str:
-    return (settings.pid_query or "").replace("{prefix}", settings.db_prefix)
+    """The --pid-query with its prefix, checked again (Settings can be built without the
+    options): one read-only SELECT, or DatabaseError before any server sees it."""
+    from os4xmon.sqlguard import check_read_only
+
+    query = (settings.pid_query or "").replace("{prefix}", settings.db_prefix)
+    try:
+        return check_read_only(query, "--pid-query")
+    except ValueError as error:
+        raise DatabaseError(QUERY_REFUSED, str(error)) from None
 
 
 def configuration_query(prefix: str) -> str:

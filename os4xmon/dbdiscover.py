@@ -1,14 +1,20 @@
 """``--db-discover``: helps an admin write ``--pid-query`` (OS4X's PID table is not documented).
 
 It lists, from the information schema, the tables of the OS4X database whose table or column
-names suggest PIDs or daemons, with a query to start from, and the ports saved in
-``<prefix>configuration``. It only reads (in a read-only transaction), prints, and exits: 0 when
-it could look, 3 with one ``OS4X UNKNOWN`` line when it could not.
+names suggest PIDs or daemons, with a query to start from, the ports saved in
+``<prefix>configuration``, and the ``GRANT SELECT`` statements for a monitoring user that can read
+only those tables. It only reads (in a read-only transaction), prints, and exits: 0 when it could
+look, 3 with one ``OS4X UNKNOWN`` line when it could not; within the same ``-t`` as a check.
+
+Table and column names come from the database, so they are hostile: every name in a suggested
+command is quoted for SQL and the whole argument for the shell (a column named
+``pid' $(touch x) '`` stays a name), and a name that is not printable gets no suggestion.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 
 from os4xmon import runtime
 from os4xmon.database import configuration_query, connect_params, parse_ports
@@ -16,6 +22,7 @@ from os4xmon.dbdrivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.queue import discover_lines
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
+from os4xmon.sqlguard import FORBIDDEN_WORDS, check_read_only
 from os4xmon.text import printable
 
 TYPE_CHECKING = False
@@ -35,32 +42,86 @@ COLUMNS = {
 }
 
 
+PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
+RESERVED = set(FORBIDDEN_WORDS) | {"SELECT", "FROM", "WHERE", "ORDER", "GROUP", "TABLE", "USER",
+                                   "WITH", "FOR", "KEY", "AS", "ON", "IN", "IS", "BY"}
+MONITORING_USER = "nagios"
+
+
+def quote_name(name: str, db_type: str) -> str:
+    """A table or column name as SQL: bare when plainly safe, else quoted (backticks for
+    MySQL, double quotes for PostgreSQL), the quote character doubled inside."""
+    if PLAIN_NAME.fullmatch(name) and name.upper() not in RESERVED:
+        return name
+    quote = "`" if db_type == "mysql" else '"'
+    return quote + name.replace(quote, quote * 2) + quote
+
+
+def sql_text(text: str) -> str:
+    """A string literal for either dialect's GRANT statements."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 @dataclass
 class Table:
-    name: str
-    columns: list[tuple[str, str]] = field(default_factory=list)  # (column, type)
+    name: str  # as the database spells it: hostile; printable() it before showing it
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (column, type), the same
 
     def hinted(self) -> bool:
         return bool(HINTS.search(self.name)) or any(HINTS.search(c) for c, _ in self.columns)
 
-    def suggestion(self, prefix: str) -> str | None:
-        """A --pid-query to start from, when one column looks like a name and one like a pid."""
+    def printable_names(self) -> bool:
+        return all(printable(name, 64) == name
+                   for name in (self.name, *(column for column, _ in self.columns)))
+
+    def suggestion(self, prefix: str, db_type: str = "mysql") -> str | None:
+        """A --pid-query to start from, when one column looks like a name and one like a pid;
+        None when the names are not printable or the query would not pass the guard."""
         pids = [c for c, _ in self.columns if PID_HINTS.search(c)]
         names = [c for c, _ in self.columns if NAME_HINTS.search(c) and c not in pids]
-        if not pids or not names:
+        if not pids or not names or not self.printable_names():
             return None
-        table = "{prefix}" + self.name[len(prefix):] if self.name.startswith(prefix) \
-            else self.name
-        return f"SELECT {names[0]}, {pids[0]} FROM {table}"  # noqa: S608 - printed, not run
+        if self.name.startswith(prefix) and PLAIN_NAME.fullmatch(self.name):
+            table = "{prefix}" + self.name[len(prefix):]
+        else:
+            table = quote_name(self.name, db_type)
+        query = (f"SELECT {quote_name(names[0], db_type)}, "  # noqa: S608 - printed, not run
+                 f"{quote_name(pids[0], db_type)} FROM {table}")
+        try:
+            return check_read_only(query, "--pid-query")
+        except ValueError:
+            return None
 
 
 def candidates(rows: Sequence[Sequence[Any]]) -> list[Table]:
     """The tables whose name or columns suggest PIDs or daemons, from information_schema rows."""
     tables: dict[str, Table] = {}
     for row in rows:
-        table, column, kind = (printable(str(value), 64) for value in row[:3])
+        table, column, kind = (str(value) for value in row[:3])
         tables.setdefault(table, Table(table)).columns.append((column, kind))
     return [table for table in tables.values() if table.hinted()]
+
+
+def grants(settings: Settings, tables: Sequence[str]) -> list[str]:
+    """The statements that make a monitoring user who can read these tables and nothing else."""
+    db_type = settings.db_type or "mysql"
+    user = settings.db_user if settings.db_user and settings.db_user != "root" \
+        else MONITORING_USER
+    if db_type == "mysql":
+        account = f"{sql_text(user)}@'localhost'"
+        database = quote_name(settings.db_name, "mysql")
+        lines = [f"CREATE USER {account} IDENTIFIED BY '...';"]
+        lines += [f"GRANT SELECT ON {database}.{quote_name(table, 'mysql')} TO {account};"
+                  for table in tables]
+        return lines
+    role = quote_name(user, "postgresql")
+    lines = [f"CREATE ROLE {role} LOGIN PASSWORD '...';",
+             f"GRANT CONNECT ON DATABASE {quote_name(settings.db_name, 'postgresql')} "
+             f"TO {role};",
+             f"GRANT USAGE ON SCHEMA public TO {role};"]
+    lines += [f"GRANT SELECT ON {quote_name(table, 'postgresql')} TO {role};"
+              for table in tables]
+    return lines
 
 
 def report(settings: Settings, tables: list[Table], all_tables: int,
@@ -70,13 +131,16 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     lines = [f"{all_tables} tables in database {printable(settings.db_name, 64)}; "
              f"{len(tables)} may hold PIDs or daemons (table or column names with pid, daemon, "
              "process, lock, running, instance or service):"]
+    readable = [f"{prefix}configuration"]
     for table in tables:
-        lines.append(f"  {table.name}")
-        lines.extend(f"    {column} {kind}" + ("   <--" if HINTS.search(column) else "")
+        lines.append(f"  {printable(table.name, 64)}")
+        lines.extend(f"    {printable(column, 64)} {printable(kind, 64)}"
+                     + ("   <--" if HINTS.search(column) else "")
                      for column, kind in table.columns)
-        suggestion = table.suggestion(prefix)
+        suggestion = table.suggestion(prefix, settings.db_type or "mysql")
         if suggestion:
-            lines.append(f"    try: --pid-query '{suggestion}'")
+            lines.append(f"    try: --pid-query {shlex.quote(suggestion)}")
+            readable.insert(-1, table.name)
     if not tables:
         lines.append("  none: look for the table that holds one row per daemon, and ask the "
                      "OS4X vendor which it is")
@@ -84,6 +148,10 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
         f"{key} = {value}" for key, value in sorted(ports.items())) or "none"))
     lines.extend(f"  {note}" for note in notes)
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
+    lines.append("a monitoring user that can read only these tables (as the database's admin):")
+    lines.extend(f"  {line}" for line in grants(settings, readable))
+    if len(readable) == 1:
+        lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
 
 

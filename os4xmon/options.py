@@ -117,6 +117,13 @@ def text_value(text: str) -> str:
     return text
 
 
+def read_only_query(text: str) -> str:
+    """One read-only SELECT: refused here, before any server sees it (os4xmon.sqlguard)."""
+    from os4xmon.sqlguard import check_read_only
+
+    return check_read_only(text, "the query")
+
+
 def odette_id(text: str) -> str:
     """An ODETTE ID as SSIDCODE carries it: 1 to 25 printable ASCII characters, no spaces."""
     if not 0 < len(text) <= 25 or not text.isascii() or not text.isprintable() or " " in text:
@@ -275,7 +282,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--db-ssl-ca",), "db_ssl_ca", "CA file that verifies the database server",
            text_value, "FILE", "database"),
     Option(("--pid-query",), "pid_query", "SQL returning rows of (daemon name, pid); {prefix} "
-           "is replaced by --db-prefix", text_value, "SQL", "database"),
+           "is replaced by --db-prefix", read_only_query, "SQL", "database"),
     Option(("--db-prefix",), "db_prefix", f"OS4X table prefix (default {DEFAULTS.db_prefix})",
            identifier, "PREFIX", "database"),
     Option(("--db-discover",), "db_discover", "print the tables and columns that may hold PIDs "
@@ -287,7 +294,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--queue-query",), "queue_query", "SQL returning rows of (partner, state, age in "
            "seconds, send tries), state new, taken, waiting, blocked or sent; {prefix} is "
            "replaced by --db-prefix; enables the queue check (uses the --db-* options)",
-           text_value, "SQL", "queue"),
+           read_only_query, "SQL", "queue"),
     Option(("--queue-age-warning",), "queue_age_warning", "WARNING when an entry is new or "
            f"taken for more than this (default {DEFAULTS.queue_age_warning:g}): files not "
            "leaving", seconds, "SECONDS", "queue"),

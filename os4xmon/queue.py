@@ -383,30 +383,16 @@ def discover_lines(columns: Sequence[Sequence[Any]], prefix: str) -> list[str]:
 # -- the read-only rules --
 
 
-_FORBIDDEN = re.compile(r"\b(insert|update|delete|merge|into|create|drop|alter|truncate|grant|"
-                        r"revoke|call|copy|rename)\b", re.IGNORECASE)
-
-
 def read_only_problem(sql: str) -> str | None:
-    """Why a query option is not one plain read-only statement, or None when it is.
+    """Why a query option is not one plain read-only statement, or None when it is: the
+    shared guard (os4xmon.sqlguard), as for --pid-query; the read-only transaction stays the
+    second wall."""
+    from os4xmon.sqlguard import check_read_only
 
-    A minimal stand-in for the shared SQL guard (os4xmon.sqlguard): one SELECT or WITH ...
-    SELECT, no second statement, no word that writes. The read-only transaction stays the
-    second wall. The one function to swap when the shared guard is available.
-    """
-    body = re.sub(r"'(?:[^'\\]|''|\\.)*'", "''", sql)  # string literals cannot write
-    body = re.sub(r"--[^\n]*|/\*.*?\*/", " ", body, flags=re.DOTALL).strip()
-    body = body[:-1].rstrip() if body.endswith(";") else body
-    if not body:
-        return "it is empty"
-    if ";" in body:
-        return "it holds more than one statement (a ';' inside)"
-    first = re.match(r"[(\s]*([A-Za-z]+)", body)
-    if not first or first.group(1).lower() not in ("select", "with"):
-        return "it does not start with SELECT or WITH"
-    found = _FORBIDDEN.search(body)
-    if found:
-        return f"it contains {found.group(1).upper()}: only reading is allowed"
+    try:
+        check_read_only(sql, "--queue-query")
+    except ValueError as error:
+        return str(error)
     return None
 
 
@@ -455,7 +441,7 @@ class Queue(Aspect):
         else:
             refused = read_only_problem(queue_query(settings))
             if refused:
-                problem = Finding(Unknown, f"--queue-query refused: {refused}",
+                problem = Finding(Unknown, refused,
                                   "give one SELECT (or WITH ... SELECT) that only reads")
         if problem is None:
             try:
