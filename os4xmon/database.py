@@ -481,6 +481,8 @@ def error_advice(kind: str, option: str) -> str:
                            "or give the check more time (-t)",
         "database query result unusable": f"fix {option} so that it returns what the check "
                                           "expects (see --help)",
+        "database query refused": f"make {option} one SELECT (or WITH ... SELECT) that only "
+                                  "reads: no second statement, no INTO, no locking clause",
         "database driver missing": "install the driver next to the plugin: python3-pymysql or "
                                    "python3-psycopg2",
         "database driver failed": "the server answered in a way the driver did not expect: "
