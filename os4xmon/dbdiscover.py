@@ -125,8 +125,11 @@ def grants(settings: Settings, tables: Sequence[str]) -> list[str]:
 
 
 def report(settings: Settings, tables: list[Table], all_tables: int,
-           ports: dict[str, int], notes: list[str]) -> list[str]:
-    """What --db-discover prints: pure, so it can be tested on fixture rows."""
+           ports: dict[str, int], notes: list[str], *, queue_lines: Sequence[str] = (),
+           queue_table: str | None = None) -> list[str]:
+    """What --db-discover prints: pure, so it can be tested on fixture rows. ``queue_lines``
+    describe the send queue's table, ``queue_table`` names it where it exists (the monitoring
+    user reads it for --queue-query)."""
     prefix = settings.db_prefix
     lines = [f"{all_tables} tables in database {printable(settings.db_name, 64)}; "
              f"{len(tables)} may hold PIDs or daemons (table or column names with pid, daemon, "
@@ -147,10 +150,13 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     lines.append(f"ports in {prefix}configuration: " + (", ".join(
         f"{key} = {value}" for key, value in sorted(ports.items())) or "none"))
     lines.extend(f"  {note}" for note in notes)
+    lines.extend(queue_lines)
+    if queue_table:
+        readable.append(queue_table)
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
     lines.append("a monitoring user that can read only these tables (as the database's admin):")
     lines.extend(f"  {line}" for line in grants(settings, readable))
-    if len(readable) == 1:
+    if not [table for table in readable if table not in (f"{prefix}configuration", queue_table)]:
         lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
 
@@ -178,6 +184,9 @@ def discover(settings: Settings) -> NoReturn:
     except DatabaseError as error:
         runtime.fail(scrub(str(error), settings.db_password))
     tables = candidates(columns)
-    lines = report(settings, tables, len({row[0] for row in columns}), ports, notes)
-    lines[-1:-1] = discover_lines(columns, settings.db_prefix)
+    queue_table = f"{settings.db_prefix}send_queue"
+    present = next((str(row[0]) for row in columns
+                    if str(row[0]).lower() == queue_table.lower()), None)
+    lines = report(settings, tables, len({row[0] for row in columns}), ports, notes,
+                   queue_lines=discover_lines(columns, settings.db_prefix), queue_table=present)
     runtime.emit([scrub(line, settings.db_password) for line in lines], 0)

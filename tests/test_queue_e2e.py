@@ -247,7 +247,12 @@ def test_discover_lists_the_send_queue_columns(db):
     for column in ("partner", "status", "send_tries", "queued_at", "server_id"):
         assert column in shown, run.stdout
     assert "ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619" in run.lines
-    assert run.lines[-1].startswith("then check it")
+    then = next(i for i, line in enumerate(run.lines) if line.startswith("then check it"))
+    assert then > run.lines.index("send queue: os4x_send_queue, columns for --queue-query "
+                                  "(partner, state, age in seconds, send tries; map the status "
+                                  "with CASE, see docs/queue.md):")
+    assert any("GRANT SELECT ON" in line and "os4x_send_queue" in line
+               for line in run.lines[then:]), run.stdout  # the monitoring user reads it too
 
 
 def test_discover_without_send_queue_says_so(db):

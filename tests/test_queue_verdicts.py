@@ -157,11 +157,11 @@ def test_reading_queries_pass(sql):
 
 
 @pytest.mark.parametrize(("sql", "said"), [
-    ("DELETE FROM t", "does not start with SELECT"), ("", "empty"),
-    ("SELECT 1; DROP TABLE t", "more than one statement"),
-    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "contains DELETE"),
-    ("SELECT * INTO copy FROM t", "contains INTO"), ("-- x\n", "empty"),
-    ("SELECT 1 /* ; */; UPDATE t SET a = 1", "more than one statement"),
+    ("DELETE FROM t", "starts with DELETE"), ("", "empty"),
+    ("SELECT 1; DROP TABLE t", "only one statement is allowed"),
+    ("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "DELETE is not allowed"),
+    ("SELECT * INTO copy FROM t", "INTO is not allowed"), ("-- x\n", "empty"),
+    ("SELECT 1 /* ; */; UPDATE t SET a = 1", "only one statement is allowed"),
 ])
 def test_writing_queries_are_refused(sql, said):
     assert said in (read_only_problem(sql) or "")
