@@ -21,7 +21,7 @@ from os4xmon.contexts import Finding
 from os4xmon.numbers import port_number, whole_number
 from os4xmon.record import dataclass, field
 from os4xmon.runtime import CheckTimeout
-from os4xmon.text import pid_list, printable
+from os4xmon.text import database_text, pid_list, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -59,13 +59,6 @@ def stop_key(daemon: str) -> str | None:
     return STOP_KEYS.get(daemon)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", errors="surrogateescape")
-    return str(value)
-
 
 def parse_configuration(rows: Sequence[Sequence[Any]], table: str) -> Configured:
     """The ports and stop requests among the rows; a value that is not what OS4X writes is
@@ -74,9 +67,9 @@ def parse_configuration(rows: Sequence[Sequence[Any]], table: str) -> Configured
     for row in rows:
         if len(row) < 2:
             continue
-        key = _text(row[0]).strip()
+        key = database_text(row[0]).strip()
         if key in KEYS:
-            found.setdefault(key, []).append(_text(row[1]).strip())
+            found.setdefault(key, []).append(database_text(row[1]).strip())
     ports: dict[str, int] = {}
     stop_requests: dict[str, str] = {}
     notes: list[str] = []

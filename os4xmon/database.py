@@ -50,7 +50,7 @@ from os4xmon.host import Host
 from os4xmon.proctable import ProcessTable, pid_exists
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
-from os4xmon.text import plural, printable
+from os4xmon.text import database_text, plural, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -98,13 +98,6 @@ class SavedPids:
     ignored: list[str] = field(default_factory=list)  # names that are not OS4X daemons
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", errors="surrogateescape")
-    return str(value)
-
 
 def parse_pid(value: Any) -> int | None:
     """A saved PID: a whole number above 0; None for nothing saved (NULL, 0, empty text).
@@ -123,7 +116,7 @@ def parse_pid(value: Any) -> int | None:
             raise ValueError(f"{printable(str(value), 30)} is not a whole number")
         number = int(value)
     else:
-        text = _text(value).strip()
+        text = database_text(value).strip()
         if text == "":
             return None
         if not re.fullmatch(r"[+-]?[0-9]{1,30}", text):
@@ -144,7 +137,7 @@ def parse_rows(width: int, rows: Sequence[Sequence[Any]]) -> SavedPids:
                             "expected one per daemon")
     result = SavedPids()
     for row in rows:
-        name = _text(row[0]).strip()
+        name = database_text(row[0]).strip()
         if not daemons.is_daemon_name(name):
             result.ignored.append(printable(name, 40) if row[0] is not None else "NULL")
             continue
@@ -153,7 +146,7 @@ def parse_rows(width: int, rows: Sequence[Sequence[Any]]) -> SavedPids:
         except ValueError as error:
             raise DatabaseError(BAD_RESULT, f"the PID saved for {name} is not a PID: "
                                 f"{error}") from None
-        raw = "NULL" if row[1] is None else printable(repr(_text(row[1]).strip()), 20)
+        raw = "NULL" if row[1] is None else printable(repr(database_text(row[1]).strip()), 20)
         result.rows.append(SavedPid(name, pid, "" if pid else raw))
     return result
 

@@ -8,6 +8,16 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 
 
+def database_text(value: object) -> str:
+    """A value from a database row as text: NULL is empty, bytes are decoded so that what is
+    not UTF-8 stays visible (``printable`` escapes it as ``\\xff``)."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="surrogateescape")
+    return str(value)
+
+
 _REPLACEMENTS = {"|": "!", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 

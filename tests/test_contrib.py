@@ -6,11 +6,11 @@ read the files and need nothing installed.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
 from deploy_helpers import CONTRIB, INSTALLED_PLUGIN, nrpe_commands
+from helpers import load_script
 
 from os4xmon.options import OPTIONS, parse
 from os4xmon.settings import ASPECTS
@@ -21,11 +21,7 @@ ICINGA = CONTRIB / "icinga2"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("generate", ICINGA / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ICINGA / "generate.py")
 
 
 def command_arguments() -> dict[str, str]:

@@ -8,12 +8,12 @@ have a data list, and the arguments are the ones contrib/icinga2/command.conf pa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
 from deploy_helpers import CONTRIB
+from helpers import load_script
 
 from os4xmon.options import OPTIONS
 from os4xmon.settings import ASPECTS
@@ -24,11 +24,7 @@ BASKET = CONTRIB / "icinga2" / "director-basket.json"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("generate", CONTRIB / "icinga2" / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CONTRIB / "icinga2" / "generate.py")
 
 
 def basket() -> dict:

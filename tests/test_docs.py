@@ -3,12 +3,12 @@ and no link that leads nowhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import load_script
 
 pytestmark = pytest.mark.unit
 
@@ -18,12 +18,7 @@ ASPECT_PAGES = ("processes", "ports", "database", "isdn")
 
 
 def load_options_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_options",
-                                                  DOCS / "generate_options.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DOCS / "generate_options.py")
 
 
 def test_the_options_page_is_generated_from_the_options():

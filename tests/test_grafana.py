@@ -8,24 +8,19 @@ test_database_e2e.py; each label of its perfdata must match exactly one panel's 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
 from dbtools import ScratchDatabase, reachable
 from deploy_helpers import CONTRIB
-from helpers import assert_status, free_port, needs_server, run_plugin
+from helpers import assert_status, free_port, load_script, needs_server, run_plugin
 
 from os4xmon.simulator.database import QUEUE_QUERY
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("grafana", CONTRIB / "grafana" / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CONTRIB / "grafana" / "generate.py")
 
 
 GRAFANA = load_generator()

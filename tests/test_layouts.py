@@ -7,7 +7,6 @@ one the plugin accepts.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
@@ -16,18 +15,14 @@ import subprocess
 
 import pytest
 from deploy_helpers import CONTRIB
-from helpers import needs_server
+from helpers import load_script, needs_server
 
 from os4xmon.options import parse
 from os4xmon.settings import ASPECTS
 
 
 def load_layouts():
-    spec = importlib.util.spec_from_file_location("layouts", CONTRIB / "layouts.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(CONTRIB / "layouts.py")
 
 
 LAYOUTS = load_layouts()
