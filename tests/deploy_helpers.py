@@ -9,12 +9,13 @@ import pwd
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from helpers import needs_server, plugin_command
+from helpers import needs_server, plugin_command, reap_orphans
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRIB = ROOT / "contrib"
@@ -78,6 +79,19 @@ def write_site_config(path: Path, text: str) -> Path:
 PLUGIN_VARIABLE = "CHECK_OS4X_PLUGIN"
 """Names the plugin the deployment tests run; tests/test_packaging.py sets it to the .deb's
 /usr/lib/nagios/plugins/check_os4x to run them once against the packaged binary."""
+
+
+def stop_daemon(process: subprocess.Popen | None, grace: float = 20) -> None:
+    """Stops a daemon a test started (TERM, then KILL after grace seconds) and reaps the
+    children it orphaned to us in a PID namespace."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    reap_orphans()
 
 
 def installed_plugin() -> str:

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Iterator
 
 import pytest
-from dbtools import KINDS, ScratchDatabase, reachable
-from helpers import assert_status, free_port, needs_server, run_plugin, write_fixture_lines
+from helpers import assert_status, free_port, run_plugin, write_fixture_lines
 
 from os4xmon import isdn
-
-
-@pytest.fixture(params=KINDS)
-def db(request: pytest.FixtureRequest) -> Iterator[ScratchDatabase]:
-    kind = request.param
-    needs_server(reachable(kind), f"{kind} is not reachable on 127.0.0.1")
-    database = ScratchDatabase(kind)
-    yield database
-    database.drop()
 
 
 def advice(run) -> list[str]:

@@ -34,9 +34,10 @@ from deploy_helpers import (
     need_program,
     need_root_and_user,
     stable_view,
+    stop_daemon,
     write_site_config,
 )
-from helpers import PluginRun, assert_status, reap_orphans, run_plugin
+from helpers import PluginRun, assert_status, run_plugin
 
 pytestmark = pytest.mark.server
 
@@ -122,14 +123,7 @@ class Icinga:
         pytest.fail(f"Icinga 2 API not up within 60 s\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        reap_orphans()  # its workers, orphaned to us in a PID namespace
+        stop_daemon(self.process)
 
     def log(self) -> str:
         path = self.directory / "daemon.out"

@@ -29,9 +29,10 @@ from deploy_helpers import (
     need_program,
     need_root_and_user,
     stable_view,
+    stop_daemon,
     write_site_config,
 )
-from helpers import assert_status, reap_orphans, run_plugin
+from helpers import assert_status, run_plugin
 
 pytestmark = pytest.mark.server
 
@@ -125,14 +126,7 @@ class Nagios:
         pytest.fail(f"Nagios did not start within 60 s\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        reap_orphans()
+        stop_daemon(self.process)
 
     def log(self) -> str:
         text = ""

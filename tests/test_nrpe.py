@@ -25,9 +25,10 @@ from deploy_helpers import (
     need_root_and_user,
     nrpe_commands,
     stable_view,
+    stop_daemon,
     write_site_config,
 )
-from helpers import PluginRun, assert_status, reap_orphans, run_plugin
+from helpers import PluginRun, assert_status, run_plugin
 
 pytestmark = pytest.mark.server
 
@@ -79,14 +80,7 @@ class Nrpe:
         pytest.fail("nrpe did not listen within 15 s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        reap_orphans()  # its children, orphaned to us in a PID namespace
+        stop_daemon(self.process, grace=10)
 
     def ask(self, *args: str) -> PluginRun:
         started = time.monotonic()

@@ -8,22 +8,13 @@ running" through Host, whatever order the aspects run in.
 from __future__ import annotations
 
 import re
-from typing import Iterator
 
 import pytest
-from dbtools import KINDS, ScratchDatabase, reachable
-from helpers import assert_status, free_port, needs_server, run_plugin
+from dbtools import ScratchDatabase
+from helpers import assert_status, free_port, run_plugin
 
 pytestmark = pytest.mark.server
 
-
-@pytest.fixture(params=KINDS)
-def db(request: pytest.FixtureRequest) -> Iterator[ScratchDatabase]:
-    kind = request.param
-    needs_server(reachable(kind), f"{kind} is not reachable on 127.0.0.1")
-    database = ScratchDatabase(kind)
-    yield database
-    database.drop()
 
 
 def start(simulator, db: ScratchDatabase, *args: str):
