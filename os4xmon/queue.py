@@ -33,7 +33,7 @@ from os4xmon.dbdrivers import BAD_RESULT, MAX_ROWS, DatabaseError, Deadline, con
 from os4xmon.host import Host
 from os4xmon.record import dataclass, field
 from os4xmon.settings import Settings
-from os4xmon.text import duration, plural, printable
+from os4xmon.text import database_text, duration, plural, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -86,20 +86,15 @@ class RowError(ValueError):
     """A value of one row that breaks the contract; its message says which and why."""
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", errors="surrogateescape")
-    return str(value)
-
 
 def state_of(value: Any) -> str:
     """new, taken, waiting, blocked or sent, from the name or the web label, any case."""
     if value is None:
         raise RowError("state is NULL")
-    text = " ".join(_text(value).split()).lower()
+    text = " ".join(database_text(value).split()).lower()
     if text in _STATE_WORDS:
         return _STATE_WORDS[text]
-    raise RowError(f"state '{printable(_text(value), 40)}' is not one of new, taken, waiting, "
+    raise RowError(f"state '{printable(database_text(value), 40)}' is not one of new, taken, waiting, "
                    "blocked, sent")
 
 
@@ -114,7 +109,7 @@ def _number(value: Any, what: str) -> float:
             raise RowError(f"{what} {printable(str(value), 20)} is not a finite number")
         number = float(value) if not isinstance(value, int) else value
     else:
-        text = _text(value).strip()
+        text = database_text(value).strip()
         if not _NUMBER.fullmatch(text):
             raise RowError(f"{what} '{printable(text, 30)}' is not a number")
         number = float(text) if "." in text else int(text)
@@ -149,7 +144,7 @@ def tries_of(value: Any) -> int:
 def partner_of(value: Any) -> str:
     if value is None:
         raise RowError("partner is NULL")
-    text = printable(_text(value).strip(), 40)
+    text = printable(database_text(value).strip(), 40)
     return text or "(empty name)"
 
 
@@ -369,8 +364,8 @@ def discover_lines(columns: Sequence[Sequence[Any]], prefix: str) -> list[str]:
     """What --db-discover prints about <prefix>send_queue, from information_schema rows of
     (table, column, type): its columns, and where the worked query is."""
     table = f"{prefix}send_queue"
-    mine = [(printable(_text(row[1]), 64), printable(_text(row[2]), 32))
-            for row in columns if len(row) >= 3 and _text(row[0]).lower() == table.lower()]
+    mine = [(printable(database_text(row[1]), 64), printable(database_text(row[2]), 32))
+            for row in columns if len(row) >= 3 and database_text(row[0]).lower() == table.lower()]
     if not mine:
         return [f"send queue: no table {table}; --queue-query must name the table that holds "
                 "the entries to send"]
