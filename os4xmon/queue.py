@@ -94,8 +94,8 @@ def state_of(value: Any) -> str:
     text = " ".join(database_text(value).split()).lower()
     if text in _STATE_WORDS:
         return _STATE_WORDS[text]
-    raise RowError(f"state '{printable(database_text(value), 40)}' is not one of new, taken, waiting, "
-                   "blocked, sent")
+    raise RowError(f"state '{printable(database_text(value), 40)}' is not one of new, taken, "
+                   "waiting, blocked, sent")
 
 
 def _number(value: Any, what: str) -> float:
