@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from helpers import assert_status, run_plugin
+from helpers import assert_status, free_port, run_plugin
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,9 @@ def test_no_os4x_on_this_host_is_critical_naming_every_daemon():
 
 
 def test_healthy_simulator_is_ok_with_stable_perfdata(simulator):
-    simulator.start("--isdn-controllers", "2", "--enterprise", "--actions", "3")
+    # os4xclientd's default port 60000 may be held by an outgoing connection (ephemeral range)
+    simulator.start("--isdn-controllers", "2", "--enterprise", "--actions", "3",
+                    "--clientd-port", str(free_port()))
     run = run_plugin(*PROCESSES, "--isdn-controllers", "2", "--enterprise")
     assert_status(run, 0, "7 daemons running")
     perf = run.perfdata
@@ -275,8 +277,6 @@ def test_hidden_processes_are_unknown_never_critical(tmp_path, options):
     import sys
     from pathlib import Path
 
-    from helpers import free_port
-
     plugin = str(Path(sys.executable).parent / "check_os4x")
     state = tmp_path / "state.json"
     script = (f"{sys.executable} -m os4xmon.simulator start --state-file {state} --no-decoys "
@@ -296,8 +296,6 @@ def test_subset_pid_alone_hides_no_process(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-
-    from helpers import free_port
 
     plugin = str(Path(sys.executable).parent / "check_os4x")
     state = tmp_path / "state.json"
@@ -383,7 +381,7 @@ def test_daemons_outside_the_bin_dir_are_not_oftp_daemons(simulator, tmp_path):
 
 
 def test_two_installations_each_checked_on_its_own(simulator):
-    from helpers import free_port
+
 
     first = simulator.start("--port", str(free_port()), "--tls-port", str(free_port()))
     second_ports = (free_port(), free_port())
