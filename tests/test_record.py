@@ -51,5 +51,5 @@ def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     modules = set(done.stderr.split())
     assert "os4xmon.processes" in modules
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
-                  "pymysql", "psycopg2"):
+                  "pymysql", "psycopg2", "argparse"):
         assert heavy not in modules, heavy
