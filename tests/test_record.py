@@ -53,3 +53,30 @@ def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
                   "pymysql", "psycopg2", "argparse"):
         assert heavy not in modules, heavy
+
+
+def test_arguments_are_bound_as_dataclasses_binds_them():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Real:
+        name: str
+        count: int = 0
+        tags: dict = dataclasses.field(default_factory=dict, compare=False)
+        secret: str = dataclasses.field(default="", repr=False)
+
+    calls: list[tuple[tuple, dict]] = [
+        (("a",), {}), (("a", 2), {}), (("a", 2, {"x": 1}, "s"), {}), ((), {"name": "a"}),
+        (("a",), {"secret": "s", "count": 3}), ((), {"count": 1, "name": "b"}),
+        ((), {}), (("a", 1, {}, "s", "extra"), {}), (("a",), {"name": "b"}),
+        (("a",), {"colour": "red"}), ((), {"count": 1}),
+    ]
+    for args, kwargs in calls:
+        try:
+            expected = dataclasses.astuple(Real(*args, **kwargs))
+        except TypeError:
+            with pytest.raises(TypeError):
+                Sample(*args, **kwargs)
+            continue
+        made = Sample(*args, **kwargs)
+        assert tuple(getattr(made, item.name) for item in fields(Sample)) == expected
