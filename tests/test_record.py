@@ -45,13 +45,13 @@ def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     probe = ("import sys, atexit\n"
              "atexit.register(lambda: sys.stderr.write(' '.join(sorted(sys.modules))))\n"
              "from os4xmon.cli import main\n"
-             "main(['--checks', 'processes'])\n")
+             "main(['--checks', 'processes,ports'])\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=False, cwd="/")
     modules = set(done.stderr.split())
-    assert "os4xmon.processes" in modules
+    assert {"os4xmon.processes", "os4xmon.ports", "os4xmon.netlink"} <= modules, modules
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
-                  "pymysql", "psycopg2", "argparse"):
+                  "pymysql", "psycopg2", "argparse", "socket"):
         assert heavy not in modules, heavy
 
 
