@@ -1,10 +1,11 @@
 """One snapshot of the process table, read once and shared by every aspect.
 
 Reading is the only I/O here, and it is built for hosts with thousands of processes: a cheap pass
-over every process (short name and parent only: one small read per process on Linux), then full
-details (command line, user, start time, memory, state, executable) only for the candidates,
-which are the processes whose short name starts with ``os4x`` and their children (os4xsqd's
-actions may run other programs). On Linux both passes read /proc directly: psutil alone costs
+over every process (its short name: one small read of ``/proc/PID/comm`` per process on Linux,
+and the children of the OS4X-looking ones as the kernel lists them; where it lists none, one read
+of ``/proc/PID/stat`` per process for name and parent), then full details (command line, user,
+start time, memory, state, executable) only for the candidates, which are the processes whose
+short name starts with ``os4x`` and their children (os4xsqd's actions may run other programs). On Linux both passes read /proc directly: psutil alone costs
 more to import than the whole scan of a normal host; other systems go through psutil. Processes
 that vanish or deny access while being read never raise: a vanished process is left out, a
 denied detail stays None and is reported as not verified.
@@ -80,7 +81,7 @@ def parse_stat(data: bytes) -> StatLine | None:
     end = data.rfind(b")")
     if start < 0 or end < start:
         return None
-    rest = data[end + 1:].split()
+    rest = data[end + 1:].split(None, 22)  # fields 3 to 24 (rss); the other 28 are not used
     if len(rest) < 2 or len(rest[0]) != 1:
         return None
     try:
@@ -154,33 +155,117 @@ def _read(path: str, limit: int = 65536) -> bytes:
         os.close(descriptor)
 
 
-def _list_linux(proc: str, unreadable: list[str],
-                denied: list[int]) -> Iterator[tuple[int, StatLine]]:
-    """Every process's (pid, stat line), straight from /proc: the cheap pass on Linux."""
+def _stat_line(proc: str, entry: str, unreadable: list[str],
+               denied: list[int]) -> StatLine | None:
+    """One process's stat line; None when it exited, is denied or is malformed (noted)."""
     try:
-        entries = os.listdir(proc)
+        data = _read(f"{proc}/{entry}/stat", 4096)
+    except (FileNotFoundError, ProcessLookupError):
+        return None  # exited between listing and reading
+    except PermissionError as error:  # hidepid=1: listed, but nothing under it readable
+        unreadable.append(f"pid {entry}: stat: {error.strerror}")
+        denied.append(int(entry))
+        return None
+    except OSError as error:
+        unreadable.append(f"pid {entry}: stat: {error.strerror}")
+        return None
+    line = parse_stat(data)
+    if line is None:
+        unreadable.append(f"pid {entry}: stat is malformed")
+    return line
+
+
+def _pids(proc: str, unreadable: list[str]) -> list[str]:
+    try:
+        return [entry for entry in os.listdir(proc) if entry.isdigit()]
     except OSError as error:
         unreadable.append(f"{proc}: {error.strerror}")
-        return
+        return []
+
+
+def _list_linux(proc: str, unreadable: list[str],
+                denied: list[int]) -> Iterator[tuple[int, StatLine]]:
+    """Every process's (pid, stat line): the cheap pass where the kernel lists no children."""
+    for entry in _pids(proc, unreadable):
+        line = _stat_line(proc, entry, unreadable, denied)
+        if line is not None:
+            yield int(entry), line
+
+
+def children_listed(proc: str) -> bool:
+    """Whether the kernel lists each thread's children (``/proc/PID/task/TID/children``,
+    CONFIG_PROC_CHILDREN: Debian's, RHEL's and SUSE's kernels have it)."""
+    try:
+        thread = os.listdir(f"{proc}/self/task")[0]
+    except (OSError, IndexError):
+        return False
+    return os.path.exists(f"{proc}/self/task/{thread}/children")
+
+
+def parse_children(data: bytes, limit: int) -> list[int]:
+    """The pids of a ``children`` file: numbers separated by spaces; a word cut off at the
+    read limit is dropped, not taken for another pid."""
+    words = data.split()
+    if len(data) >= limit and words and not data[-1:].isspace():
+        words.pop()
+    return [int(word) for word in words if word.isdigit()]
+
+
+def _children(proc: str, pid: int) -> list[int]:
+    """The children of every thread of pid (a thread's fork is the thread's child)."""
+    limit = 1 << 20
+    try:
+        threads = os.listdir(f"{proc}/{pid}/task")
+    except OSError:
+        return []
+    found: list[int] = []
+    for thread in threads:
+        with contextlib.suppress(OSError):
+            found += parse_children(_read(f"{proc}/{pid}/task/{thread}/children", limit), limit)
+    return found
+
+
+def _list_linux_by_name(proc: str, unreadable: list[str],
+                        denied: list[int]) -> tuple[dict[int, StatLine], int]:
+    """The candidates' stat lines, and how many processes were looked at: the cheap pass
+    where the kernel lists children.
+
+    Every process's short name (``/proc/PID/comm``, cheaper for the kernel to give than
+    ``stat`` and nothing to parse), then ``stat`` of those that look like OS4X's and of their
+    children, as the kernel lists them. A pid whose name or parent changed between the reads
+    was reused: left out, as if it had exited first.
+    """
+    entries = _pids(proc, unreadable)
+    looking: list[tuple[str, str]] = []
     for entry in entries:
-        if not entry.isdigit():
-            continue
         try:
-            data = _read(f"{proc}/{entry}/stat", 4096)
+            name = _read(f"{proc}/{entry}/comm", 64)
         except (FileNotFoundError, ProcessLookupError):
-            continue  # exited between listing and reading
-        except PermissionError as error:  # hidepid=1: listed, but nothing under it readable
-            unreadable.append(f"pid {entry}: stat: {error.strerror}")
+            continue
+        except PermissionError as error:
+            unreadable.append(f"pid {entry}: comm: {error.strerror}")
             denied.append(int(entry))
             continue
         except OSError as error:
-            unreadable.append(f"pid {entry}: stat: {error.strerror}")
+            unreadable.append(f"pid {entry}: comm: {error.strerror}")
             continue
-        line = parse_stat(data)
-        if line is None:
-            unreadable.append(f"pid {entry}: stat is malformed")
-            continue
-        yield int(entry), line
+        name = name[:-1] if name.endswith(b"\n") else name  # the kernel's one newline
+        comm = name.decode("utf-8", errors="backslashreplace")
+        if looks_like_os4x(comm):
+            looking.append((entry, comm))
+    lines: dict[int, StatLine] = {}
+    for entry, comm in looking:
+        line = _stat_line(proc, entry, unreadable, denied)
+        if line is not None and line.comm == comm:
+            lines[int(entry)] = line
+    for parent in list(lines):
+        for child in _children(proc, parent):
+            if child in lines:
+                continue
+            line = _stat_line(proc, str(child), unreadable, denied)
+            if line is not None and line.ppid == parent:
+                lines[child] = line
+    return lines, len(entries)
 
 
 PSUTIL_STATES = {"zombie": "Z", "stopped": "T", "tracing-stop": "t", "disk-sleep": "D",
@@ -341,9 +426,14 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
     taken_at = time.time()
     linux = os.path.isdir(f"{proc}/self")
     denied: list[int] = []
-    listing = dict(_list_linux(proc, unreadable, denied) if linux
-                   else _list_portable(unreadable))
-    candidates = sorted(select_candidates(listing))
+    if linux and children_listed(proc):
+        listing, scanned = _list_linux_by_name(proc, unreadable, denied)
+        candidates = sorted(listing)
+    else:
+        listing = dict(_list_linux(proc, unreadable, denied) if linux
+                       else _list_portable(unreadable))
+        scanned = len(listing)
+        candidates = sorted(select_candidates(listing))
     if linux:
         clock = LinuxClock(proc)
         found = [_details_linux(proc, pid, listing[pid], clock, unreadable) for pid in candidates]
@@ -358,7 +448,7 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
         if hidden is None and denied:
             hidden = (f"{proc}/PID/stat of {len(denied)} processes cannot be read (pid "
                       f"{denied[0]}...): run the plugin as root (see the sudo rule)")
-    return table_from(processes, taken_at, scanned=len(listing), unreadable=unreadable,
+    return table_from(processes, taken_at, scanned=scanned, unreadable=unreadable,
                       hidden=hidden)
 
 

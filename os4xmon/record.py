@@ -60,6 +60,9 @@ else:
         defaults.update((name, _MISSING) for name, _ in factories)
 
         def __init__(self, *args, **kwargs):
+            if len(args) == len(names) and not kwargs:  # every field, in order: a hot loop's way
+                self.__dict__.update(zip(names, args))
+                return
             if len(args) > len(names):
                 raise TypeError(f"__init__() takes {len(names) + 1} positional arguments but "
                                 f"{len(args) + 1} were given")

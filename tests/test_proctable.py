@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -73,6 +74,55 @@ def test_real_table_survives_processes_exiting_during_the_scan():
     finally:
         churn.kill()
         churn.wait()
+
+
+@pytest.mark.unit
+def test_parse_children():
+    from os4xmon.proctable import parse_children
+
+    assert parse_children(b"12 345 6789 ", 4096) == [12, 345, 6789]
+    assert parse_children(b"", 4096) == []
+    assert parse_children(b"12 x3 -4 5", 4096) == [12, 5]
+    assert parse_children(b"12 345 67", 9) == [12, 345]  # cut at the limit: 67 may be 6789
+    assert parse_children(b"12 345 ", 7) == [12, 345]
+
+
+@pytest.mark.e2e
+def test_the_two_cheap_passes_choose_the_same_processes(simulator):
+    """The short names plus the kernel's children lists find what the full stat pass finds:
+    OS4X's processes and their children, also a program an action started from a thread."""
+    from helpers import free_port
+
+    from os4xmon.proctable import _list_linux, _list_linux_by_name, children_listed
+
+    simulator.start("--isdn-controllers", "1", "--actions", "3", "--enterprise",
+                    "--clientd-port", str(free_port()))
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import ctypes, subprocess, threading\n"
+        "ctypes.CDLL(None).prctl(15, b'os4xsqd', 0, 0, 0)\n"
+        "threading.Thread(target=subprocess.run, args=(['sleep', '60'],)).start()\n"
+        "subprocess.run(['sleep', '61'])\n")])
+    try:
+        for _ in range(50):  # until both sleeps run
+            by_name, scanned = _list_linux_by_name("/proc", [], [])
+            sleeps = [pid for pid, line in by_name.items()
+                      if line.comm == "sleep" and line.ppid == parent.pid]
+            if len(sleeps) == 2:
+                break
+            time.sleep(0.1)
+        assert len(sleeps) == 2, by_name  # the thread's child too
+        assert children_listed("/proc")
+        for _ in range(5):  # the simulator's actions may start or end between the two passes
+            by_name, scanned = _list_linux_by_name("/proc", [], [])
+            full = dict(_list_linux("/proc", [], []))
+            if set(by_name) == select_candidates(full):
+                break
+        assert set(by_name) == select_candidates(full)
+        assert scanned >= len(full)
+    finally:
+        subprocess.run(["pkill", "-x", "-P", str(parent.pid), "sleep"], check=False)
+        parent.kill()
+        parent.wait()
 
 
 @pytest.mark.unit
