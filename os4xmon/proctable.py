@@ -5,10 +5,11 @@ over every process (its short name: one small read of ``/proc/PID/comm`` per pro
 and the children of the OS4X-looking ones as the kernel lists them; where it lists none, one read
 of ``/proc/PID/stat`` per process for name and parent), then full details (command line, user,
 start time, memory, state, executable) only for the candidates, which are the processes whose
-short name starts with ``os4x`` and their children (os4xsqd's actions may run other programs). On Linux both passes read /proc directly: psutil alone costs
-more to import than the whole scan of a normal host; other systems go through psutil. Processes
-that vanish or deny access while being read never raise: a vanished process is left out, a
-denied detail stays None and is reported as not verified.
+short name starts with ``os4x`` and their children (os4xsqd's actions may run other programs).
+On Linux both passes read /proc directly: psutil alone costs more to import than the whole scan
+of a normal host; other systems go through psutil. Processes that vanish or deny access while
+being read never raise: a vanished process is left out, a denied detail stays None and is
+reported as not verified.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import contextlib
 import os
 import time
 
-from os4xmon import compiled
 from os4xmon.daemons import looks_like_os4x
 from os4xmon.record import dataclass, field
 
@@ -275,6 +275,8 @@ PSUTIL_STATES = {"zombie": "Z", "stopped": "T", "tracing-stop": "t", "disk-sleep
 
 def _list_portable(unreadable: list[str]) -> Iterator[tuple[int, StatLine]]:
     """The cheap pass through psutil, for AIX, Solaris and other systems without Linux's /proc."""
+    from os4xmon import compiled  # psutil: only where Linux's /proc is missing
+
     psutil = compiled.require("psutil")
 
     for process in psutil.process_iter(["ppid", "name", "status"]):
@@ -379,6 +381,8 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
 
 def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
     """Full details of one candidate through psutil, where there is no Linux /proc."""
+    from os4xmon import compiled  # psutil: only where Linux's /proc is missing
+
     psutil = compiled.require("psutil")
 
     zombie = line.state == "Z"

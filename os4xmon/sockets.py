@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 
-from os4xmon import compiled
 from os4xmon.record import dataclass
 
 TYPE_CHECKING = False
@@ -177,6 +176,8 @@ def read_listeners(ports: set[int], candidates: Iterable[int], proc: str = PROC,
 
 
 def _read_listeners_portable(ports: set[int]) -> list[Listener]:
+    from os4xmon import compiled  # psutil: only where Linux's /proc is missing
+
     psutil = compiled.require("psutil")
 
     listeners = []
