@@ -8,6 +8,7 @@ within it, each step taking its share from ``runtime.share()``.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from os4xmon import runtime
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
+    gc.freeze()  # what is imported lives until exit: no collection needs to look at it again
     runtime.guard_streams()
     runtime.handle_signals()
     args = list(sys.argv[1:] if argv is None else argv)
