@@ -450,7 +450,7 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
             hidden = hidden_by_mount(_read(f"{proc}/self/mountinfo", 1 << 20),
                                      [os.getegid(), *os.getgroups()], proc)
         if hidden is None and denied:
-            hidden = (f"{proc}/PID/stat of {len(denied)} processes cannot be read (pid "
+            hidden = (f"{proc}/PID/comm or stat of {len(denied)} processes cannot be read (pid "
                       f"{denied[0]}...): run the plugin as root (see the sudo rule)")
     return table_from(processes, taken_at, scanned=scanned, unreadable=unreadable,
                       hidden=hidden)
