@@ -20,7 +20,7 @@ from __future__ import annotations
 import nagiosplugin
 from nagiosplugin.state import Critical, Ok, Unknown
 
-from os4xmon import daemons, runtime
+from os4xmon import daemons, ephemeral, runtime
 from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     Finding,
@@ -31,6 +31,7 @@ from os4xmon.contexts import (
     range_below,
     threshold_state,
 )
+from os4xmon.ephemeral import EphemeralPorts
 from os4xmon.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
@@ -178,17 +179,22 @@ class ListeningReport:
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
-                     owners: Mapping[int, Owner],
-                     stopped: Collection[str] = ()) -> ListeningReport:
+                     owners: Mapping[int, Owner], stopped: Collection[str] = (),
+                     ephemeral: EphemeralPorts | None = None) -> ListeningReport:
     """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
 
     ``stopped``: daemons another check of this run already reports as not running; their
-    silent ports are a line of the long output, not a second problem.
+    silent ports are a line of the long output, not a second problem. ``ephemeral``: the
+    host's ephemeral port range, where an outgoing connection may take a port whose daemon is
+    down (said in the long output, and in the advice when the port does not listen).
     """
     report = ListeningReport()
     for spec in specs:
         mine = [listener for listener in listeners if listener.port == spec.port]
         report.listening[spec.role] = bool(mine)
+        exposed = ephemeral if ephemeral is not None and ephemeral.exposes(spec.port) else None
+        if exposed is not None:
+            report.lines.append(_exposed_line(spec, exposed))
         if not mine and spec.daemon in stopped:
             report.lines.append(f"{spec.describe()}: not listening, {spec.daemon} not running "
                                 "(reported by the process check)")
@@ -199,7 +205,8 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 f"check that {spec.daemon} runs (the process check) and read its log: it may "
                 f"have failed to bind port {spec.port} ({spec.source}); if another installation "
                 "or program had the port then, restart "
-                f"/opt/os4x/bin/{_starter(spec.daemon)} once it is free"))
+                f"/opt/os4x/bin/{_starter(spec.daemon)} once it is free"
+                + (_reserve_advice(spec, exposed) if exposed is not None else "")))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
         addresses = ", ".join(sorted({listener.address for listener in mine}))
@@ -228,6 +235,21 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
         report.lines.append(f"{spec.describe()}: listening on {addresses}; "
                             + (f"held by {held}" if held else "holder not visible"))
     return report
+
+
+def _exposed_line(spec: PortSpec, ephemeral: EphemeralPorts) -> str:
+    return (f"port {spec.port} ({spec.daemon}) lies in this host's ephemeral port range "
+            f"{ephemeral.low}-{ephemeral.high} and is not reserved: an outgoing connection may "
+            f"take it while {spec.daemon} is down")
+
+
+def _reserve_advice(spec: PortSpec, ephemeral: EphemeralPorts) -> str:
+    value = ephemeral.reserving(spec.port)
+    return (f"; port {spec.port} lies in this host's ephemeral port range {ephemeral.low}-"
+            f"{ephemeral.high}, where any outgoing connection may take it while {spec.daemon} "
+            f"is down (ss -tanp 'sport = :{spec.port}' shows who has it): reserve it with "
+            f"sysctl -w net.ipv4.ip_local_reserved_ports={value} and the same setting in "
+            "/etc/sysctl.d/")
 
 
 def _starter(daemon: str) -> str:
@@ -288,7 +310,8 @@ class Ports(Aspect):
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
-        return assess_listening(specs, listeners, owners, self._stopped(specs))
+        return assess_listening(specs, listeners, owners, self._stopped(specs),
+                                ephemeral.read())
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()

@@ -246,8 +246,13 @@ def test_enterprise_port_missing(site):
     clientd = free_port()
     site.start("--enterprise", "--clientd-port", str(clientd),
                "--port-fault", "os4xclientd=not-listening")
-    run = run_plugin(*site.args, "--enterprise", "--clientd-port", str(clientd))
+    run = run_plugin(*site.args, "--enterprise", "--clientd-port", str(clientd), "-v")
     assert_status(run, 2, f"port {clientd} not listening (os4xclientd should)")
+    # the kernel gave free_port() this port from its ephemeral range, as it may give it to any
+    # outgoing connection: the advice says how to reserve it (os4xclientd's default, 60000,
+    # lies in Linux's default range)
+    assert f"port {clientd} lies in this host's ephemeral port range" in run.stdout
+    assert "sysctl -w net.ipv4.ip_local_reserved_ports=" in run.stdout
 
 
 def test_unprivileged_user_cannot_verify_owners(site):

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical
 
+from os4xmon.ephemeral import EphemeralPorts
+from os4xmon.ephemeral import parse as parse_ephemeral
 from os4xmon.options import parse
 from os4xmon.ports import (
     Owner,
@@ -123,6 +125,48 @@ def test_invisible_holder_is_not_verified_not_wrong():
     found, report = findings([TCP], [Listener(3305, "::", ())], {})
     assert found == [] and report.unverified == [3305]
     assert report.lines[0].endswith("listening on ::; holder not visible")
+
+
+DEFAULT_RANGE = EphemeralPorts(32768, 60999)
+
+
+def test_a_silent_port_in_the_ephemeral_range_says_how_to_reserve_it():
+    report = assess_listening([CLIENTD, TCP], [], {}, ephemeral=DEFAULT_RANGE)
+    clientd, tcp = report.findings
+    assert clientd.message == "port 60000 not listening (os4xclientd should)"
+    assert "port 60000 lies in this host's ephemeral port range 32768-60999" in clientd.advice
+    assert "sysctl -w net.ipv4.ip_local_reserved_ports=60000 and the same setting in " \
+        "/etc/sysctl.d/" in clientd.advice
+    assert "ephemeral" not in tcp.advice  # 3305 lies below the range
+    assert report.lines[0] == ("port 60000 (os4xclientd) lies in this host's ephemeral port "
+                               "range 32768-60999 and is not reserved: an outgoing connection "
+                               "may take it while os4xclientd is down")
+
+
+def test_a_reserved_port_is_safe_and_the_advice_keeps_what_is_reserved():
+    reserved = EphemeralPorts(32768, 60999, ((50000, 50010), (60000, 60000)))
+    report = assess_listening([CLIENTD], [], {}, ephemeral=reserved)
+    assert "ephemeral" not in report.findings[0].advice
+    other = EphemeralPorts(32768, 60999, ((50000, 50010),))
+    (finding,) = assess_listening([CLIENTD], [], {}, ephemeral=other).findings
+    assert "net.ipv4.ip_local_reserved_ports=50000-50010,60000 " in finding.advice
+
+
+@pytest.mark.parametrize(("port_range", "reserved", "expected"), [
+    ("32768\t60999\n", "\n", EphemeralPorts(32768, 60999)),
+    ("1024 65000", "60000,61000-61010\n", EphemeralPorts(1024, 65000,
+                                                          ((60000, 60000), (61000, 61010)))),
+    ("60999 32768", "", None), ("32768", "", None), ("a b", "", None),
+    ("32768 60999", "1-x", None), ("32768 60999", "70000", None), ("0 10", "", None),
+    ("32768 60999", "61010-61000", None), ("1" * 4000 + " 2", "", None),
+])
+def test_parse_ephemeral_ranges(port_range, reserved, expected):
+    assert parse_ephemeral(port_range, reserved) == expected
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_parse_ephemeral_never_raises(port_range, reserved):
+    parse_ephemeral(port_range, reserved)
 
 
 def test_owners_from_the_process_table():
