@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    gc.freeze()  # what is imported lives until exit: no collection needs to look at it again
+    if hasattr(gc, "freeze"):  # CPython; PyPy's collector has no freeze
+        gc.freeze()  # what is imported lives until exit: no collection need walk it again
     runtime.guard_streams()
     runtime.handle_signals()
     args = list(sys.argv[1:] if argv is None else argv)
