@@ -333,3 +333,32 @@ def test_a_server_that_requires_a_client_certificate(site, tmp_path):
     assert_status(with_cert, 0, "2 ports listening, 2 answering")
     missing = run_plugin(*site.args, "--probe", "--tls-cert", str(tmp_path / "none.pem"))
     assert_status(missing, 3, "--tls-cert")
+
+
+def test_the_three_socket_sources_agree(site):
+    """netlink, /proc/net/tcp{,6} and psutil (the fallbacks where netlink is refused or there
+    is no Linux /proc) see the same listeners, held by the same receivers."""
+    from os4xmon.proctable import read_process_table
+    from os4xmon.sockets import NETLINK, PSUTIL, _from_netlink, _from_proc_net, read_listeners
+
+    simulation = site.start()
+    ports = {site.tcp, site.tls}
+    netlink_entries, _ = _from_netlink(ports, 5)
+    proc_net_entries = _from_proc_net(ports, "/proc")
+    assert netlink_entries is not None and proc_net_entries is not None
+    assert sorted(map(repr, netlink_entries)) == sorted(map(repr, proc_net_entries))
+    assert {entry.port for entry in netlink_entries} == ports
+
+    candidates = sorted(read_process_table().processes)
+    by_netlink, source = read_listeners(ports, candidates)
+    assert source == NETLINK
+    by_psutil, source = read_listeners(ports, candidates, proc="/nonexistent")
+    assert source == PSUTIL
+
+    def holders(listeners):
+        return sorted({(item.port, item.pids) for item in listeners})
+
+    expected = sorted([(site.tcp, (simulation.pid("os4xrd_tcpip"),)),
+                       (site.tls, (simulation.pid("os4xrd_tcpip_tls"),))])
+    assert holders(by_netlink) == expected
+    assert holders(by_psutil) == expected

@@ -165,6 +165,25 @@ def test_native_reader_agrees_with_psutil(simulator):
         assert abs((ours.rss or 0) - theirs.memory_info().rss) < 0.1 * theirs.memory_info().rss
 
 
+@pytest.mark.e2e
+def test_the_psutil_table_agrees_with_the_native_one(simulator):
+    """Where there is no Linux /proc (AIX, Solaris), psutil reads the table: the same
+    processes, with the same facts, as the native reader finds on Linux."""
+    simulation = simulator.start("--isdn-controllers", "1", "--actions", "2", "--zombie")
+    native = read_process_table()
+    portable = read_process_table("/nonexistent")  # no <proc>/self: the psutil path
+    ours = {entry["pid"] for entry in simulation.processes if entry["name"] != "decoy"}
+    assert ours <= set(native.processes)
+    assert set(native.processes) == set(portable.processes)
+    for pid in ours:
+        mine, theirs = native.processes[pid], portable.processes[pid]
+        assert (mine.ppid, mine.comm, mine.zombie, mine.state, mine.exe, mine.username) == \
+            (theirs.ppid, theirs.comm, theirs.zombie, theirs.state, theirs.exe,
+             theirs.username), pid
+        assert " ".join(mine.cmdline or ()).split() == " ".join(theirs.cmdline or ()).split()
+    assert any(info.zombie for info in portable.processes.values())
+
+
 @pytest.mark.unit
 def test_hidepid_is_recognised():
     from os4xmon.proctable import hidden_by_mount
