@@ -362,3 +362,19 @@ def test_the_three_socket_sources_agree(site):
                        (site.tls, (simulation.pid("os4xrd_tcpip_tls"),))])
     assert holders(by_netlink) == expected
     assert holders(by_psutil) == expected
+
+
+def test_port_held_by_a_child_of_the_daemon(site):
+    """os4xclientd lost its socket to one of its children: held by the right program, but
+    not by the instance that should answer."""
+    clientd = free_port()
+    simulation = site.start("--enterprise", "--clientd-port", str(clientd),
+                            "--port-fault", "os4xclientd=child")
+    run = run_plugin(*site.args, "--enterprise", "--clientd-port", str(clientd), "-v")
+    instance = simulation.pid("os4xclientd")
+    child = next(int(line.split("pid ")[1].split(")")[0]) for line in run.lines
+                 if line.startswith("CRITICAL: port") and "held by a child" in line)
+    assert child != instance
+    assert_status(run, 2, f"port {clientd} held by a child of os4xclientd (pid {child}), not by "
+                  "its instance")
+    assert "restart /opt/os4x/bin/os4xclientd at a quiet moment" in run.stdout

@@ -45,6 +45,7 @@ FAULTS = {
     "close": "accepts and closes at once (after the TLS handshake on the TLS port)",
     "plain": "the TLS port speaks without TLS: the handshake fails",
     "foreign": "another program (nc) holds the port; the daemon does not listen",
+    "child": "a child of the daemon holds the port, the daemon itself closed it (a lost socket)",
     "session-silent": "sends the ready message, then never answers the session start",
     "session-violation": "answers the session start with a command that breaks the protocol",
     "session-busy": "refuses every session start: ESID 08, resources not available",
@@ -347,6 +348,14 @@ def serve(name: str, scenario: Scenario) -> None:
     except OSError as error:  # a second instance (--duplicate), or the port is taken
         sys.stderr.write(f"simulator: {name} cannot listen on {CONFIG.ports[name]}: {error}\n")
         tree.idle()
+    if fault == "child":  # the socket lives on in a child only, as after a bad fork
+        tree.spawn(lambda: _accept(server, None, tls, name))
+        server.close()
+        tree.idle()
+    _accept(server, fault, tls, name)
+
+
+def _accept(server: socket.socket, fault: str | None, tls: Any, name: str) -> None:
     held: list = []
     while True:
         connection, _ = server.accept()
