@@ -51,7 +51,7 @@ else:
         """``__init__`` for these fields: positional or keyword, defaults, factories.
 
         Built from dicts, not from generated source: ``exec`` compiled every record class anew
-        on every run (5 ms on a slow machine), and the dict operations are as fast per call."""
+        on every run (5 ms on a slow machine); the dicts cost 0.3 µs more per record made."""
         names = tuple(spec.name for spec in specs)
         known = frozenset(names)
         defaults = {spec.name: spec.default for spec in specs if spec.default is not _MISSING}
