@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import socket
 
+from os4xmon.text import printable
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, List, Tuple, Union
@@ -73,6 +75,10 @@ def resolve(host: str, seconds: float) -> list[Address]:
             box["answer"] = unique
         except OSError as error:
             box["answer"] = error
+        except ValueError as error:  # IDNA: an empty label (a..b) or one over 63 characters
+            reason = printable(str(error.__cause__ or error), 80)
+            box["answer"] = socket.gaierror(socket.EAI_NONAME,
+                                            f"not a valid host name ({reason})")
 
     worker = threading.Thread(target=lookup, name="getaddrinfo", daemon=True)
     worker.start()

@@ -53,6 +53,15 @@ def test_misconfiguration_is_one_unknown_line(args, phrase):
     assert len(run.lines) == 1
 
 
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example", ".example"])
+def test_a_host_name_that_cannot_be_a_name_is_one_line_at_once(host):
+    """An empty label or one over 63 characters fails in IDNA before any DNS is asked: one
+    line naming it, not a thread's traceback and a wait for the name service."""
+    run = run_plugin("--checks", "ports", "-H", host, "-t", "5")
+    assert_status(run, 3, f"--host {host}: not a valid host name")
+    assert run.stderr == "" and len(run.lines) == 1
+
+
 def test_misconfiguration_of_the_isdn_check_is_not_a_capi_verdict():
     run = run_plugin("--checks", "isdn")  # 0 controllers: nothing to check is not OK
     assert_status(run, 3, "--isdn-controllers")
