@@ -7,7 +7,9 @@
 For each load on the host (extra ``sleep`` processes, or extra established TCP connections on
 loopback, which this script opens and always closes), every command runs once per round, in
 turn; the table shows the median wall time and the peak resident memory of each (through GNU
-time), then the ratios the performance targets are stated in. A simulated OS4X host
+time), then the ratios the performance targets are stated in: the ratio of the medians, and
+for two commands of one load also the median of each round's ratio ("paired"), which a drift
+of the machine's speed during the load does not move. A simulated OS4X host
 (``os4x-simulator``) runs throughout. The single-file build is measured when ``--pyz`` names
 one, or when ``packaging/build pyz`` can make it.
 """
@@ -194,13 +196,15 @@ def commands(ports: tuple[int, int], pyz: str | None) -> dict[str, list[str]]:
     return table
 
 
-def measure(table: dict[str, list[str]], rounds: int) -> dict[str, tuple[float, int]]:
+def measure(table: dict[str, list[str]],
+            rounds: int) -> tuple[dict[str, tuple[float, int]], dict[str, list[float]]]:
+    """Per command: (median wall seconds, peak RSS), and every round's time in order."""
     times: dict[str, list[float]] = {name: [] for name in table}
     memory = {name: peak_memory(argv) for name, argv in table.items()}  # also warms caches
     for _ in range(rounds):
         for name, argv in table.items():
             times[name].append(run_once(argv))
-    return {name: (statistics.median(times[name]), memory[name]) for name in table}
+    return {name: (statistics.median(times[name]), memory[name]) for name in table}, times
 
 
 def main() -> None:
@@ -222,13 +226,14 @@ def main() -> None:
     state_file = tempfile.mktemp(prefix="os4x-bench-", suffix=".json")
     start_simulator(state_file, ports)
     results: dict[str, dict[str, tuple[float, int]]] = {}
+    rounds: dict[str, dict[str, list[float]]] = {}
     try:
         for load in loads:
             count = int(load.split()[0])
             processes = count if load.endswith("processes") else 0
             connections = count if load.endswith("connections") else 0
             with ExtraProcesses(processes), ExtraConnections(connections):
-                results[load] = measure(commands(ports, pyz), args.rounds)
+                results[load], rounds[load] = measure(commands(ports, pyz), args.rounds)
     finally:
         stop_simulator(state_file)
 
@@ -254,10 +259,17 @@ def main() -> None:
             print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
 
     def ratio(name: str, load: str, base: str, base_load: str | None = None) -> str:
+        """The ratio of the medians; within one load also the median of each round's ratio,
+        which the machine's drift over the minutes of a load does not move (paired)."""
         base_load = base_load or load
         if name not in results.get(load, {}) or base not in results.get(base_load, {}):
             return "n/a"
-        return f"{results[load][name][0] / results[base_load][base][0]:.2f}"
+        text = f"{results[load][name][0] / results[base_load][base][0]:.2f}"
+        if base_load == load:
+            paired = statistics.median(mine / theirs for mine, theirs
+                                       in zip(rounds[load][name], rounds[load][base]))
+            text += f" (paired: {paired:.2f})"
+        return text
 
     idle = loads[0]
     most = max((load for load in loads if load.endswith("processes")),
