@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import fakedb
 import nagiosplugin
 import pytest
 from helpers import FIXTURES, assert_status, free_port, plugin_command, run_plugin
@@ -416,33 +417,22 @@ def test_several_addresses_share_one_budget(monkeypatch):
     dropped): the second still gets its part of the budget, and the whole stays within it."""
     from os4xmon import netwait
 
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    port = full.getsockname()[1]
-    full.listen(0)
-    fillers = []
-    for _ in range(4):  # fill the accept queue; further SYNs to it go unanswered
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.2)
+    port = free_port()
     working = socket.socket()
     working.bind(("127.0.0.2", port))
     working.listen(8)
     monkeypatch.setitem(netwait._answers, "two.os4x-test",
                         [(socket.AF_INET, ("127.0.0.1", 0)), (socket.AF_INET, ("127.0.0.2", 0))])
     try:
-        started = time.monotonic()
-        connection = netwait.connect("two.os4x-test", port, 3.0)
-        seconds = time.monotonic() - started
+        with fakedb.black_hole("127.0.0.1", port):  # further SYNs to it go unanswered
+            started = time.monotonic()
+            connection = netwait.connect("two.os4x-test", port, 3.0)
+            seconds = time.monotonic() - started
         assert connection.getpeername() == ("127.0.0.2", port)
         connection.close()
         assert seconds < 3.0, seconds  # the first address got only its part
     finally:
-        for item in (full, working, *fillers):
-            item.close()
+        working.close()
 
 
 @pytest.mark.parametrize("option", ["--tls-ca", "--tls-cert", "--db-ssl-ca"])
@@ -490,17 +480,7 @@ def test_a_name_with_a_silent_first_address_still_gets_probed(tmp_path):
     whole budget (and the run ended in the alarm); now the second still answers within -t."""
     from os4xmon import oftp
 
-    full = socket.socket()
-    full.bind(("127.0.0.1", 0))
-    port = full.getsockname()[1]
-    full.listen(0)
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
+    port = free_port()
     working = socket.socket()
     working.bind(("127.0.0.2", port))
     working.listen(8)
@@ -522,12 +502,13 @@ def test_a_name_with_a_silent_first_address_still_gets_probed(tmp_path):
     script = (f"mount --bind {hosts} /etc/hosts && {plugin} --checks ports --probe --no-tls "
               f"-H two.os4x-test --port {port} -t 4 -v; echo exit=$?")
     try:
-        done = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
-                              text=True, timeout=60, check=False, cwd="/")
+        with fakedb.black_hole("127.0.0.1", port):  # the first address: SYNs dropped
+            done = subprocess.run(["unshare", "--mount", "sh", "-c", script],
+                                  capture_output=True, text=True, timeout=60, check=False,
+                                  cwd="/")
     finally:
         stop.set()
         thread.join()
-        for item in (full, working, *fillers):
-            item.close()
+        working.close()
     assert f"port {port}: ready message in" in done.stdout, done.stdout + done.stderr
     assert "no result within" not in done.stdout
