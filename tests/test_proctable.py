@@ -46,6 +46,37 @@ def test_fake_proc_with_garbage(tmp_path):
 
 
 @pytest.mark.unit
+def test_name_pass_on_a_lying_proc(tmp_path):
+    """The name pass where /proc changes under it or lies: a pid whose name changed before
+    its stat was read, a listed child whose parent is another, a name with a newline, a
+    children file with garbage: each is left out (as if it had exited), nothing raises."""
+    from os4xmon.proctable import _list_linux_by_name, children_listed
+
+    (tmp_path / "self" / "task" / "1").mkdir(parents=True)
+    (tmp_path / "self" / "task" / "1" / "children").write_bytes(b"")
+
+    def process(pid, comm, stat, children=b""):
+        (tmp_path / pid / "task" / pid).mkdir(parents=True)
+        (tmp_path / pid / "comm").write_bytes(comm)
+        (tmp_path / pid / "stat").write_bytes(stat)
+        (tmp_path / pid / "task" / pid / "children").write_bytes(children)
+
+    process("10", b"os4xsqd\n", b"10 (os4xsqd) S 1 1", b"11 12 x13 -14 99 ")
+    process("11", b"curl\n", b"11 (curl) S 10 1")
+    process("12", b"bash\n", b"12 (bash) S 1 1")  # listed, but its parent is another: reused
+    process("20", b"os4xrd\n", b"20 (sleep) S 1 1")  # renamed between the two reads
+    process("30", b"os4xrd\n\n", b"30 (os4xrd\n) S 1 1")  # a newline in the name itself
+    process("40", b"os4xrd_tcpip\n", b"garbage")
+    assert children_listed(str(tmp_path))
+    unreadable: list[str] = []
+    lines, scanned = _list_linux_by_name(str(tmp_path), unreadable, [])
+    assert sorted(lines) == [10, 11, 30]
+    assert lines[30].comm == "os4xrd\n"
+    assert scanned == 6
+    assert unreadable == ["pid 40: stat is malformed"]
+
+
+@pytest.mark.unit
 def test_candidates_are_os4x_names_and_their_children():
     from os4xmon.proctable import StatLine
 
