@@ -155,19 +155,28 @@ def _read(path: str, limit: int = 65536) -> bytes:
         os.close(descriptor)
 
 
-def _stat_line(proc: str, entry: str, unreadable: list[str],
-               denied: list[int]) -> StatLine | None:
-    """One process's stat line; None when it exited, is denied or is malformed (noted)."""
+def _process_file(proc: str, entry: str, name: str, *, limit: int, unreadable: list[str],
+                  denied: list[int]) -> bytes | None:
+    """One small file of a process; None when it exited or cannot be read (noted)."""
     try:
-        data = _read(f"{proc}/{entry}/stat", 4096)
+        return _read(f"{proc}/{entry}/{name}", limit)
     except (FileNotFoundError, ProcessLookupError):
         return None  # exited between listing and reading
     except PermissionError as error:  # hidepid=1: listed, but nothing under it readable
-        unreadable.append(f"pid {entry}: stat: {error.strerror}")
+        unreadable.append(f"pid {entry}: {name}: {error.strerror}")
         denied.append(int(entry))
         return None
     except OSError as error:
-        unreadable.append(f"pid {entry}: stat: {error.strerror}")
+        unreadable.append(f"pid {entry}: {name}: {error.strerror}")
+        return None
+
+
+def _stat_line(proc: str, entry: str, unreadable: list[str],
+               denied: list[int]) -> StatLine | None:
+    """One process's stat line; None when it exited, is denied or is malformed (noted)."""
+    data = _process_file(proc, entry, "stat", limit=4096, unreadable=unreadable,
+                         denied=denied)
+    if data is None:
         return None
     line = parse_stat(data)
     if line is None:
@@ -238,16 +247,9 @@ def _list_linux_by_name(proc: str, unreadable: list[str],
     entries = _pids(proc, unreadable)
     looking: list[tuple[str, str]] = []
     for entry in entries:
-        try:
-            name = _read(f"{proc}/{entry}/comm", 64)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        except PermissionError as error:
-            unreadable.append(f"pid {entry}: comm: {error.strerror}")
-            denied.append(int(entry))
-            continue
-        except OSError as error:
-            unreadable.append(f"pid {entry}: comm: {error.strerror}")
+        name = _process_file(proc, entry, "comm", limit=64, unreadable=unreadable,
+                             denied=denied)
+        if name is None:
             continue
         name = name[:-1] if name.endswith(b"\n") else name  # the kernel's one newline
         comm = name.decode("utf-8", errors="backslashreplace")
