@@ -64,7 +64,7 @@ def parse(port_range: str, reserved: str) -> EphemeralPorts | None:
     return EphemeralPorts(low, high, tuple(ranges))
 
 
-def read(proc: str = "/proc") -> EphemeralPorts | None:
+def read_ephemeral_ports(proc: str = "/proc") -> EphemeralPorts | None:
     """This host's range, or None where it cannot be read (not Linux, a hidden /proc/sys)."""
     texts = []
     for name in ("ip_local_port_range", "ip_local_reserved_ports"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import nagiosplugin
 from nagiosplugin.state import Critical, Ok, Unknown
 
-from os4xmon import daemons, ephemeral, runtime
+from os4xmon import daemons, runtime
 from os4xmon.aspect import Aspect
 from os4xmon.contexts import (
     Finding,
@@ -31,7 +31,7 @@ from os4xmon.contexts import (
     range_below,
     threshold_state,
 )
-from os4xmon.ephemeral import EphemeralPorts
+from os4xmon.ephemeral import EphemeralPorts, read_ephemeral_ports
 from os4xmon.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.proctable import ProcessTable
 from os4xmon.record import dataclass, field
@@ -311,7 +311,7 @@ class Ports(Aspect):
                                    classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
-                                ephemeral.read())
+                                read_ephemeral_ports())
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()
