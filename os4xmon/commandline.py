@@ -26,8 +26,9 @@ def read_command_line(argv: Sequence[str], options: Sequence[Option]) -> dict[st
     values: dict[str, Any] = {}
     words = iter(argv)
     for word in words:
-        if verbosity(word):
-            values["verbose"] = values.get("verbose", 0) + verbosity(word)
+        count = verbosity(word)
+        if count:
+            values["verbose"] = values.get("verbose", 0) + count
             continue
         flag, equals, attached = word.partition("=")
         option = by_flag.get(flag if equals and flag.startswith("--") else word)
