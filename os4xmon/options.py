@@ -11,7 +11,7 @@ import math
 import os
 import re
 
-from os4xmon.commandline import read_command_line
+from os4xmon.commandline import read_command_line, verbosity
 from os4xmon.numbers import decimal_number, port_number, whole_number
 from os4xmon.record import dataclass, fields
 from os4xmon.settings import (
@@ -611,13 +611,7 @@ def _check_port_roles(values: dict[str, Any]) -> None:
 
 def verbosity_hint(argv: Sequence[str]) -> int:
     """The -v count, read without parsing: used to decide on tracebacks before parsing works."""
-    count = 0
-    for arg in argv:
-        if arg == "--verbose":
-            count += 1
-        elif len(arg) > 1 and arg.rstrip("v") == "-":  # -v, -vv, -vvv
-            count += len(arg) - 1
-    return count
+    return sum(verbosity(arg) for arg in argv)
 
 
 def describe_options() -> list[tuple[str, str, str]]:
