@@ -71,11 +71,12 @@ def run():
     use_precompiled()
     try:
         # os4xmon/__init__.py comes first: on a Python older than 3.8 it prints the line, exit 3
-        from os4xmon import cli, compiled
+        from os4xmon.cli.main import main
+        from os4xmon.core import system_modules
     except ImportError as error:
         missing(error)
-    compiled.allow_system_modules()
-    cli.main()
+    system_modules.allow_system_modules()
+    main()
 
 
 if __name__ == "__main__":

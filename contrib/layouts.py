@@ -6,7 +6,7 @@ Distributions put the same things in different places: the plugin directory (Deb
 (Debian ``/etc/nagios/nrpe.d``, RHEL and SUSE ``/etc/nrpe.d``) and the users the monitoring
 daemons run as (Debian: ``nagios`` for NRPE, Nagios and Icinga 2; RHEL: ``nrpe``, ``nagios``
 and ``icinga``; SUSE: ``nagios`` and ``icinga``). Each file is written from the layout table
-and the plugin's aspects (os4xmon.settings.ASPECTS), so a new aspect or a new distribution
+and the plugin's aspects (os4xmon.core.settings.ASPECTS), so a new aspect or a new distribution
 cannot be forgotten in one of them; tests/test_layouts.py fails when a committed file differs
 from what this script writes. Run from the repository's top after adding an aspect:
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from os4xmon.settings import ASPECTS
+from os4xmon.core.settings import ASPECTS
 
 CONTRIB = Path(__file__).resolve().parent
 SITE_CONFIG = "/etc/nagios/check_os4x.ini"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes docs/options.md, the options reference, from os4xmon.options.OPTIONS.
+"""Writes docs/options.md, the options reference, from os4xmon.cli.options.OPTIONS.
 
-The plugin's options are declared once, in os4xmon/options.py (flags, help text, check they
+The plugin's options are declared once, in os4xmon/cli/options.py (flags, help text, check they
 belong to); this page is generated from them so that it can never miss an option or disagree
 with ``check_os4x --help`` (tests/test_docs.py fails when the committed page differs from what
 this script writes). After adding or changing an option, run from the repository's top:
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from os4xmon.options import OPTIONS, Option
+from os4xmon.cli.options import OPTIONS, Option
 
 # argparse's own options: not in OPTIONS, but part of the interface
 BUILTIN_ROWS = (
@@ -82,7 +82,7 @@ EXAMPLES = {
 }
 
 HEADER = """\
-<!-- GENERATED from os4xmon/options.py by docs/generate_options.py: do not edit by hand.
+<!-- GENERATED from os4xmon/cli/options.py by docs/generate_options.py: do not edit by hand.
      After adding an option: python3 docs/generate_options.py > docs/options.md -->
 # Options
 

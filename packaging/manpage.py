@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from os4xmon import __version__  # noqa: E402 - the repository's copy, not an installed one
-from os4xmon.argparsing import build_parser  # noqa: E402
+from os4xmon.cli.argparsing import build_parser  # noqa: E402
 
 
 def roff(text: str) -> str:

@@ -23,7 +23,7 @@ import pytest
 from dbtools import KINDS, ScratchDatabase, reachable
 from helpers import IN_CI, SimulatorControl, needs_server
 
-from os4xmon import daemons
+from os4xmon.os4x import daemons
 
 NAMESPACE_ENV = "CHECK_OS4X_TEST_NAMESPACE"
 """off: never re-execute; entered: set by the re-execution itself (never twice)."""

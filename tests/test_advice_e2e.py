@@ -9,7 +9,7 @@ import re
 import pytest
 from helpers import assert_status, free_port, run_plugin, write_fixture_lines
 
-from os4xmon import isdn
+from os4xmon.checks import isdn
 
 
 def advice(run) -> list[str]:

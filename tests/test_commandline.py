@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from os4xmon.argparsing import read_with_argparse
-from os4xmon.commandline import read_command_line, verbosity
-from os4xmon.options import OPTIONS, Option, UsageError
+from os4xmon.cli.argparsing import read_with_argparse
+from os4xmon.cli.commandline import read_command_line, verbosity
+from os4xmon.cli.options import OPTIONS, Option, UsageError
 
 pytestmark = pytest.mark.unit
 

@@ -8,16 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon import configured
-from os4xmon.contexts import Finding
-from os4xmon.host import Host
-from os4xmon.text import printable
+from os4xmon.core.findings import Finding
+from os4xmon.core.text import printable
+from os4xmon.facts import configuration
+from os4xmon.facts.host import Host
 
 # -- stop requests --
 
 
 def test_parse_configuration():
-    table = configured.parse_configuration(
+    table = configuration.parse_configuration(
         [("tcp_port", "3305"), ("os4xclientd_port", "61000"), ("os4xsqd_stop_req", "1"),
          ("os4xrd_stop_req", "0"), ("other", "x")], "os4x_configuration")
     assert table.ports == {"tcp_port": 3305, "os4xclientd_port": 61000}
@@ -30,7 +30,7 @@ def test_parse_configuration():
     ("", False, False), ("0", False, False), (" 2 ", True, False), ("yes", False, True),
     ("-1", False, True)])
 def test_stop_request_values(value, requested, note):
-    table = configured.parse_configuration([("os4xrd_stop_req", value)], "t")
+    table = configuration.parse_configuration([("os4xrd_stop_req", value)], "t")
     assert ("os4xrd_stop_req" in table.stop_requests) == requested
     assert bool(table.notes) == note
 
@@ -40,14 +40,14 @@ def test_explain_not_running_asks_only_when_needed():
 
     def lazy():
         asked.append(1)
-        return configured.parse_configuration([("os4xrd_stop_req", "1")], "os4x_configuration")
+        return configuration.parse_configuration([("os4xrd_stop_req", "1")], "os4x_configuration")
 
     plain = [Finding(Critical, "os4xsqd runs 2 times (pids 1, 2): race conditions")]
-    assert configured.explain_not_running(plain, lazy) == plain and not asked
+    assert configuration.explain_not_running(plain, lazy) == plain and not asked
     findings = [Finding(Critical, "os4xrd not running"),
                 Finding(Critical, "os4xrd_tcpip not running"),
                 Finding(Critical, "os4xsqd not running", "start it")]
-    explained = configured.explain_not_running(findings, lazy)
+    explained = configuration.explain_not_running(findings, lazy)
     assert [f.message for f in explained] == [
         "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
         "os4xrd_tcpip not running: stop requested in os4x_configuration (os4xrd_stop_req)",
@@ -59,61 +59,61 @@ def test_explain_not_running_asks_only_when_needed():
 
 def test_explain_without_database_changes_nothing():
     findings = [Finding(Critical, "os4xsqd not running")]
-    assert configured.explain_not_running(findings, lambda: None) == findings
+    assert configuration.explain_not_running(findings, lambda: None) == findings
 
 
 def test_stop_request_findings():
-    table = configured.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
+    table = configuration.parse_configuration([("os4xrd_stop_req", "1"), ("os4xsqd_stop_req", "1")],
                                            "os4x_configuration")
-    findings = configured.stop_request_findings(table, {"os4xrd": [10]}, lambda daemon: True)
+    findings = configuration.stop_request_findings(table, {"os4xrd": [10]}, lambda daemon: True)
     assert [(f.state, f.message) for f in findings] == [
         (Warn, "os4xrd pid 10 will exit after its time slice: stop requested in "
                "os4x_configuration (os4xrd_stop_req)")]
-    alone = configured.stop_request_findings(table, {}, lambda daemon: False)
+    alone = configuration.stop_request_findings(table, {}, lambda daemon: False)
     assert [f.message for f in alone] == [
         "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
         "os4xsqd not running: stop requested in os4x_configuration (os4xsqd_stop_req)"]
 
 
-@given(st.lists(st.tuples(st.sampled_from((*configured.KEYS, "x")),
+@given(st.lists(st.tuples(st.sampled_from((*configuration.KEYS, "x")),
                           st.one_of(st.none(), st.text(max_size=12), st.binary(max_size=12))),
                 max_size=10))
 def test_hostile_configuration_never_raises(raw):
-    table = configured.parse_configuration(raw, "t")
-    for line in configured.describe(table):
+    table = configuration.parse_configuration(raw, "t")
+    for line in configuration.describe(table):
         assert line == printable(line, 10**6) or "\\" in line
 
 
 def test_host_reads_the_configuration_once_whoever_asks_first(monkeypatch):
-    from os4xmon import database
-    from os4xmon.settings import Settings
+    from os4xmon.checks import database
+    from os4xmon.core.settings import Settings
 
     calls = []
 
     def reader(settings):
         calls.append(1)
-        return configured.parse_configuration([("os4xclientd_port", "61000")], "t")
+        return configuration.parse_configuration([("os4xclientd_port", "61000")], "t")
 
     monkeypatch.setattr(database, "read_configuration", reader)
-    assert Host().configured() == configured.Configured()  # no database check: nothing read
+    assert Host().configured() == configuration.Configured()  # no database check: nothing read
     assert not calls
     settings = Settings(checks=("processes", "database"), db_type="mysql", pid_query="SELECT 1")
     host = Host(settings)
     first = host.configured()  # the process check asks first: read on its own connection
     assert host.configured() is first and calls == [1]
     assert first.ports == {"os4xclientd_port": 61000}
-    host.offer_configured(configured.Configured({"tcp_port": 1}))  # the database check's, later
+    host.offer_configured(configuration.Configured({"tcp_port": 1}))  # the database check's, later
     assert host.configured() is first
     other = Host(settings)
-    other.offer_configured(configured.Configured({"tcp_port": 1}))  # the database check first
+    other.offer_configured(configuration.Configured({"tcp_port": 1}))  # the database check first
     assert other.configured().ports == {"tcp_port": 1} and calls == [1]
 
 
 def test_a_read_cut_by_the_timeout_leaves_the_verdicts_as_they_are():
-    from os4xmon.runtime import CheckTimeout
+    from os4xmon.core.execution import CheckTimeout
 
     def trickling():
         raise CheckTimeout("reading os4x_configuration")
 
     findings = [Finding(Critical, "os4xsqd not running", "start it")]
-    assert configured.explain_not_running(findings, trickling) == findings
+    assert configuration.explain_not_running(findings, trickling) == findings

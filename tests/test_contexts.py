@@ -6,12 +6,12 @@ import nagiosplugin
 import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from os4xmon.contexts import PerfdataContext, perfdata, threshold_state
-from os4xmon.host import Configured, Host
-from os4xmon.options import parse
-from os4xmon.ports import PortSpec, assess_listening, judge_probe
-from os4xmon.probe import ProbeResult
-from os4xmon.proctable import ProcessInfo, table_from
+from os4xmon.checks.ports import PortSpec, assess_listening, judge_probe
+from os4xmon.cli.options import parse
+from os4xmon.core.findings import PerfdataContext, perfdata, threshold_state
+from os4xmon.facts.host import Configured, Host
+from os4xmon.sources.proctable import ProcessInfo, table_from
+from os4xmon.wire.probe import ProbeResult
 
 pytestmark = pytest.mark.unit
 

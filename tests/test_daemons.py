@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon import daemons
+from os4xmon.os4x import daemons
 
 pytestmark = pytest.mark.unit
 

@@ -336,8 +336,9 @@ def test_ports_reach_the_host_object(simulator, db):
     start(simulator, db, "--db-tcp-port", "4305", "--db-tcp-port-tls", " 7619 ")
     code = (
         "import sys\n"
-        "from os4xmon import database, options\n"
-        "from os4xmon.host import Host\n"
+        "from os4xmon.checks import database\n"
+        "from os4xmon.cli import options\n"
+        "from os4xmon.facts.host import Host\n"
         "settings = options.parse(sys.argv[1:])\n"
         "host = Host(settings)\n"
         "aspect = database.build(settings, host)[0]\n"
@@ -354,8 +355,9 @@ def test_ports_do_not_depend_on_the_database_check_running_first(simulator, db):
     start(simulator, db, "--db-tcp-port", "4305", "--db-tcp-port-tls", "7619")
     code = (
         "import sys\n"
-        "from os4xmon import database, options\n"
-        "from os4xmon.host import Host\n"
+        "from os4xmon.checks import database\n"
+        "from os4xmon.cli import options\n"
+        "from os4xmon.facts.host import Host\n"
         "settings = options.parse(sys.argv[1:])\n"
         "first = Host(settings).configured()\n"
         "host = Host(settings)\n"
@@ -405,9 +407,9 @@ def test_labels_are_the_same_on_ok_and_failure(simulator, db):
 
 IMPORTS = (
     "import sys\n"
-    "from os4xmon import cli\n"
+    "from os4xmon.cli.main import main as cli\n"
     "try:\n"
-    "    cli.main(sys.argv[1:])\n"
+    "    cli(sys.argv[1:])\n"
     "except SystemExit:\n"
     "    pass\n"
     "print('drivers:', 'pymysql' in sys.modules, 'psycopg2' in sys.modules)\n")

@@ -83,7 +83,7 @@ def test_a_writing_query_is_refused_before_it_reaches_the_server(db, query):
 def test_the_read_only_transaction_is_the_second_wall(db):
     """Past the guard (Settings built in code), the server itself refuses to write: MariaDB's
     read-only transaction a DELETE, PostgreSQL's a SELECT that writes (nextval)."""
-    from os4xmon.dbdrivers import ConnectParams, DatabaseError, Deadline, connect
+    from os4xmon.db.drivers import ConnectParams, DatabaseError, Deadline, connect
 
     params = ConnectParams(db.kind, db.name, "127.0.0.1", 3306 if db.kind == "mysql" else 5432,
                            user="root")

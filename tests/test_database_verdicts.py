@@ -7,11 +7,11 @@ import decimal
 import pytest
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon import database
-from os4xmon.database import Running, SavedPid, judge, parse_pid, parse_ports, parse_rows
-from os4xmon.dbdrivers import BAD_RESULT, ConnectParams, DatabaseError, one_line, scrub
-from os4xmon.settings import Settings
-from os4xmon.text import printable
+from os4xmon.checks import database
+from os4xmon.checks.database import Running, SavedPid, judge, parse_pid, parse_ports, parse_rows
+from os4xmon.core.settings import Settings
+from os4xmon.core.text import printable
+from os4xmon.db.drivers import BAD_RESULT, ConnectParams, DatabaseError, one_line, scrub
 
 pytestmark = pytest.mark.unit
 
@@ -271,16 +271,16 @@ def test_connect_params_never_show_the_password():
 def test_budget_leaves_a_margin_and_a_share_for_later_aspects(monkeypatch):
     import time
 
-    from os4xmon import runtime
+    from os4xmon.core import execution
 
-    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
+    monkeypatch.setattr(execution, "_deadline", [time.monotonic() + 10.0])
     alone = Settings(timeout=10, checks=("database",))
     assert database.budget(alone) == pytest.approx(9.8, abs=0.05)
     with_ports = Settings(timeout=10, checks=("database", "ports"))
     assert database.budget(with_ports) == pytest.approx(4.9, abs=0.05)
-    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() - 1.0])
+    monkeypatch.setattr(execution, "_deadline", [time.monotonic() - 1.0])
     assert database.budget(Settings(timeout=0.1, checks=("database",))) == 0.05
-    monkeypatch.setattr(runtime, "_deadline", [])  # outside a run: -t itself
+    monkeypatch.setattr(execution, "_deadline", [])  # outside a run: -t itself
     assert database.budget(Settings(timeout=7, checks=("database",))) == 7
 
 
@@ -296,16 +296,16 @@ def test_prefix_is_replaced_everywhere_in_the_query():
 
 
 def test_discover_picks_tables_by_name_and_suggests_a_query():
-    from os4xmon import dbdiscover
+    from os4xmon.cli import db_discover
 
     rows = [("os4x_daemon_state", "daemon", "varchar"), ("os4x_daemon_state", "pid", "int"),
             ("os4x_partner", "id", "int"), ("os4x_partner", "name", "varchar"),
             ("os4x_locks", "holder", "varchar"), ("weird|table\n", "x", "int")]
-    tables = dbdiscover.candidates(rows)
+    tables = db_discover.candidates(rows)
     assert [table.name for table in tables] == ["os4x_daemon_state", "os4x_locks"]
     assert tables[0].suggestion("os4x_") == "SELECT daemon, pid FROM {prefix}daemon_state"
     assert tables[1].suggestion("os4x_") is None
-    lines = dbdiscover.report(Settings(db_name="os4x"), tables, 3, {"tcp_port": 3305},
+    lines = db_discover.report(Settings(db_name="os4x"), tables, 3, {"tcp_port": 3305},
                               ["tcp_port_tls ignored: 'x' is not a whole number"])
     assert lines[0].startswith("3 tables in database os4x; 2 may hold PIDs or daemons")
     assert "    pid int   <--" in lines
@@ -314,7 +314,7 @@ def test_discover_picks_tables_by_name_and_suggests_a_query():
 
 
 def test_too_many_rows_is_an_unusable_result():
-    from os4xmon.dbdrivers import MAX_ROWS
+    from os4xmon.db.drivers import MAX_ROWS
 
     rows = [("os4xrd", 1)] * (MAX_ROWS + 1)
     with pytest.raises(DatabaseError, match="more than 10000 rows"):
@@ -340,12 +340,12 @@ def test_a_flood_of_daemon_names_is_capped_but_counted():
 
 
 def test_unexpected_driver_errors_become_one_scrubbed_line():
-    from os4xmon import dbdrivers
+    from os4xmon.db import drivers
 
     params = ConnectParams("mysql", "os4x", "db", 3306, password="hunter2")
-    error = dbdrivers._unexpected(UnicodeDecodeError("utf-8", b"hunter2\xff", 7, 8, "hunter2"),
+    error = drivers._unexpected(UnicodeDecodeError("utf-8", b"hunter2\xff", 7, 8, "hunter2"),
                                   params, "querying")
-    assert error.kind == dbdrivers.DRIVER_FAILED
+    assert error.kind == drivers.DRIVER_FAILED
     assert str(error).startswith("database driver failed (mysql os4x at db:3306): "
                                  "UnicodeDecodeError while querying: ")
     assert "hunter2" not in str(error) + error.driver_text
@@ -355,8 +355,8 @@ def test_unexpected_driver_errors_become_one_scrubbed_line():
 
 
 def test_every_database_finding_has_advice():
-    from os4xmon.database import Running, SavedPid
-    from os4xmon.database import judge as judge_pids
+    from os4xmon.checks.database import Running, SavedPid
+    from os4xmon.checks.database import judge as judge_pids
 
     saved = [SavedPid("os4xrd", 10), SavedPid("os4xrd_tcpip", 99999),
              SavedPid("os4xsqd", 20), SavedPid("os4xsqd", 21), SavedPid("os4xclientd", 30)]
@@ -375,10 +375,10 @@ def test_every_database_finding_has_advice():
 
 
 def test_every_kind_of_database_failure_has_advice():
-    from os4xmon import dbdrivers
-    from os4xmon.database import error_advice
+    from os4xmon.checks.database import error_advice
+    from os4xmon.db import drivers
 
-    kinds = [value for name, value in vars(dbdrivers).items()
+    kinds = [value for name, value in vars(drivers).items()
              if name.isupper() and isinstance(value, str) and value.startswith("database ")]
     assert len(kinds) >= 9
     for kind in kinds:

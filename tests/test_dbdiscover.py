@@ -8,16 +8,16 @@ import subprocess
 
 import pytest
 
-from os4xmon import dbdiscover
-from os4xmon.settings import Settings
-from os4xmon.sqlguard import check_read_only
+from os4xmon.cli import db_discover
+from os4xmon.core.settings import Settings
+from os4xmon.db.sqlguard import check_read_only
 
 HOSTILE = "pid' $(touch x) '"
 
 
 @pytest.mark.parametrize("db_type", ["mysql", "postgresql"])
 def test_a_hostile_column_name_stays_a_name_in_the_shell(tmp_path, db_type):
-    table = dbdiscover.Table("os4x_daemon_state", [("daemon", "varchar"), (HOSTILE, "int")])
+    table = db_discover.Table("os4x_daemon_state", [("daemon", "varchar"), (HOSTILE, "int")])
     suggestion = table.suggestion("os4x_", db_type)
     assert suggestion is not None
     quote = "`" if db_type == "mysql" else '"'
@@ -32,18 +32,18 @@ def test_a_hostile_column_name_stays_a_name_in_the_shell(tmp_path, db_type):
 
 
 def test_quotes_inside_names_are_doubled():
-    assert dbdiscover.quote_name("a`b", "mysql") == "`a``b`"
-    assert dbdiscover.quote_name('a"b', "postgresql") == '"a""b"'
-    assert dbdiscover.quote_name("Daemon", "postgresql") == '"Daemon"'  # folded if bare
-    assert dbdiscover.quote_name("select", "mysql") == "`select`"
-    assert dbdiscover.quote_name("pid", "mysql") == "pid"
+    assert db_discover.quote_name("a`b", "mysql") == "`a``b`"
+    assert db_discover.quote_name('a"b', "postgresql") == '"a""b"'
+    assert db_discover.quote_name("Daemon", "postgresql") == '"Daemon"'  # folded if bare
+    assert db_discover.quote_name("select", "mysql") == "`select`"
+    assert db_discover.quote_name("pid", "mysql") == "pid"
 
 
 def test_an_unprintable_name_gets_no_suggestion_and_is_shown_escaped():
-    table = dbdiscover.Table("os4x_daemon_state", [("daemon", "varchar"),
+    table = db_discover.Table("os4x_daemon_state", [("daemon", "varchar"),
                                                    ("pid\n$(reboot)", "int")])
     assert table.suggestion("os4x_", "mysql") is None
-    lines = dbdiscover.report(Settings(db_type="mysql"), [table], 1, {}, [])
+    lines = db_discover.report(Settings(db_type="mysql"), [table], 1, {}, [])
     assert "    pid\\n$(reboot) int   <--" in lines
     assert all("\n" not in line for line in lines)
 
@@ -59,8 +59,8 @@ def test_an_unprintable_name_gets_no_suggestion_and_is_shown_escaped():
                     "GRANT SELECT ON os4x_configuration TO nagios;"]),
 ])
 def test_discover_prints_the_grants_of_a_monitoring_user(db_type, expected):
-    table = dbdiscover.Table("os4x_daemon_state", [("daemon", "varchar"), ("pid", "int")])
-    lines = dbdiscover.report(Settings(db_type=db_type, db_user="root"), [table], 1, {}, [])
+    table = db_discover.Table("os4x_daemon_state", [("daemon", "varchar"), ("pid", "int")])
+    lines = db_discover.report(Settings(db_type=db_type, db_user="root"), [table], 1, {}, [])
     start = lines.index("a monitoring user that can read only these tables (as the "
                         "database's admin):")
     assert lines[start + 1:] == [f"  {line}" for line in expected]

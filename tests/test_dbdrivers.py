@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from os4xmon.dbdrivers import scrub
+from os4xmon.db.drivers import scrub
 
 
 def test_a_short_password_is_never_starred_inside_words():

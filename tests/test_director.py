@@ -15,8 +15,8 @@ import pytest
 from deploy_helpers import CONTRIB
 from helpers import load_script
 
-from os4xmon.options import OPTIONS
-from os4xmon.settings import ASPECTS
+from os4xmon.cli.options import OPTIONS
+from os4xmon.core.settings import ASPECTS
 
 pytestmark = pytest.mark.unit
 

@@ -24,13 +24,13 @@ def load_options_generator() -> ModuleType:
 def test_the_options_page_is_generated_from_the_options():
     committed = (DOCS / "options.md").read_text(encoding="utf-8")
     assert committed == load_options_generator().generate(), (
-        "docs/options.md differs from os4xmon/options.py: regenerate it with "
+        "docs/options.md differs from os4xmon/cli/options.py: regenerate it with "
         "python3 docs/generate_options.py > docs/options.md")
 
 
 def test_the_options_page_documents_every_option_with_an_example():
     """docs/options.md lists every option of the plugin, each with an example."""
-    from os4xmon.options import OPTIONS
+    from os4xmon.cli.options import OPTIONS
 
     page = (DOCS / "options.md").read_text(encoding="utf-8")
     rows = [line for line in page.splitlines() if line.startswith("| `")]

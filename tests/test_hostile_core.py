@@ -19,12 +19,12 @@ import pytest
 from helpers import FIXTURES, assert_status, free_port, plugin_command, run_plugin
 from nagiosplugin.state import Critical
 
-from os4xmon import runtime
-from os4xmon.aspect import Aspect
-from os4xmon.contexts import Finding, FindingContext, finding_metrics
-from os4xmon.summary import Os4xSummary
+from os4xmon.checks.base import Aspect
+from os4xmon.core import execution
+from os4xmon.core.findings import Finding, FindingContext, finding_metrics
+from os4xmon.core.statusline import Os4xSummary
 
-MAX_SUMMARY = 300  # os4xmon.summary.MAX_SUMMARY
+MAX_SUMMARY = 300  # os4xmon.core.statusline.MAX_SUMMARY
 
 MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
 
@@ -149,7 +149,7 @@ class _Hanging(Aspect):
     name = "hanging"
 
     def measure(self):
-        with runtime.phase("waiting for the hanging thing"):
+        with execution.phase("waiting for the hanging thing"):
             time.sleep(30)
         yield from ()
 
@@ -157,7 +157,7 @@ class _Hanging(Aspect):
 def test_a_critical_found_before_the_timeout_stays(capsys):
     check = nagiosplugin.Check(_Gone(), _Hanging(), FindingContext(), Os4xSummary())
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 1.0, 0)
+        execution.execute(check, 1.0, 0)
     first = capsys.readouterr().out.splitlines()[0]
     assert ended.value.code == 2
     assert first.startswith("OS4X CRITICAL - os4xrd not running, hanging: no result within "
@@ -167,18 +167,18 @@ def test_a_critical_found_before_the_timeout_stays(capsys):
 def test_aspects_after_a_timeout_are_not_started(capsys):
     check = nagiosplugin.Check(_Hanging(), _Gone(), FindingContext(), Os4xSummary())
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 1.0, 0)
+        execution.execute(check, 1.0, 0)
     first = capsys.readouterr().out.splitlines()[0]
     assert ended.value.code == 3
     assert "gone not checked: no time left within -t" in first
 
 
 def test_share_divides_what_is_left(monkeypatch):
-    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
-    assert runtime.share(1) == pytest.approx(9.8, abs=0.05)
-    assert runtime.share(4) == pytest.approx(2.45, abs=0.05)
-    monkeypatch.setattr(runtime, "_deadline", [])
-    assert runtime.share(3) == float("inf")  # outside a run: the caller's own limit applies
+    monkeypatch.setattr(execution, "_deadline", [time.monotonic() + 10.0])
+    assert execution.share(1) == pytest.approx(9.8, abs=0.05)
+    assert execution.share(4) == pytest.approx(2.45, abs=0.05)
+    monkeypatch.setattr(execution, "_deadline", [])
+    assert execution.share(3) == float("inf")  # outside a run: the caller's own limit applies
 
 
 @contextlib.contextmanager
@@ -346,7 +346,7 @@ def test_capiinfo_that_answered_but_left_a_child_is_judged_on_its_answer(tmp_pat
 
 
 def test_fit_counts_what_does_not_fit():
-    from os4xmon.summary import fit
+    from os4xmon.core.statusline import fit
 
     parts = [f"os4xrd_capi_{number} not running" for number in range(100)]
     text = fit(parts)
@@ -369,7 +369,7 @@ NO_NETLINK = ("import socket, sys\n"
               "    if event == 'socket.__new__' and args[1] == socket.AF_NETLINK:\n"
               "        raise PermissionError(1, 'Operation not permitted')\n"
               "sys.addaudithook(deny)\n"
-              "from os4xmon.cli import main\n"
+              "from os4xmon.cli.main import main\n"
               "main(sys.argv[1:])\n")
 
 
@@ -415,7 +415,7 @@ def test_without_proc_net_and_netlink_the_port_check_is_unknown_not_a_crash():
 def test_several_addresses_share_one_budget(monkeypatch):
     """A name with two addresses, the first silent (its accept queue is full, so SYNs are
     dropped): the second still gets its part of the budget, and the whole stays within it."""
-    from os4xmon import netwait
+    from os4xmon.core import netwait
 
     port = free_port()
     working = socket.socket()
@@ -444,10 +444,10 @@ def test_a_named_certificate_file_that_does_not_exist_is_a_usage_error(tmp_path,
 def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
     """300 zombie actions under a healthy os4xsqd (a 14 KB first line on 0.1.0): the status
     text stops near 300 characters, and every zombie is in the long output."""
-    from os4xmon import options
-    from os4xmon.aspects import build_check
-    from os4xmon.host import Host
-    from os4xmon.proctable import ProcessInfo, table_from
+    from os4xmon.cli import options
+    from os4xmon.cli.assemble import build_check
+    from os4xmon.facts.host import Host
+    from os4xmon.sources.proctable import ProcessInfo, table_from
 
     class FixedHost(Host):
         def __init__(self, table):
@@ -465,7 +465,7 @@ def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
     settings = options.parse(["--checks", "processes"], environ={})
     check = build_check(settings, FixedHost(table_from(processes, 1000.0)))
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 30, 0)
+        execution.execute(check, 30, 0)
     lines = capsys.readouterr().out.splitlines()
     summary = lines[0].split(" | ", 1)[0]
     assert ended.value.code == 1, lines[0]
@@ -478,7 +478,7 @@ def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
 def test_a_name_with_a_silent_first_address_still_gets_probed(tmp_path):
     """The probe of a name with two addresses, the first silent: on 0.1.0 the first took the
     whole budget (and the run ended in the alarm); now the second still answers within -t."""
-    from os4xmon import oftp
+    from os4xmon.wire import oftp
 
     port = free_port()
     working = socket.socket()

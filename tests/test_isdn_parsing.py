@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Unknown
 
-from os4xmon.contexts import Finding
-from os4xmon.isdn import (
+from os4xmon.checks.isdn import (
     RUNNING,
     Controller,
     assess,
@@ -19,6 +18,7 @@ from os4xmon.isdn import (
     parse_capiinfo,
     parse_controller_file,
 )
+from os4xmon.core.findings import Finding
 
 pytestmark = pytest.mark.unit
 

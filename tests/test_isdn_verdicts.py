@@ -6,8 +6,8 @@ import pytest
 from helpers import FIXTURES
 from nagiosplugin.state import Critical, Unknown
 
-from os4xmon.contexts import Finding
-from os4xmon.isdn import CapiListing, assess, parse_capiinfo, parse_controller_file
+from os4xmon.checks.isdn import CapiListing, assess, parse_capiinfo, parse_controller_file
+from os4xmon.core.findings import Finding
 
 pytestmark = pytest.mark.unit
 

@@ -17,8 +17,8 @@ import pytest
 from deploy_helpers import CONTRIB
 from helpers import load_script, needs_server
 
-from os4xmon.options import parse
-from os4xmon.settings import ASPECTS
+from os4xmon.cli.options import parse
+from os4xmon.core.settings import ASPECTS
 
 
 def load_layouts():

@@ -18,8 +18,8 @@ from helpers import assert_status, free_port, run_plugin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from os4xmon import netlink
-from os4xmon.netlink import (
+from os4xmon.sources import netlink
+from os4xmon.sources.netlink import (
     BC_OP,
     MESSAGE,
     NLMSG_DONE,
@@ -226,7 +226,7 @@ WRAPPER = textwrap.dedent("""
     sys.addaudithook(hook)
     import atexit
     atexit.register(lambda: sys.stderr.write("opened: " + " ".join(opened)))
-    from os4xmon.cli import main
+    from os4xmon.cli.main import main
     main(sys.argv[2:])
 """)
 

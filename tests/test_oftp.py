@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from os4xmon import oftp
+from os4xmon.wire import oftp
 
 pytestmark = pytest.mark.unit
 

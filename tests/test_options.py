@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import assert_status, run_plugin
 
-from os4xmon.options import UsageError, parse
+from os4xmon.cli.options import UsageError, parse
 
 pytestmark = pytest.mark.unit
 

@@ -124,10 +124,10 @@ def test_the_pyz_is_one_executable_file_with_the_libraries_inside(built: Path):
     assert os.access(target, os.X_OK)
     with zipfile.ZipFile(target) as archive:
         names = set(archive.namelist())
-    assert {"__main__.py", "os4xmon/cli.py", "nagiosplugin/__init__.py",
+    assert {"__main__.py", "os4xmon/cli/main.py", "nagiosplugin/__init__.py",
             "pymysql/__init__.py"} <= names
     tag = sys.implementation.cache_tag
-    assert f"pyc/{tag}/os4xmon/cli.pyc" in names, "no bytecode for this interpreter"
+    assert f"pyc/{tag}/os4xmon/cli/main.pyc" in names, "no bytecode for this interpreter"
     assert not [name for name in names if "simulator" in name or name.endswith(".so")]
 
 
@@ -221,7 +221,7 @@ def test_an_old_python_gets_one_unknown_line_from_check_os4x_py():
 def test_an_old_python_gets_one_unknown_line_from_the_package():
     """The console script and python -m os4xmon import os4xmon first: its __init__ refuses."""
     code = ("import sys; sys.version_info = (3, 6, 8, 'final', 0); "
-            "from os4xmon.cli import main")
+            "from os4xmon.cli.main import main")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False, cwd=ROOT)
     assert done.returncode == 3, done.stdout + done.stderr
@@ -298,24 +298,24 @@ def test_check_os4x_py_without_nagiosplugin_says_what_to_install():
 
 
 def test_system_modules_come_only_from_directories_root_alone_may_write(tmp_path: Path):
-    from os4xmon import compiled
+    from os4xmon.core import system_modules
 
-    assert compiled.trusted("/usr/lib")
+    assert system_modules.trusted("/usr/lib")
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    assert not compiled.trusted(str(shared))
-    assert not compiled.trusted("/tmp")  # world-writable (sticky or not)
-    assert not compiled.trusted(str(tmp_path / "missing"))
-    assert compiled.SystemModules().find_spec("json") is None  # only the compiled libraries
+    assert not system_modules.trusted(str(shared))
+    assert not system_modules.trusted("/tmp")  # world-writable (sticky or not)
+    assert not system_modules.trusted(str(tmp_path / "missing"))
+    assert system_modules.SystemModules().find_spec("json") is None  # only the compiled libraries
 
 
 def test_a_missing_compiled_library_names_its_package(monkeypatch: pytest.MonkeyPatch):
-    from os4xmon import compiled
+    from os4xmon.core import system_modules
 
     monkeypatch.setitem(sys.modules, "psutil", None)  # what import psutil meets in the pyz
-    with pytest.raises(compiled.MissingModule, match=r"apt-get install python3-psutil"):
-        compiled.require("psutil")
+    with pytest.raises(system_modules.MissingModule, match=r"apt-get install python3-psutil"):
+        system_modules.require("psutil")
 
 
 # -- the Debian package --
@@ -451,7 +451,7 @@ def test_the_rpm_lays_out_the_rhel_paths(built: Path):
     package = built / f"check_os4x-{VERSION}-1.noarch.rpm"
     files = rpm_query(package, "-l")
     assert RPM_PLUGIN in files
-    assert "/usr/lib/python3.9/site-packages/os4xmon/cli.py" in files
+    assert "/usr/lib/python3.9/site-packages/os4xmon/cli/main.py" in files
     assert [f for f in files if f.startswith("/usr/share/man/man1/check_os4x.1")]
     assert [f for f in files if f.endswith("/contrib/nrpe/check_os4x.cfg")]
     assert not [f for f in files if f.startswith(("/usr/bin", "/usr/sbin", "/etc"))], files

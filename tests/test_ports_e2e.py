@@ -283,10 +283,10 @@ def test_ssl_is_imported_only_for_the_tls_probe(site):
 
 def test_ports_from_the_database_plug_in(site):
     """The ports the database check offers to the host are used, unless given."""
-    from os4xmon.aspects import build_check
-    from os4xmon.host import Configured, Host
-    from os4xmon.options import parse
-    from os4xmon.ports import Ports
+    from os4xmon.checks.ports import Ports
+    from os4xmon.cli.assemble import build_check
+    from os4xmon.cli.options import parse
+    from os4xmon.facts.host import Configured, Host
 
     site.start()
     settings = parse(["--checks", "ports", "--probe"], environ={})
@@ -338,8 +338,14 @@ def test_a_server_that_requires_a_client_certificate(site, tmp_path):
 def test_the_three_socket_sources_agree(site):
     """netlink, /proc/net/tcp{,6} and psutil (the fallbacks where netlink is refused or there
     is no Linux /proc) see the same listeners, held by the same receivers."""
-    from os4xmon.proctable import read_process_table
-    from os4xmon.sockets import NETLINK, PSUTIL, _from_netlink, _from_proc_net, read_listeners
+    from os4xmon.sources.listening import (
+        NETLINK,
+        PSUTIL,
+        _from_netlink,
+        _from_proc_net,
+        read_listeners,
+    )
+    from os4xmon.sources.proctable import read_process_table
 
     simulation = site.start()
     ports = {site.tcp, site.tls}

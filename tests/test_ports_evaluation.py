@@ -9,19 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical
 
-from os4xmon.ephemeral import EphemeralPorts
-from os4xmon.ephemeral import parse as parse_ephemeral
-from os4xmon.options import parse
-from os4xmon.ports import (
+from os4xmon.checks.ports import (
     Owner,
     PortSpec,
     assess_listening,
     expected_ports,
     owners_from_table,
 )
-from os4xmon.probe import connect_host
-from os4xmon.proctable import ProcessInfo, table_from
-from os4xmon.sockets import Entry, Listener, parse_proc_net_tcp
+from os4xmon.cli.options import parse
+from os4xmon.sources.ephemeral import EphemeralPorts
+from os4xmon.sources.ephemeral import parse as parse_ephemeral
+from os4xmon.sources.listening import Entry, Listener, parse_proc_net_tcp
+from os4xmon.sources.proctable import ProcessInfo, table_from
+from os4xmon.wire.probe import connect_host
 
 pytestmark = pytest.mark.unit
 
@@ -211,17 +211,17 @@ def test_parse_proc_net_tcp_never_raises(text):
 # --- time --------------------------------------------------------------------------------
 
 def test_budgets_share_the_time_left(monkeypatch):
-    """Each probe takes its share from the one budget (runtime.share): a silent first port
+    """Each probe takes its share from the one budget (execution.share): a silent first port
     cannot starve the second."""
     import time
 
-    from os4xmon import runtime
+    from os4xmon.core import execution
 
-    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() + 10.0])
-    assert runtime.share(2) == pytest.approx(4.9, abs=0.05)
-    assert runtime.share(1) == pytest.approx(9.8, abs=0.05)
-    monkeypatch.setattr(runtime, "_deadline", [time.monotonic() - 1.0])
-    assert runtime.share(2) == 0.0
+    monkeypatch.setattr(execution, "_deadline", [time.monotonic() + 10.0])
+    assert execution.share(2) == pytest.approx(4.9, abs=0.05)
+    assert execution.share(1) == pytest.approx(9.8, abs=0.05)
+    monkeypatch.setattr(execution, "_deadline", [time.monotonic() - 1.0])
+    assert execution.share(2) == 0.0
 
 
 @pytest.mark.parametrize(("host", "address"), [
@@ -236,7 +236,7 @@ def test_connect_host_strips_brackets(host, address):
 def test_thresholds_never_in_exponent_notation(value, text):
     from nagiosplugin.range import Range
 
-    from os4xmon.contexts import plain_number, range_above, range_below
+    from os4xmon.core.findings import plain_number, range_above, range_below
 
     assert plain_number(value) == text
     Range(range_above(value))

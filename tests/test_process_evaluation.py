@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.processes import Expectation, assess, long_output, timing_findings
-from os4xmon.proctable import ProcessInfo, ProcessTable, table_from
+from os4xmon.checks.processes import Expectation, assess, long_output, timing_findings
+from os4xmon.sources.proctable import ProcessInfo, ProcessTable, table_from
 
 pytestmark = pytest.mark.unit
 
@@ -228,7 +228,7 @@ def test_uninterruptible_sleep_is_noted_not_alarmed():
 
 
 def vars_of(process: ProcessInfo) -> dict:
-    from os4xmon.record import fields
+    from os4xmon.core.record import fields
 
     return {item.name: getattr(process, item.name) for item in fields(process)}
 
@@ -337,7 +337,7 @@ def test_the_user_option_is_escaped_in_messages():
 
 
 def test_plural_pids_read_as_english():
-    from os4xmon.text import pid_list, pids_with_verb
+    from os4xmon.core.text import pid_list, pids_with_verb
 
     assert pid_list([4, 3]) == "pids 3, 4"
     assert pids_with_verb([4, 3], "runs", "run") == "pids 3, 4 run"
@@ -347,9 +347,9 @@ def test_plural_pids_read_as_english():
 
 
 def test_ports_judge_holders_by_the_same_classification():
-    from os4xmon.identity import Installation, classify
-    from os4xmon.ports import PortSpec, assess_listening, owners_from_table
-    from os4xmon.sockets import Listener
+    from os4xmon.checks.ports import PortSpec, assess_listening, owners_from_table
+    from os4xmon.facts.identity import Installation, classify
+    from os4xmon.sources.listening import Listener
 
     table = load_ps("two_installations.txt")
     identities = classify(table, Installation())

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from os4xmon.proctable import parse_stat, read_process_table, select_candidates
+from os4xmon.sources.proctable import parse_stat, read_process_table, select_candidates
 
 
 @pytest.mark.unit
@@ -50,7 +50,7 @@ def test_name_pass_on_a_lying_proc(tmp_path):
     """The name pass where /proc changes under it or lies: a pid whose name changed before
     its stat was read, a listed child whose parent is another, a name with a newline, a
     children file with garbage: each is left out (as if it had exited), nothing raises."""
-    from os4xmon.proctable import _list_linux_by_name, children_listed
+    from os4xmon.sources.proctable import _list_linux_by_name, children_listed
 
     (tmp_path / "self" / "task" / "1").mkdir(parents=True)
     (tmp_path / "self" / "task" / "1" / "children").write_bytes(b"")
@@ -78,7 +78,7 @@ def test_name_pass_on_a_lying_proc(tmp_path):
 
 @pytest.mark.unit
 def test_candidates_are_os4x_names_and_their_children():
-    from os4xmon.proctable import StatLine
+    from os4xmon.sources.proctable import StatLine
 
     listing = {1: StatLine("systemd", "S", 0), 10: StatLine("os4xsqd", "S", 1),
                11: StatLine("curl", "S", 10), 12: StatLine("bash", "S", 1)}
@@ -109,7 +109,7 @@ def test_real_table_survives_processes_exiting_during_the_scan():
 
 @pytest.mark.unit
 def test_parse_children():
-    from os4xmon.proctable import parse_children
+    from os4xmon.sources.proctable import parse_children
 
     assert parse_children(b"12 345 6789 ", 4096) == [12, 345, 6789]
     assert parse_children(b"", 4096) == []
@@ -124,7 +124,7 @@ def test_the_two_cheap_passes_choose_the_same_processes(simulator):
     OS4X's processes and their children, also a program an action started from a thread."""
     from helpers import free_port
 
-    from os4xmon.proctable import _list_linux, _list_linux_by_name, children_listed
+    from os4xmon.sources.proctable import _list_linux, _list_linux_by_name, children_listed
 
     simulator.start("--isdn-controllers", "1", "--actions", "3", "--enterprise",
                     "--clientd-port", str(free_port()))
@@ -158,7 +158,7 @@ def test_the_two_cheap_passes_choose_the_same_processes(simulator):
 
 @pytest.mark.unit
 def test_parse_cmdline_forms():
-    from os4xmon.proctable import parse_cmdline
+    from os4xmon.sources.proctable import parse_cmdline
 
     assert parse_cmdline(b"/opt/os4x/bin/os4xrd\0") == ("/opt/os4x/bin/os4xrd",)
     assert parse_cmdline(b"os4xrd_tcpip     \0") == ("os4xrd_tcpip     ",)
@@ -169,7 +169,7 @@ def test_parse_cmdline_forms():
 
 @pytest.mark.unit
 def test_parse_real_uid():
-    from os4xmon.proctable import parse_real_uid
+    from os4xmon.sources.proctable import parse_real_uid
 
     assert parse_real_uid(b"Name:\tx\nUid:\t33\t0\t0\t0\n") == 33
     assert parse_real_uid(b"Name:\tx\n") is None
@@ -217,7 +217,7 @@ def test_the_psutil_table_agrees_with_the_native_one(simulator):
 
 @pytest.mark.unit
 def test_hidepid_is_recognised():
-    from os4xmon.proctable import hidden_by_mount
+    from os4xmon.sources.proctable import hidden_by_mount
 
     plain = b"22 27 0:21 / /proc rw,relatime - proc proc rw\n"
     invisible = b"129 111 0:42 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n"
@@ -237,7 +237,7 @@ def test_hidepid_is_recognised():
 
 @pytest.mark.unit
 def test_hidepid_the_last_mount_on_proc_counts():
-    from os4xmon.proctable import hidden_by_mount
+    from os4xmon.sources.proctable import hidden_by_mount
 
     stacked = (b"45 43 0:21 / /proc rw,relatime - proc proc rw\n"
                b"63 45 0:39 / /proc rw,nosuid - proc proc rw,hidepid=invisible\n")

@@ -9,11 +9,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from os4xmon import daemons, options, runtime
-from os4xmon.aspects import build_check
-from os4xmon.host import Host
-from os4xmon.proctable import ProcessInfo, parse_cmdline, parse_real_uid, parse_stat, table_from
-from os4xmon.text import printable
+from os4xmon.cli import options
+from os4xmon.cli.assemble import build_check
+from os4xmon.core import execution
+from os4xmon.core.text import printable
+from os4xmon.facts.host import Host
+from os4xmon.os4x import daemons
+from os4xmon.sources.proctable import (
+    ProcessInfo,
+    parse_cmdline,
+    parse_real_uid,
+    parse_stat,
+    table_from,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -111,7 +119,7 @@ def test_any_process_table_gives_one_valid_status_line(capsys, processes, args):
     settings_ = options.parse(["--checks", "processes", *args], environ={})
     check = build_check(settings_, FixedHost(settings_, table))
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 30, settings_.verbose)
+        execution.execute(check, 30, settings_.verbose)
     assert_valid_output(capsys.readouterr().out, ended.value.code)
 
 
@@ -142,7 +150,7 @@ def test_any_thresholds_give_a_usage_error_or_valid_ranges(capsys, chosen):
                                     5.0, 1)], 2e9)
     check = build_check(settings_, FixedHost(settings_, table))
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 30, 0)
+        execution.execute(check, 30, 0)
     output = capsys.readouterr().out
     assert_valid_output(output, ended.value.code)
     assert "internal error" not in output
@@ -156,7 +164,7 @@ DB_VALUE = st.one_of(st.none(), TEXT, st.binary(max_size=20), st.integers(-2**70
        st.dictionaries(st.sampled_from(["os4xrd", "os4xrd_tcpip", "os4xsqd"]),
                        st.lists(st.integers(1, 99), max_size=3), max_size=3))
 def test_any_database_rows_give_findings_or_one_clear_error(rows, instances):
-    from os4xmon.database import DatabaseError, Running, judge, parse_rows
+    from os4xmon.checks.database import DatabaseError, Running, judge, parse_rows
 
     try:
         saved = parse_rows(2, rows)
@@ -173,7 +181,7 @@ def test_any_database_rows_give_findings_or_one_clear_error(rows, instances):
 @given(st.lists(st.tuples(st.sampled_from(["tcp_port", "tcp_port_tls", "other", ""]),
                           DB_VALUE), max_size=6))
 def test_any_configuration_rows_give_valid_ports_only(rows):
-    from os4xmon.database import parse_ports
+    from os4xmon.checks.database import parse_ports
 
     ports, notes = parse_ports(rows)
     assert set(ports) <= {"tcp_port", "tcp_port_tls"}

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from test_properties import assert_valid_output
 
-from os4xmon import options, queue, runtime
-from os4xmon.aspects import build_check
-from os4xmon.dbdrivers import DatabaseError
-from os4xmon.host import Host
-from os4xmon.queue import Entry, Limits, judge, parse_rows, read_only_problem
+from os4xmon.checks import sendqueue
+from os4xmon.checks.sendqueue import Entry, Limits, judge, parse_rows, read_only_problem
+from os4xmon.cli import options
+from os4xmon.cli.assemble import build_check
+from os4xmon.core import execution
+from os4xmon.db.drivers import DatabaseError
+from os4xmon.facts.host import Host
 
 
 def rows(*values):
@@ -32,7 +34,7 @@ def test_states_by_name_or_web_label(word):
 
 
 @pytest.mark.parametrize(("label", "state"), list((label, state) for state, label in
-                                                  queue.LABELS.items()))
+                                                  sendqueue.LABELS.items()))
 def test_every_web_label(label, state):
     assert rows(("P", label.upper(), 1, 0)).entries[0].state == state
 
@@ -135,12 +137,12 @@ def test_critical_findings_come_first():
 
 def test_partner_lines_are_capped():
     verdict = judge([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
-    assert len(verdict.lines) == queue.MAX_PARTNER_LINES + 1
+    assert len(verdict.lines) == sendqueue.MAX_PARTNER_LINES + 1
     assert verdict.lines[-1] == "send queue: and 30 more partners"
 
 
 def test_problem_finding_is_unknown_and_capped():
-    finding = queue.problem_finding([f"row {n}" for n in range(10)])
+    finding = sendqueue.problem_finding([f"row {n}" for n in range(10)])
     assert finding.state == Unknown
     assert finding.message.endswith("row 0; row 1; row 2; and 7 more")
 
@@ -181,7 +183,7 @@ def test_hostile_rows_never_raise(raw):
     result = parse_rows(4, raw)
     assert len(result.entries) + len(result.problems) == len(raw)
     verdict = judge(result.entries, Limits(length_warning=1, ack_warning=1))
-    for finding in verdict.findings + ([queue.problem_finding(result.problems)]
+    for finding in verdict.findings + ([sendqueue.problem_finding(result.problems)]
                                        if result.problems else []):
         assert "\n" not in finding.message and "|" not in finding.message + finding.advice
         finding.message.encode("utf-8")
@@ -209,10 +211,10 @@ def test_any_queue_rows_and_thresholds_give_one_valid_status_line(capsys, monkey
     except options.UsageError as error:  # a warning above its critical
         assert "\n" not in str(error)
         return
-    monkeypatch.setattr(queue.Queue, "_read", lambda self: parse_rows(4, raw))
+    monkeypatch.setattr(sendqueue.Queue, "_read", lambda self: parse_rows(4, raw))
     check = build_check(settings_, Host())
     with pytest.raises(SystemExit) as ended:
-        runtime.execute(check, 30, settings_.verbose)
+        execution.execute(check, 30, settings_.verbose)
     output = capsys.readouterr().out
     assert_valid_output(output, ended.value.code)
     assert "internal error" not in output

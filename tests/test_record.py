@@ -1,4 +1,5 @@
-"""os4xmon.record behaves like the dataclasses that mypy checks it as, for what the plugin uses."""
+"""os4xmon.core.record behaves like the dataclasses that mypy checks it as, for what the plugin
+uses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from os4xmon.record import FrozenInstanceError, dataclass, field, fields
+from os4xmon.core.record import FrozenInstanceError, dataclass, field, fields
 
 pytestmark = pytest.mark.unit
 
@@ -44,12 +45,13 @@ def test_missing_argument_is_a_type_error():
 def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     probe = ("import sys, atexit\n"
              "atexit.register(lambda: sys.stderr.write(' '.join(sorted(sys.modules))))\n"
-             "from os4xmon.cli import main\n"
+             "from os4xmon.cli.main import main\n"
              "main(['--checks', 'processes,ports'])\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=False, cwd="/")
     modules = set(done.stderr.split())
-    assert {"os4xmon.processes", "os4xmon.ports", "os4xmon.netlink"} <= modules, modules
+    assert {"os4xmon.checks.processes", "os4xmon.checks.ports",
+            "os4xmon.sources.netlink"} <= modules, modules
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
                   "pymysql", "psycopg2", "argparse", "socket"):
         assert heavy not in modules, heavy

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import free_port
 
-from os4xmon import x509 as x509_reader
 from os4xmon.simulator import certificate
+from os4xmon.wire import x509 as x509_reader
 
 SIMULATOR = [sys.executable, "-m", "os4xmon.simulator"]
 

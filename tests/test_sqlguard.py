@@ -1,11 +1,11 @@
-"""os4xmon.sqlguard: a query option is one read-only statement in every SQL dialect (pure)."""
+"""os4xmon.db.sqlguard: a query option is one read-only statement in every SQL dialect (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from os4xmon import options
-from os4xmon.sqlguard import check_read_only
+from os4xmon.cli import options
+from os4xmon.db.sqlguard import check_read_only
 
 ACCEPTED = [
     ("SELECT daemon, pid FROM {prefix}daemon_state", None),

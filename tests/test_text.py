@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon.text import duration, printable
+from os4xmon.core.text import duration, printable
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from os4xmon import x509
+from os4xmon.wire import x509
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the Icinga 2 CheckCommands and the Icinga Director basket from os4xmon.options.OPTIONS.
+"""Writes the Icinga 2 CheckCommands and the Icinga Director basket from the option table
+(os4xmon.cli.options.OPTIONS).
 
-The plugin's options are declared once, in os4xmon/options.py; the CheckCommand
+The plugin's options are declared once, in os4xmon/cli/options.py; the CheckCommand
 (contrib/icinga2/command.conf) and the Director basket (contrib/icinga2/director-basket.json:
 the command, one data field per option, data lists for the options with fixed choices, a
 service template per aspect) are generated from them, so that a new option can never be
@@ -21,15 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from os4xmon.options import GROUP_TITLES, OPTIONS, Option, check_list
-from os4xmon.settings import ASPECTS
+from os4xmon.cli.options import GROUP_TITLES, OPTIONS, Option, check_list
+from os4xmon.core.settings import ASPECTS
 
 PREFIX = "os4x_"
 
 HEADER = """\
 /* check_os4x: Icinga 2 CheckCommands "os4x" and "os4x-sudo".
  *
- * GENERATED from os4xmon/options.py by contrib/icinga2/generate.py: do not edit by hand.
+ * GENERATED from os4xmon/cli/options.py by contrib/icinga2/generate.py: do not edit by hand.
  *
  * Every option of check_os4x is a custom variable "os4x_<long option, dashes as underscores>",
  * set on the host (shared by every OS4X service of it) or on the service:

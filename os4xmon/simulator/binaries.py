@@ -18,7 +18,7 @@ import os
 import shutil
 import sys
 
-from os4xmon import daemons
+from os4xmon.os4x import daemons
 
 MARKER = ".os4x-simulator"
 EXECUTED = (daemons.MASTER, daemons.SEND_QUEUE, daemons.CLIENTD, daemons.DEBUGD,

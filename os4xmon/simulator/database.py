@@ -27,9 +27,9 @@ import argparse
 import os
 from typing import Any, Iterator
 
-from os4xmon import daemons
-from os4xmon.options import DEFAULTS, identifier
-from os4xmon.settings import DEFAULT_PORT, DEFAULT_TLS_PORT
+from os4xmon.cli.options import DEFAULTS, identifier
+from os4xmon.core.settings import DEFAULT_PORT, DEFAULT_TLS_PORT
+from os4xmon.os4x import daemons
 from os4xmon.simulator.scenario import Scenario
 
 PID_TABLE = "daemon_state"

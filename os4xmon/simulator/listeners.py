@@ -27,16 +27,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from os4xmon import daemons, oftp
-from os4xmon.numbers import port_number
-from os4xmon.settings import (
+from os4xmon.core.settings import (
     DEFAULT_CLIENTD_PORT,
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
 )
+from os4xmon.core.values import port_number
+from os4xmon.os4x import daemons
 from os4xmon.simulator import certificate, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
+from os4xmon.wire import oftp
 
 FAULTS = {
     "not-listening": "the daemon runs but does not listen",
@@ -377,7 +378,7 @@ def _foreign(port: int) -> None:
 
 
 def _listening_ports() -> set[int]:
-    from os4xmon.sockets import parse_proc_net_tcp
+    from os4xmon.sources.listening import parse_proc_net_tcp
 
     found: set[int] = set()
     for table in ("tcp", "tcp6"):

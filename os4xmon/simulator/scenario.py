@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from os4xmon import daemons
+from os4xmon.os4x import daemons
 
 DECOYS = (
     ("grep", "grep os4xrd"),

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from os4xmon import daemons
+from os4xmon.os4x import daemons
 from os4xmon.simulator import binaries, proctitle
 from os4xmon.simulator.scenario import DECOYS, Scenario
 

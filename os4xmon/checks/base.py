@@ -1,0 +1,49 @@
+"""The base class of every aspect's Resource: one aspect's failure never aborts the others."""
+
+from __future__ import annotations
+
+import nagiosplugin
+
+from os4xmon.core.execution import (
+    CheckTimeout,
+    phase,
+    remember_traceback,
+    timed_out,
+    timeout_message,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import Iterator, Sequence
+
+
+class Aspect(nagiosplugin.Resource):
+    """A Resource that never lets an unexpected error of its own abort the other aspects.
+
+    Subclasses implement ``measure()``. Its metrics are collected all at once, so an aspect
+    that fails half-way reports UNKNOWN with one line instead of half its perfdata.
+    """
+
+    details: Sequence[str] = ()
+    """Lines for the long output (-v)."""
+    debug_details: Sequence[str] = ()
+    """Lines for -vv: how the aspect found what it found (which source it read)."""
+
+    def measure(self) -> Iterator[nagiosplugin.Metric]:
+        raise NotImplementedError
+
+    def probe(self) -> list[nagiosplugin.Metric]:
+        if timed_out():  # another aspect used up -t: say so rather than wait past it
+            raise nagiosplugin.CheckError(f"{self.name} not checked: no time left within -t")
+        with phase(f"checking {self.name}"):
+            try:
+                return list(self.measure())
+            except CheckTimeout as stop:  # what the other aspects found is kept
+                raise nagiosplugin.CheckError(
+                    f"{self.name}: {timeout_message(stop.phase)}") from None
+            except nagiosplugin.CheckError:
+                raise
+            except Exception as error:
+                remember_traceback()
+                raise nagiosplugin.CheckError(
+                    f"{self.name} check failed: {type(error).__name__}: {error}") from None

@@ -1,0 +1,3 @@
+"""The command line: the entry point, the option table, reading options into Settings, --db-
+discover.
+"""

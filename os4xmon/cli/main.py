@@ -1,0 +1,106 @@
+"""The ``check_os4x`` command: options in, one status line and an exit code out.
+
+The order matters: the streams are made safe and the signals handled first; options and the
+files they name are read with size limits before the -t alarm is armed (they cannot wait);
+then the alarm is armed and everything that can wait (DNS for --host, every aspect) runs
+within it, each step taking its share from ``execution.share()``.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+from os4xmon.cli.options import UsageError, parse, verbosity_hint
+from os4xmon.core import execution
+from os4xmon.core.text import printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
+    from typing import NoReturn, Sequence
+
+    from os4xmon.core.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    if hasattr(gc, "freeze"):  # CPython; PyPy's collector has no freeze
+        gc.freeze()  # what is imported lives until exit: no collection need walk it again
+    execution.guard_streams()
+    execution.handle_signals()
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = verbosity_hint(args)
+    try:
+        _run(args, verbose)
+    except execution.Interrupted as stop:
+        execution.kill_children()
+        execution.fail(f"stopped by {stop.signal_name} while {stop.phase}", verbose)
+    except execution.CheckTimeout as stop:
+        execution.fail(execution.timeout_message(stop.phase), verbose)
+    raise AssertionError("unreachable")  # _run always exits
+
+
+def _run(args: list[str], verbose: int) -> NoReturn:
+    try:
+        settings = parse(args)
+    except UsageError as error:
+        execution.fail(f"{error} (see check_os4x --help)", verbose)
+    except Exception as error:
+        execution.fail(f"internal error while reading options: {type(error).__name__}: {error}",
+                     verbose)
+
+    execution.arm(settings.timeout)
+    try:
+        settings = locate(settings)
+    except UsageError as error:
+        execution.fail(f"{error} (see check_os4x --help)", settings.verbose)
+    try:
+        if settings.db_discover:  # prints what may hold the PIDs, then exits
+            from os4xmon.cli.db_discover import discover
+
+            discover(settings)
+        from os4xmon.cli.assemble import build_check
+        from os4xmon.facts.host import Host
+
+        check = build_check(settings, Host(settings))
+    except Exception as error:
+        execution.fail(f"internal error while setting up: {type(error).__name__}: {error}",
+                     settings.verbose)
+    execution.execute(check, settings.timeout, settings.verbose, settings.describe(),
+                    settings.warnings)
+
+
+def locate(settings: Settings) -> Settings:
+    """Decides once whether --host is this machine (by its addresses), and checks what only
+    makes sense on it; a name that does not resolve is one UNKNOWN line, not one per port."""
+    host = printable(settings.host, 80)
+    if settings.host == "127.0.0.1":
+        local = True
+    else:
+        import socket
+
+        from os4xmon.core import netwait
+
+        try:
+            with execution.phase(f"resolving --host {host}"):
+                local = netwait.is_local(settings.host, execution.share(2))
+        except socket.gaierror as error:  # not a usage error: DNS may be down for a while
+            execution.fail(f"--host {host}: {printable(str(error.strerror), 80)}",
+                         settings.verbose)
+    if settings.user and local:
+        _check_user(settings.user)
+    return settings.replaced(host_is_local=local)
+
+
+def _check_user(name: str) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        if not name.isdigit():
+            raise UsageError(f"--user {printable(name, 40)!r}: no such user on this host") \
+                from None
+        try:
+            pwd.getpwuid(int(name))
+        except (KeyError, OverflowError):
+            raise UsageError(f"--user {name}: no such user id on this host") from None

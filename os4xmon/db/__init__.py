@@ -1,0 +1,3 @@
+"""The database drivers behind one small interface, the MySQL wire details, and the read-only SQL
+guard.
+"""

@@ -1,0 +1,1 @@
+"""OS4X's own facts: its daemons' names and roles."""

@@ -1,0 +1,3 @@
+"""The readers of the host: the process table, listening sockets (netlink, /proc/net), CAPI, port
+ranges.
+"""
