@@ -6,8 +6,8 @@ Two forms, told apart by the number of columns the query returns:
 - **summary**, 5 columns: (partner, state, count, oldest age in seconds, most send tries), one
   row per partner and state (``GROUP BY``), so that the database does the work on a large queue.
 
-Either way :func:`reader` gives a function that turns one row into a :data:`Group` (partner,
-state, count, oldest age, most tries): an entry is a group of one. The fold
+Either way a row is a group (partner, state, count, oldest age, most tries): an entry is a
+group of one (:func:`entry_row`, :func:`summary_row`; :func:`reader` for all but the partner). The fold
 (:mod:`.fold`) never sees the difference, which is why both forms give the same verdicts.
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
     Group = Tuple[str, str, int, Optional[float], int]
     """(partner, state, count, oldest age or None, most send tries)"""
+    Figures = Tuple[str, int, Optional[float], int]  # a Group without its partner
 
 
 NEW, TAKEN, WAITING, BLOCKED, SENT = "new", "taken", "waiting", "blocked", "sent"
@@ -125,28 +126,39 @@ def partner_of(value: Any) -> str:
     return text or "(empty name)"
 
 
+def entry_figures(row: Sequence[Any]) -> Figures:
+    """(partner, state, age, tries) without the partner: a group of one entry."""
+    state = state_of(row[1])
+    return state, 1, age_of(row[2], state), tries_of(row[3])
+
+
+def summary_figures(row: Sequence[Any]) -> Figures:
+    """(partner, state, count, oldest age, most tries) without the partner: a group as the
+    database folded it. A count of 0 is a group of nothing (its age may then be NULL)."""
+    state = state_of(row[1])
+    if row[2] is None:
+        raise RowError("count is NULL")
+    count = whole_of(row[2], "count")
+    age = age_of(row[3], state if count else SENT, "oldest age")
+    return state, count, age, whole_of(row[4], "most send tries")
+
+
 def entry_row(row: Sequence[Any]) -> Group:
     """(partner, state, age, tries): a group of one entry."""
-    state = state_of(row[1])
-    return partner_of(row[0]), state, 1, age_of(row[2], state), tries_of(row[3])
+    return (partner_of(row[0]), *entry_figures(row))
 
 
 def summary_row(row: Sequence[Any]) -> Group:
-    """(partner, state, count, oldest age, most tries): a group as the database folded it. A
-    count of 0 is a group of nothing (its age may then be NULL)."""
-    state = state_of(row[1])
-    count = whole_of(row[2], "count")
-    if row[2] is None:
-        raise RowError("count is NULL")
-    age = age_of(row[3], state if count else SENT, "oldest age")
-    return partner_of(row[0]), state, count, age, whole_of(row[4], "most send tries")
+    """(partner, state, count, oldest age, most tries), checked."""
+    return (partner_of(row[0]), *summary_figures(row))
 
 
-def reader(width: int) -> Callable[[Sequence[Any]], Group]:
-    """The reader of rows of this many columns, or a DatabaseError that says what to fix."""
+def reader(width: int) -> Callable[[Sequence[Any]], Figures]:
+    """The reader of rows of this many columns (all but the partner, which the fold reads
+    once per name), or a DatabaseError that says what to fix."""
     if width == ENTRY_COLUMNS:
-        return entry_row
+        return entry_figures
     if width == SUMMARY_COLUMNS:
-        return summary_row
+        return summary_figures
     raise DatabaseError(BAD_RESULT, f"--queue-query returns {plural(width, 'column')}, "
                         f"expected 4 ({ENTRY_FORM}) or 5 ({SUMMARY_FORM})")

@@ -61,14 +61,17 @@ class Fold:
         self.totals = {state: Figures() for state in STATES}
         self.oldest: dict[str, Worst | None] = {state: None for state in STATES}
         self.most_tries: dict[str, Worst | None] = {state: None for state in STATES}
-        self.beyond = 0  # entries of partners past MAX_PARTNERS
+        self.cap = MAX_PARTNERS
+        self.beyond = 0  # entries of partners past the cap
         self.problems: list[str] = []  # the first few unusable rows, why
         self.problem_count = 0
+        self._names: dict[Any, str] = {}  # partner as the driver gave it -> printable
 
     def add(self, row: Sequence[Any]) -> None:
         self.rows += 1
         try:
-            partner, state, count, age, tries = self._read(row)
+            state, count, age, tries = self._read(row)
+            partner = self._partner(row[0])
         except RowError as error:
             self._problem(row, error)
             return
@@ -87,7 +90,7 @@ class Fold:
             self.most_tries[state] = (tries, partner)
         mine = self.partners.get(partner)
         if mine is None:
-            if len(self.partners) >= MAX_PARTNERS:
+            if len(self.partners) >= self.cap:
                 self.beyond += count
                 return
             mine = self.partners[partner] = {}
@@ -95,6 +98,18 @@ class Fold:
         if figures is None:
             figures = mine[state] = Figures()
         figures.add(count, age, tries)
+
+    def _partner(self, value: Any) -> str:
+        """The partner's printable name, made once per name (a backlog repeats few names)."""
+        try:
+            return self._names[value]
+        except KeyError:
+            name = self._names[value] = partner_of(value)
+            if len(self._names) > 2 * self.cap:  # hostile names: the cache stays bounded
+                self._names.clear()
+            return name
+        except TypeError:  # not hashable (a memoryview)
+            return partner_of(value)
 
     def add_all(self, rows: Any) -> Fold:
         for row in rows:

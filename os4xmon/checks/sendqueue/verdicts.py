@@ -19,7 +19,7 @@ from os4xmon.checks.sendqueue.contract import (
     SUMMARY_FORM,
     WAITING,
 )
-from os4xmon.checks.sendqueue.fold import MAX_PARTNERS, MAX_PROBLEMS_KEPT, Fold
+from os4xmon.checks.sendqueue.fold import MAX_PROBLEMS_KEPT, Fold
 from os4xmon.core.findings import Finding
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
@@ -200,7 +200,7 @@ def partner_lines(fold: Fold) -> list[str]:
         lines.append(f"send queue: and {len(fold.partners) - MAX_PARTNER_LINES} more partners")
     if fold.beyond:
         lines.append(f"send queue: {plural(fold.beyond, 'entry', 'entries')} of partners past "
-                     f"the first {MAX_PARTNERS} count in the totals only")
+                     f"the first {fold.cap} count in the totals only")
     return lines
 
 
