@@ -137,7 +137,7 @@ def run_plugin(tmpdir: Path) -> dict[str, object]:
     started = time.monotonic()
     process = subprocess.Popen([str(HERE / "check_os4x"), *CHECKS], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, env=env, cwd="/")
-    assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+    assert process.stdout is not None
     output = process.stdout.read().decode("utf-8", "replace")
     process.stdout.close()
     _, status, usage = os.wait4(process.pid, 0)

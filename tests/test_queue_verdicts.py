@@ -28,7 +28,7 @@ def rows(*values):
     return Fold(4).add_all(values)
 
 
-def Entry(partner, state, age, tries=0):  # noqa: N802 - reads like the record it was
+def Entry(partner, state, age, tries=0):
     """A per-entry row as a driver returns it."""
     return (partner, state, age, tries)
 
@@ -99,7 +99,7 @@ def test_partner_bytes_are_escaped():
 
 
 def test_column_count_and_no_row_cap():
-    with pytest.raises(DatabaseError, match="returns 3 columns, expected 4 .* or 5 "):
+    with pytest.raises(DatabaseError, match=r"returns 3 columns, expected 4 .* or 5 "):
         Fold(3)
     assert rows(*[("P", "sent", 1, 0)] * 10001).count("sent") == 10001
 

@@ -217,7 +217,7 @@ class MysqlConnection(Connection):
                 self._bound("reading the rows")
                 batch = cursor.fetchmany(STREAM_BATCH)
             except Exception as error:
-                raise self._failure(error) from None
+                raise self._failure(error, "reading the rows") from None
             if not batch:
                 return
             yield batch
@@ -242,15 +242,15 @@ class MysqlConnection(Connection):
         cursor.connection = None
         self.close()
 
-    def _failure(self, error: Exception) -> DatabaseError:
+    def _failure(self, error: Exception, doing: str = "running the query") -> DatabaseError:
         """Any error of a read as a DatabaseError in words."""
         if isinstance(error, DatabaseError):
             return error  # already in words: the deadline ran out
         if isinstance(error, self._too_much):
             return DatabaseError(BAD_RESULT, f"{error} in one row", self.params.where())
         if isinstance(error, self._errors):
-            return _mysql_error(error, self.params, "querying", self.deadline)
-        return _unexpected(error, self.params, "querying")
+            return _mysql_error(error, self.params, doing, self.deadline)
+        return _unexpected(error, self.params, doing)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a broken connection may fail to close

@@ -320,7 +320,7 @@ class PostgresConnection(Connection):
                 self.deadline.left_or_fail("reading the rows")
                 batch = cursor.fetchmany(STREAM_BATCH)
             except Exception as error:
-                raise self._failure(error) from None
+                raise self._failure(error, "reading the rows") from None
 
     def _finish(self, complete: bool) -> None:
         """The transaction ends (and the cursor with it); after a failure the connection is
@@ -331,13 +331,13 @@ class PostgresConnection(Connection):
                 return
         self.close()
 
-    def _failure(self, error: Exception) -> DatabaseError:
+    def _failure(self, error: Exception, doing: str = "running the query") -> DatabaseError:
         """Any error of a read as a DatabaseError in words."""
         if isinstance(error, DatabaseError):
             return error
         if isinstance(error, self._errors):
-            return _pg_error(error, self.params, "querying", self.deadline)
-        return _unexpected(error, self.params, "querying")
+            return _pg_error(error, self.params, doing, self.deadline)
+        return _unexpected(error, self.params, doing)
 
     def close(self) -> None:
         if getattr(self, "_closed", False):

@@ -7,8 +7,9 @@ Two forms, told apart by the number of columns the query returns:
   row per partner and state (``GROUP BY``), so that the database does the work on a large queue.
 
 Either way a row is a group (partner, state, count, oldest age, most tries): an entry is a
-group of one (:func:`entry_row`, :func:`summary_row`; :func:`reader` for all but the partner). The fold
-(:mod:`.fold`) never sees the difference, which is why both forms give the same verdicts.
+group of one (:func:`entry_row`, :func:`summary_row`; :func:`reader` for all but the partner).
+The fold (:mod:`.fold`) never sees the difference, which is why both forms give the same
+verdicts.
 """
 
 from __future__ import annotations
