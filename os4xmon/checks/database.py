@@ -305,7 +305,7 @@ def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str
 def pid_query(settings: Settings) -> str:
     """The --pid-query with its prefix, checked again (Settings can be built without the
     options): one read-only SELECT, or DatabaseError before any server sees it."""
-    from os4xmon.db.sqlguard import check_read_only
+    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
 
     query = (settings.pid_query or "").replace("{prefix}", settings.db_prefix)
     try:

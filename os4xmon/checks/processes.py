@@ -149,7 +149,7 @@ def runs_as(user: str | None) -> bool:
         return False
     import os
 
-    from os4xmon.sources.proctable import user_name
+    from os4xmon.sources.proctable import user_name  # pwd only when --user is given
 
     return user_name(os.geteuid()) == user
 

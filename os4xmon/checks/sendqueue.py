@@ -383,7 +383,7 @@ def read_only_problem(sql: str) -> str | None:
     """Why a query option is not one plain read-only statement, or None when it is: the
     shared guard (os4xmon.db.sqlguard), as for --pid-query; the read-only transaction stays the
     second wall."""
-    from os4xmon.db.sqlguard import check_read_only
+    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
 
     try:
         check_read_only(sql, "--queue-query")

@@ -23,8 +23,6 @@ from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, pid_list, printable
 from os4xmon.core.values import port_number, whole_number
-from os4xmon.db.access import budget, connect_params
-from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.os4x import daemons
 
 TYPE_CHECKING = False
@@ -187,6 +185,8 @@ def configuration_query(prefix: str) -> str:
 
 def configuration_on(connection: Connection, prefix: str) -> Configured:
     """Ports and stop requests from <prefix>configuration; a failure here is only a note."""
+    from os4xmon.db.drivers import DatabaseError  # the drivers only for runs that read it
+
     table = f"{prefix}configuration"
     try:
         ((_, rows),) = connection.read_only([configuration_query(prefix)])
@@ -200,6 +200,10 @@ def read_configuration(settings: Settings) -> Configured:
     """<prefix>configuration on a connection of its own: for an aspect that asks before the
     database check has run (the process check explaining a stopped daemon, the port check).
     A failure is only a note (the database check reports the database)."""
+    # the drivers only for runs that read the database
+    from os4xmon.db.access import budget, connect_params
+    from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
+
     table = f"{settings.db_prefix}configuration"
     params = connect_params(settings)
     with execution.phase(f"reading {table} ({params.where()})"):

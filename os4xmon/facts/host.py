@@ -17,7 +17,7 @@ that needs a fact asks ``Host``, which reads it once and keeps it for the rest o
 from __future__ import annotations
 
 from os4xmon.core.settings import Settings
-from os4xmon.facts.configuration import Configured, read_configuration
+from os4xmon.facts.configuration import Configured
 from os4xmon.sources.proctable import ProcessTable, read_process_table
 
 TYPE_CHECKING = False
@@ -44,6 +44,7 @@ class Host:
     def process_report(self) -> ProcessReport:
         """The process check's verdicts on the snapshot, for the daemons the settings expect."""
         if self._report is None:
+            # the process report only for runs whose aspects ask for it
             from os4xmon.facts.process_report import Expectation, assess, replaced_files
 
             table = self.process_table()
@@ -65,6 +66,8 @@ class Host:
         if self._configured is None:
             settings = self.settings
             if "database" in settings.selected_checks and settings.pid_query:
+                from os4xmon.facts.configuration import read_configuration  # reads the database
+
                 self._configured = read_configuration(settings)
             else:
                 self._configured = Configured()
