@@ -85,7 +85,7 @@ class MysqlConnection(Connection):
         try:
             import pymysql
 
-            from os4xmon.db import mysqlwire
+            from os4xmon.db import mysqlwire  # with PyMySQL, which it patches
         except ImportError as error:
             raise DatabaseError(DRIVER_MISSING, f"PyMySQL: {printable(str(error))}") from None
         self._errors: tuple[type[Exception], ...] = (pymysql.MySQLError, OSError)

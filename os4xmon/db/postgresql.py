@@ -144,7 +144,7 @@ def _addresses(host: str, seconds: float) -> list[str]:
     own syntax) or a name that does not resolve (libpq then says so)."""
     import socket
 
-    from os4xmon.core import netwait
+    from os4xmon.core import netwait  # sockets only once a connection is made
 
     if host.startswith("/") or "," in host:
         return []

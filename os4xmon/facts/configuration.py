@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from nagiosplugin.state import Critical, Warn
 
+from os4xmon.core import execution
 from os4xmon.core.execution import CheckTimeout
-from os4xmon.core.findings import Finding
+from os4xmon.core.findings import Finding, daemon_not_running
 from os4xmon.core.record import dataclass, field
+from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, pid_list, printable
 from os4xmon.core.values import port_number, whole_number
 from os4xmon.os4x import daemons
@@ -26,6 +28,8 @@ from os4xmon.os4x import daemons
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Callable, Mapping, Sequence
+
+    from os4xmon.db.drivers import Connection
 
 
 PORT_KEYS = ("tcp_port", "tcp_port_tls", "os4xclientd_port")
@@ -102,16 +106,17 @@ def describe(configured: Configured) -> list[str]:
     return lines
 
 
-def _restart_advice(daemon: str, key: str, configured: Configured) -> str:
-    starts = daemon if not daemons.is_receiver(daemon) else daemons.MASTER
+def _restart_advice(daemon: str, key: str, configured: Configured,
+                    start: Callable[[str], str]) -> str:
     return (f"the stop was asked for in {configured.where(key)} = "
             f"{configured.stop_requests[key]}: if {daemon} should run, set {key} to 0 there and "
-            f"start /opt/os4x/bin/{starts}; if the stop is wanted (maintenance), schedule a "
+            f"start {start(daemon)}; if the stop is wanted (maintenance), schedule a "
             "downtime")
 
 
 def explain_not_running(findings: Sequence[Finding],
-                        configured: Callable[[], Configured | None]) -> list[Finding]:
+                        configured: Callable[[], Configured | None],
+                        start: Callable[[str], str] = daemons.start_command) -> list[Finding]:
     """The process aspect's "D not running" findings, with the stop request that explains
     them; still CRITICAL. ``configured`` is asked only when such a finding exists (it may
     have to read the database). The explanation is optional, the verdicts are not: when -t
@@ -133,23 +138,22 @@ def explain_not_running(findings: Sequence[Finding],
         if daemon is None or key is None:
             explained.append(finding)
             continue
-        advice = _restart_advice(daemon, key, table)
+        advice = _restart_advice(daemon, key, table, start)
         explained.append(Finding(
             finding.state, f"{finding.message}: stop requested in {table.where(key)}",
-            advice + (f"; {finding.advice}" if finding.advice else "")))
+            advice + (f"; {finding.advice}" if finding.advice else ""), finding.subject))
     return explained
 
 
 def _not_running(finding: Finding) -> str | None:
-    """The daemon a "D not running..." finding is about, if its stop may be requested."""
-    daemon, _, rest = finding.message.partition(" ")
-    if rest.startswith("not running") and stop_key(daemon) is not None:
-        return daemon
-    return None
+    """The daemon a "not running" finding is about, if its stop may be requested."""
+    daemon = finding.says_not_running()
+    return daemon if daemon is not None and stop_key(daemon) is not None else None
 
 
 def stop_request_findings(configured: Configured, instances: Mapping[str, Sequence[int]],
-                          reported_elsewhere: Callable[[str], bool]) -> list[Finding]:
+                          reported_elsewhere: Callable[[str], bool],
+                          start: Callable[[str], str] = daemons.start_command) -> list[Finding]:
     """A daemon that runs while its stop request is set: WARNING, it is about to exit. One
     that does not run: CRITICAL here only when the process check does not report it already
     (``reported_elsewhere(daemon)``)."""
@@ -167,5 +171,51 @@ def stop_request_findings(configured: Configured, instances: Mapping[str, Sequen
         elif not reported_elsewhere(daemon):
             findings.append(Finding(
                 Critical, f"{daemon} not running: stop requested in {configured.where(key)}",
-                _restart_advice(daemon, key, configured)))
+                _restart_advice(daemon, key, configured, start), daemon_not_running(daemon)))
     return findings
+
+
+# -- reading the table: I/O --
+
+
+def configuration_query(prefix: str) -> str:
+    keys = ", ".join(f"'{key}'" for key in KEYS)
+    return f"SELECT name, value FROM {prefix}configuration WHERE name IN ({keys})"  # noqa: S608
+
+
+def configuration_on(connection: Connection, prefix: str) -> Configured:
+    """Ports and stop requests from <prefix>configuration; a failure here is only a note."""
+    from os4xmon.db.drivers import DatabaseError  # the drivers only for runs that read it
+
+    table = f"{prefix}configuration"
+    try:
+        ((_, rows),) = connection.read_only([configuration_query(prefix)])
+    except DatabaseError as error:
+        return Configured(notes=(f"ports and stop requests not read from {table}: {error}",),
+                          table=table)
+    return parse_configuration(rows, table)
+
+
+def read_configuration(settings: Settings) -> Configured:
+    """<prefix>configuration on a connection of its own: for an aspect that asks before the
+    database check has run (the process check explaining a stopped daemon, the port check).
+    A failure is only a note (the database check reports the database)."""
+    # the drivers only for runs that read the database
+    from os4xmon.db.access import budget, connect_params
+    from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
+
+    table = f"{settings.db_prefix}configuration"
+    params = connect_params(settings)
+    with execution.phase(f"reading {table} ({params.where()})"):
+        try:
+            connection = connect(params, Deadline(budget(settings)))
+        except DatabaseError as error:
+            return Configured(notes=(scrub(f"ports and stop requests not read from {table}: "
+                                           f"{error}", settings.db_password),), table=table)
+        try:
+            configured = configuration_on(connection, settings.db_prefix)
+        finally:
+            connection.close()
+    return Configured(configured.ports, tuple(scrub(note, settings.db_password)
+                                              for note in configured.notes),
+                      configured.stop_requests, table)

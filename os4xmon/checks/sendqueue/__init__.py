@@ -38,10 +38,11 @@ from os4xmon.core.findings import (
     finding_metrics,
     headline,
     perfdata,
-    range_above,
 )
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural
+from os4xmon.core.thresholds import range_above
+from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
 
@@ -56,7 +57,7 @@ def read_only_problem(sql: str) -> str | None:
     """Why a query option is not one plain read-only statement, or None when it is: the
     shared guard (os4xmon.db.sqlguard), as for --pid-query; the read-only transaction stays the
     second wall."""
-    from os4xmon.db.sqlguard import check_read_only
+    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
 
     try:
         check_read_only(sql, "--queue-query")
@@ -145,16 +146,12 @@ class Queue(Aspect):
         return scrub(text, self.settings.db_password)
 
     def _failure(self, error: DatabaseError) -> Finding:
-        from os4xmon.checks.database import error_advice  # the database aspect's words
-
         state = STATES_BY_NAME[self.settings.db_error_state]
         return Finding(state, self._say(f"send queue: {error}"),
                        error_advice(error.kind, "--queue-query"))
 
     def _read(self) -> None:
         """Streams the rows into self.fold; a DatabaseError half-way leaves what was folded."""
-        from os4xmon.checks.database import connect_params  # the database aspect's options
-
         params = connect_params(self.settings)
         deadline = Deadline(budget(self.settings))
         with execution.phase(f"waiting for the send queue ({params.where()})"):
