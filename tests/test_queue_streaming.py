@@ -15,7 +15,7 @@ from os4xmon.checks.sendqueue import fold as folding
 from os4xmon.checks.sendqueue.contract import STATES, summary_row
 from os4xmon.checks.sendqueue.fold import Fold
 from os4xmon.checks.sendqueue.verdicts import Limits, judge
-from os4xmon.cli import configure as options
+from os4xmon.cli import read_settings as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.db.drivers import SILENT, DatabaseError
