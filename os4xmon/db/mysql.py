@@ -224,6 +224,7 @@ class MysqlConnection(Connection):
 
     def _finish(self, cursor: Any, complete: bool) -> None:
         """All rows read: the transaction ends; else the connection is dropped, not drained."""
+        self._conn.cap_each_message = False  # read_only's cap is per answer again
         if complete:
             try:
                 cursor.close()
