@@ -79,10 +79,27 @@ def _tls_context(ca_file: str | None) -> Any:
     return context
 
 
+def _import_pymysql_without_rsa() -> None:
+    """PyMySQL imports ``cryptography`` (a fifth of the plugin's start) only to encrypt the
+    password to a key the server sends, which mysqlwire refuses anyway (over verified TLS the
+    password goes in clear inside it): PyMySQL's auth module is imported with that import
+    failing, as on a host without ``cryptography``, and everyone else may import it as usual."""
+    import sys
+
+    if "pymysql._auth" in sys.modules or "cryptography" in sys.modules:
+        return
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import pymysql._auth  # noqa: F401 - imported now, without cryptography
+    finally:
+        del sys.modules["cryptography"]
+
+
 class MysqlConnection(Connection):
     def __init__(self, params: ConnectParams, deadline: Deadline) -> None:
         super().__init__(params, deadline)
         try:
+            _import_pymysql_without_rsa()
             import pymysql
 
             from os4xmon.db import mysqlwire  # with PyMySQL, which it patches
