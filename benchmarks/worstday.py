@@ -260,14 +260,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     args = parser.parse_args()
+    if args.what == "aspects" and not os.environ.get("BENCH_ISOLATED"):
+        isolate()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}: "
           f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu()}, Python "
           f"{platform.python_version()}\n")
     if args.what == "queue":
         queue_bench(args.rounds, [int(size) for size in args.sizes.split(",")])
     else:
-        if not os.environ.get("BENCH_ISOLATED"):
-            isolate()
         aspects_bench(args.rounds)
     return 0
 
