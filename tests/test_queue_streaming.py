@@ -196,3 +196,27 @@ def test_a_failure_before_any_row_is_the_failure_alone(capsys, monkeypatch):
     output = capsys.readouterr().out
     assert ended.value.code == 3
     assert "after" not in output.splitlines()[0]
+
+
+def test_figures_keep_the_count_the_oldest_and_the_most_tries():
+    fold = Fold(4).add_all([("A", "new", 100, 3), ("A", "new", 50, 9), ("A", "new", 70, 1)])
+    assert fold.partners["A"]["new"].as_tuple() == (3, 100.0, 9)
+    assert fold.totals["new"].as_tuple() == (3, 100.0, 9)
+    assert fold.oldest["new"] == (100.0, "A") and fold.most_tries["new"] == (9, "A")
+
+
+def test_partner_lines_show_the_oldest_pending_and_the_most_tries():
+    fold = Fold(4).add_all([("A", "new", 100, 2), ("A", "taken", 500, 7),
+                            ("A", "waiting", 900, 1), ("A", "sent", 99999, 50),
+                            ("B", "blocked", None, 0)])
+    assert judge(fold, Limits()).lines == [
+        "send queue, partner A: new 1, taken 1, waiting 1, blocked 0, sent 1; oldest pending "
+        "15m 0s (waiting), most tries 7",
+        "send queue, partner B: new 0, taken 0, waiting 0, blocked 1, sent 0"]
+
+
+def test_the_oldest_leaving_entry_and_its_state_are_named_on_a_tie_by_name():
+    fold = Fold(5).add_all([("B", "taken", 2, 20000, 0), ("A", "new", 1, 20000, 0)])
+    message = judge(fold, Limits()).findings[0].message
+    assert message.startswith("send queue: files to partner B not leaving, an entry taken by "
+                              "send queue for 5h 33m")
