@@ -220,3 +220,13 @@ def test_the_oldest_leaving_entry_and_its_state_are_named_on_a_tie_by_name():
     message = judge(fold, Limits()).findings[0].message
     assert message.startswith("send queue: files to partner B not leaving, an entry taken by "
                               "send queue for 5h 33m")
+
+
+def test_every_verdict_is_about_the_partner_it_names():
+    fold = Fold(4).add_all([("OLD", "taken", 99999, 0), ("FAR", "new", 5, 12),
+                            ("SLOW", "waiting", 99999, 0), ("LOCK", "blocked", None, 0)])
+    findings = judge(fold, Limits(length_warning=1, ack_warning=60)).findings
+    assert [(f.subject.kind, f.subject.name) for f in findings if f.subject] == [
+        ("partner", "OLD"), ("partner", "FAR"), ("partner", "FAR"), ("partner", "SLOW"),
+        ("partner", "LOCK")]
+    assert all(f"partner {f.subject.name}" in f.message for f in findings if f.subject)

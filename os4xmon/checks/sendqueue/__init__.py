@@ -41,7 +41,6 @@ from os4xmon.core.findings import (
 )
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural
-from os4xmon.core.thresholds import range_above
 from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
@@ -176,19 +175,15 @@ class Queue(Aspect):
     def _perfdata(self, verdict: Verdict | None) -> Iterator[nagiosplugin.Metric]:
         """The same six labels on every run; U where the query gave no (whole) answer, and
         for the oldest age when no entry is new or taken."""
-        settings = self.settings
         for state in (NEW, TAKEN, WAITING, BLOCKED):
             yield perfdata(f"queue_{state}", verdict.counts[state] if verdict else None)
         oldest = None if verdict is None or verdict.oldest_age is None \
             else round(verdict.oldest_age, 1)
         if oldest is not None and oldest == int(oldest):
             oldest = int(oldest)
-        yield perfdata("queue_oldest_age", oldest, "s",
-                       warning=range_above(settings.queue_age_warning),
-                       critical=range_above(settings.queue_age_critical))
-        yield perfdata("queue_max_tries", verdict.max_tries if verdict else None,
-                       warning=range_above(settings.queue_tries_warning),
-                       critical=range_above(settings.queue_tries_critical))
+        yield self.limits.age.perfdata("queue_oldest_age", oldest, "s")
+        yield self.limits.tries.perfdata("queue_max_tries",
+                                         verdict.max_tries if verdict else None)
 
 
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:

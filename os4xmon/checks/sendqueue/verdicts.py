@@ -7,7 +7,7 @@ per-entry and the summary form of one queue give the same words.
 
 from __future__ import annotations
 
-from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
+from nagiosplugin.state import Critical, ServiceState, Unknown, Warn
 
 from os4xmon.checks.sendqueue.contract import (
     BLOCKED,
@@ -20,10 +20,11 @@ from os4xmon.checks.sendqueue.contract import (
     WAITING,
 )
 from os4xmon.checks.sendqueue.fold import MAX_PROBLEMS_KEPT, Fold
-from os4xmon.core.findings import Finding
+from os4xmon.core.findings import Finding, Subject
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural
+from os4xmon.core.thresholds import Threshold
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -44,6 +45,16 @@ class Limits:
     length_critical: int | None = None
     ack_warning: float | None = None
     ack_critical: float | None = None
+
+    @property
+    def age(self) -> Threshold:
+        """Of the oldest new or taken entry: its verdict and queue_oldest_age's fields."""
+        return Threshold.above(self.age_warning, self.age_critical)
+
+    @property
+    def tries(self) -> Threshold:
+        """Of the most tried pending entry: its verdict and queue_max_tries' fields."""
+        return Threshold.above(self.tries_warning, self.tries_critical)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -70,12 +81,10 @@ class Verdict:
 
 def level(value: float, warning: float | None, critical: float | None
           ) -> tuple[ServiceState, float | None]:
-    """The state of value against 'more than' thresholds, and the threshold it passed."""
-    if critical is not None and value > critical:
-        return Critical, critical
-    if warning is not None and value > warning:
-        return Warn, warning
-    return Ok, None
+    """The state of value against 'more than' thresholds (the Threshold that also writes the
+    perfdata), and the threshold it passed, for the sentence."""
+    state = Threshold.above(warning, critical).state(value)
+    return state, critical if state == Critical else warning if state == Warn else None
 
 
 def _count(limit: float) -> str:
@@ -84,6 +93,10 @@ def _count(limit: float) -> str:
 
 def _partner(name: str) -> str:
     return f"partner {name}"
+
+
+def _about(partner: str) -> Subject:
+    return Subject("partner", partner)
 
 
 def _connection_advice(partner: str) -> str:
@@ -123,7 +136,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
                 f"{LABELS[state_word]} for {duration(age)} (more than {duration(limit)})",
                 f"{_connection_advice(partner)}; and that os4xsqd runs and picks the "
                 "entry: only entries of its server ID, whose file the OS4X user can read, "
-                "while the partner's parallel channels are not exhausted"))
+                "while the partner's parallel channels are not exhausted", _about(partner)))
 
     tried = [worst for state in PENDING for worst in (fold.most_tries[state],)
              if worst is not None]
@@ -137,7 +150,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
                 f"{plural(int(tries), 'send try', 'send tries')} of a pending entry (more "
                 f"than {_count(limit)})",
                 f"{_connection_advice(partner)}; every failed connection raises the send "
-                f"tries of all its entries"))
+                f"tries of all its entries", _about(partner)))
 
     pending = verdict.pending
     if pending:
@@ -148,7 +161,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
                 state, f"send queue: {pending} entries pending (more than {_count(limit)}), "
                 f"most for {_partner(name)} ({count})",
                 f"check that os4xsqd runs and sends; start with {_partner(name)}, which has "
-                f"the most entries: {_connection_advice(name)}"))
+                f"the most entries: {_connection_advice(name)}", _about(name)))
 
     waiting = fold.oldest[WAITING]
     if waiting is not None:
@@ -160,7 +173,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
                 f"file for {duration(age)} (more than {duration(limit)})",
                 f"ask {_partner(partner)} whether it received the file and sends "
                 "end-to-end responses (EERP); os4xsqd fetches missing EERPs from TCP and TLS "
-                f"partners itself, so also {_connection_advice(partner)}"))
+                f"partners itself, so also {_connection_advice(partner)}", _about(partner)))
 
     blocked = verdict.counts[BLOCKED]
     if blocked:
@@ -174,7 +187,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
             f"{_partner(name)}{more}",
             f"look at the blocked entries of {_partner(name)} in the OS4X web interface (send "
             "queue), find out why they were blocked (an event script may have fired) and "
-            "unblock or delete them; blocked entries are never sent"))
+            "unblock or delete them; blocked entries are never sent", _about(name)))
 
     verdict.findings.sort(key=lambda finding: 0 if finding.state == Critical else 1)
     verdict.lines = partner_lines(fold)
