@@ -37,6 +37,8 @@ EXAMPLES = {
     "--timeout": "check_os4x -t 20",
     "--checks": "check_os4x --checks processes",
     "--config": "check_os4x --config /etc/nagios/check_os4x.ini",
+    "--output": "check_os4x --output json",
+    "--textfile-dir": "check_os4x --textfile-dir /var/lib/prometheus/node-exporter",
     "--user": "check_os4x --user www-data",
     "--isdn-controllers": "check_os4x --isdn-controllers 2",
     "--action-age-warning": "check_os4x --action-age-warning 1800",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import nagiosplugin
-from nagiosplugin.state import Critical, Ok, Warn
+from nagiosplugin.state import Ok, Warn
 
 from os4xmon.checks.base import Aspect
 from os4xmon.core.findings import Finding, finding_metrics, headline, perfdata, shared_contexts
@@ -31,7 +31,7 @@ class Fixed(Aspect):
         self.fails = fails
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]  # nagiosplugin's is a plain attribute
         return self.aspect
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:

@@ -91,7 +91,8 @@ def test_example_ini_names_every_option_and_parses(tmp_path):
     assert sorted(keys) == sorted([o.key for o in OPTIONS if o.dest != "config"] + ["verbose"])
     # uncommented, the example is a valid configuration (files that exist only on a site aside)
     active = re.sub(r"^#([a-z-]+ = )", r"\1", text, flags=re.M)
-    active = re.sub(r"^(db-password-file|odette-password-file|tls-ca|tls-cert|tls-key|db-ssl-ca) "
+    active = re.sub(r"^(db-password-file|odette-password-file|tls-ca|tls-cert|tls-key|db-ssl-ca|"
+                    r"textfile-dir) "
                     r"= .*$", "", active, flags=re.M)
     path = tmp_path / "example.ini"
     path.write_text(active)

@@ -10,11 +10,11 @@ from os4xmon.core import execution
 pytestmark = pytest.mark.unit
 
 
-def run(capsys, verbose: int, **kwargs) -> tuple[int, str]:
+def run(capsys, verbose: int, **kwargs) -> tuple[object, str]:
     with pytest.raises(SystemExit) as stop:
         execution.execute(check(**kwargs), 10.0, verbose, ("timeout = 10.0 [default]",),
                           ("WARNING: a configuration warning",))
-    return int(stop.value.code), capsys.readouterr().out
+    return stop.value.code, capsys.readouterr().out
 
 
 PERFDATA = ("master_uptime=U;600:;;0 oftp_listening=1;;;0;1 oldest_action_age=7200.5s;3600;"

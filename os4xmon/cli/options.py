@@ -19,6 +19,7 @@ from os4xmon.core.settings import (
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
+    OUTPUT_FORMATS,
     Settings,
 )
 from os4xmon.core.text import printable
@@ -193,6 +194,13 @@ OPTIONS: tuple[Option, ...] = (
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
+    Option(("--output",), "output", "output format: " + ", ".join(OUTPUT_FORMATS) + " (nagios: "
+           "the status line; json: one object; openmetrics: for Prometheus; checkmk: local "
+           "check lines, one service per aspect); the exit code is the state in every format "
+           f"(default {DEFAULTS.output})", choice(*OUTPUT_FORMATS), "FORMAT"),
+    Option(("--textfile-dir",), "textfile_dir", "also write the OpenMetrics text to "
+           "DIR/check_os4x.prom (atomically, mode 0644) for node_exporter's textfile "
+           "collector, whatever --output prints", text_value, "DIR"),
     # processes
     Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING",
            user_name, "NAME", "processes"),
@@ -565,6 +573,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
     if given_file and given_file != Settings.capi_file \
             and values.get("capi_source") != "capiinfo" and _missing(given_file):
         raise UsageError(f"--capi-file {printable(given_file, 100)} does not exist")
+    directory = values.get("textfile_dir")
+    if directory and not os.path.isdir(directory):
+        raise UsageError(f"--textfile-dir {printable(directory, 100)} is not a directory")
     for name in ("tls_ca", "tls_cert", "tls_key", "db_ssl_ca"):
         if values.get(name) and _missing(values[name]):
             raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
@@ -612,6 +623,19 @@ def _check_port_roles(values: dict[str, Any]) -> None:
 def verbosity_hint(argv: Sequence[str]) -> int:
     """The -v count, read without parsing: used to decide on tracebacks before parsing works."""
     return sum(verbosity(arg) for arg in argv)
+
+
+def output_hint(argv: Sequence[str]) -> str:
+    """The --output format, read without parsing: the format of a usage error's line."""
+    words = list(argv)
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        value = words[index + 1] if word == "--output" and index + 1 < len(words) \
+            else word[len("--output="):] if word.startswith("--output=") else None
+        if value is not None and value.strip().lower() in OUTPUT_FORMATS:
+            return value.strip().lower()
+    return DEFAULTS.output
 
 
 def describe_options() -> list[tuple[str, str, str]]:

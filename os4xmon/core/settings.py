@@ -12,6 +12,9 @@ ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue")
 """Every aspect the plugin can check, in the order --checks and its help list them (the order
 they run in is ``aspects.ORDER``)."""
 
+OUTPUT_FORMATS: tuple[str, ...] = ("nagios", "json", "openmetrics", "checkmk")
+"""--output's choices (os4xmon.output renders all but nagios); nagios is the default."""
+
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619
 DEFAULT_CLIENTD_PORT = 60000
@@ -35,6 +38,8 @@ class Settings:
     timeout: float = 10.0
     verbose: int = 0
     config: str | None = None
+    output: str = "nagios"
+    textfile_dir: str | None = None  # also write the OpenMetrics text for node_exporter
 
     # what OS4X runs
     user: str | None = None
