@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from os4xmon.cli.options import UsageError, output_hint, parse, verbosity_hint
+from os4xmon.cli.configure import UsageError, output_hint, parse, verbosity_hint
 from os4xmon.core import execution
 from os4xmon.core.text import printable
 
@@ -61,9 +61,10 @@ def _run(args: list[str], verbose: int) -> NoReturn:
         _select_output(settings.output, settings.textfile_dir, settings.selected_checks)
     try:
         if settings.db_discover:  # prints what may hold the PIDs, then exits
-            from os4xmon.cli.db_discover import discover
+            from os4xmon.cli.db_discover import discover  # only --db-discover needs it
 
             discover(settings)
+        # after the options: a usage error pays for no aspect, a run for the selected ones only
         from os4xmon.cli.assemble import build_check
         from os4xmon.facts.host import Host
 
@@ -90,7 +91,7 @@ def locate(settings: Settings) -> Settings:
     else:
         import socket
 
-        from os4xmon.core import netwait
+        from os4xmon.core import netwait  # sockets and DNS only for a --host to resolve
 
         try:
             with execution.phase(f"resolving --host {host}"):
