@@ -98,10 +98,14 @@ def to_icinga(config: Config, service: str, state: int, text: str, seconds: floa
         raise SendError(f"{where}: {printable(reason, 200)}") from None
     finally:
         connection.close()
+    results = _results(answer)
+    if not results and _answered_empty(answer):  # Icinga 2.13 says so with HTTP 500
+        raise SendError(f"{where}: no service {printable(service, 80)!r} on host "
+                        f"{printable(config.host_name, 80)!r} (define it as a passive service, "
+                        "see docs/events.md)")
     if response.status != 200:
         raise SendError(f"{where}: HTTP {response.status} "
                         f"{printable(_status_text(answer) or response.reason, 200)}")
-    results = _results(answer)
     if not results or any(result.get("code") != 200 for result in results):
         raise SendError(f"{where}: {printable(_status_text(answer), 200)}")
 
@@ -116,6 +120,15 @@ def _results(answer: bytes) -> list[dict[str, object]]:
         if isinstance(results, list) else []
 
 
+def _answered_empty(answer: bytes) -> bool:
+    """Whether the API answered with an empty list of results: no object matched."""
+    try:
+        document = json.loads(answer.decode("utf-8", "replace"))
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("results") == []
+
+
 def _status_text(answer: bytes) -> str:
     """The API's own words: ``status`` of the first result, or ``status`` of an error."""
     try:
@@ -126,5 +139,5 @@ def _status_text(answer: bytes) -> str:
         results = document.get("results")
         if isinstance(results, list) and results and isinstance(results[0], dict):
             return str(results[0].get("status", ""))
-        return str(document.get("status", ""))
+        return str(document.get("status", "") or document.get("error", ""))
     return ""
