@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from deploy_helpers import chown_tree, free_port, nagios_directory
+from deploy_helpers import CONTRIB, chown_tree, free_port, nagios_directory
 from test_icinga2 import ICINGA2, Icinga, need_icinga
 from test_nagios import Nagios, need_nagios
 
@@ -217,17 +217,21 @@ def icinga() -> Iterator[EventIcinga]:
     with nagios_directory("os4x-event-icinga2-") as directory:
         instance = EventIcinga(directory)
         instance.make_certificate()
-        passive = ('check_command = "dummy"; enable_active_checks = false; '
-                   "check_interval = 1h")
+        # the contrib file as shipped, with the password the test's event.ini gives
+        contrib = (CONTRIB / "icinga2" / "os4x-event.conf").read_text()
+        assert 'password = "change-me"' in contrib
+        (instance.etc / "os4x-event.conf").write_text(
+            contrib.replace('password = "change-me"', f'password = "{PASSWORD}"'))
         instance.write_main(
             f'object ApiUser "{API_ADMIN}" {{ password = "{API_ADMIN_PASSWORD}"; '
             'permissions = [ "*" ] }',
-            # what docs/events.md tells the admin to define: nothing but the one action
-            f'object ApiUser "os4x-event" {{ password = "{PASSWORD}"; '
-            'permissions = [ "actions/process-check-result" ] }',
-            f'object Host "{EVENT_HOST}" {{ {passive} }}',
-            f'object Service "OS4X partner ACME" {{ host_name = "{EVENT_HOST}"; {passive} }}',
-            f'object Service "OS4X" {{ host_name = "{EVENT_HOST}"; {passive} }}',
+            'include "os4x-event.conf"',
+            f'object Host "{EVENT_HOST}" {{',
+            '  check_command = "dummy"',
+            "  enable_active_checks = false",
+            "  vars.os4x_events = true",
+            '  vars.os4x_partners = [ "ACME" ]',
+            "}",
         )
         instance.start()
         try:
@@ -291,6 +295,22 @@ def test_icinga_with_the_wrong_ca_is_refused(icinga, tmp_path, syslog):
     assert icinga.service("OS4X partner ACME")["last_check_result"] == before
 
 
+def test_icinga_turns_unknown_when_the_ttl_passes(icinga, tmp_path, syslog):
+    """The contrib service runs its dummy once the last result's TTL has passed."""
+    config = icinga_config(tmp_path, syslog, icinga, ttl="3")
+    seconds, done = send(config, "end-session", "ACME", "7", "00")
+    assert_quick_and_quiet(seconds, done, syslog.lines())
+    assert icinga.service("OS4X partner ACME")["state"] == 0
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        service = icinga.service("OS4X partner ACME")
+        if service["state"] == 3:
+            break
+        time.sleep(0.5)
+    assert service["state"] == 3, icinga.log()
+    assert service["last_check_result"]["output"].startswith("no OS4X event within the TTL")
+
+
 def test_icinga_event_user_may_do_nothing_else(icinga):
     import base64
     import ssl
@@ -309,36 +329,12 @@ def test_icinga_event_user_may_do_nothing_else(icinga):
 
 # -- the real Nagios Core --
 
-NAGIOS_OBJECTS = """
-define command {
-    command_name    os4x-event-passive
-    command_line    /bin/true
-}
-define host {
-    use                     generic-host
-    host_name               oftp1
-    address                 127.0.0.1
-    check_command           os4x-event-passive
-    active_checks_enabled   0
-    max_check_attempts      1
-}
-define service {
-    use                     generic-service
-    host_name               oftp1
-    service_description     OS4X partner ACME
-    check_command           os4x-event-passive
-    active_checks_enabled   0
-    passive_checks_enabled  1
-}
-"""
-
-
 @pytest.fixture(scope="module")
 def nagios() -> Iterator[Nagios]:
     program = need_nagios()
     with nagios_directory("os4x-event-nagios-") as directory:
         instance = Nagios(directory, program)
-        (directory / "objects" / "os4x-event.cfg").write_text(NAGIOS_OBJECTS)
+        shutil.copy(CONTRIB / "nagios" / "os4x-event.cfg", directory / "objects")
         instance.install("/usr/lib/nagios/plugins", str(directory / "unused.ini"))
         instance.start()
         try:
@@ -351,11 +347,12 @@ def nagios() -> Iterator[Nagios]:
 
 def test_nagios_command_file(nagios, tmp_path, syslog):
     config = write_config(tmp_path / "event.ini", syslog, nagios_command_file=str(nagios.pipe))
+    config.write_text(config.read_text().replace("host-name = oftp1", "host-name = os4x-local"))
     seconds, done = send(config, "end-session", "ACME", "2", "03")
     assert_quick_and_quiet(seconds, done, syslog.lines())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        service = nagios.services().get(("oftp1", "OS4X partner ACME"), {})
+        service = nagios.services().get(("os4x-local", "OS4X partner ACME"), {})
         if service.get("current_state") == "2":
             break
         time.sleep(0.3)
