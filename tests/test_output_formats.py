@@ -19,10 +19,10 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from output_fixture import check
 
 from os4xmon.core import execution
-from os4xmon.core.findings import Finding, worst
+from os4xmon.core.findings import Finding, Subject, worst
 from os4xmon.core.outcome import Item, Outcome, Value, failure
 from os4xmon.output import checkmk, jsonformat, openmetrics
-from os4xmon.output.common import in_base_units
+from os4xmon.output.common import in_base_units, plain_subject
 
 pytestmark = pytest.mark.unit
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "output.schema.json")
@@ -100,19 +100,22 @@ def test_json_of_a_usage_error(capsys):
                                      "message": "--port: 'x' is not a port", "advice": ""}]
 
 
-class Subject:
-    """A record-like subject, as findings may carry one."""
-
-    __record_fields__ = ()
-
-
 @pytest.mark.parametrize(("subject", "written"), [
-    ("os4xrd", "os4xrd"), (3305, 3305), (None, None)])
+    (Subject("daemon", "os4xrd", "not running"),
+     {"kind": "daemon", "name": "os4xrd", "condition": "not running"}),
+    (Subject("port", "3305"), {"kind": "port", "name": "3305", "condition": ""}),
+    (None, None)])
 def test_json_carries_what_a_finding_is_about(subject, written):
     outcome = Outcome(Warn, "x", ("ports",), (Item("ports", Warn, "x", "", subject),))
     document = jsonformat.document(outcome)
     validate(document)
     assert document["findings"][0].get("subject") == written
+
+
+@pytest.mark.parametrize(("subject", "plain"), [("text", "text"), (3, 3), (float("nan"), None),
+                                                (object, str(object))])
+def test_other_subjects_become_plain_data(subject, plain):
+    assert plain_subject(subject) == plain
 
 
 def test_json_never_writes_nan_or_infinity():

@@ -15,7 +15,8 @@ import re
 
 from nagiosplugin.state import Ok
 
-from os4xmon.core.findings import STATE_ORDER, plain_number
+from os4xmon.core.findings import STATE_ORDER
+from os4xmon.core.thresholds import plain_number
 from os4xmon.output.common import state_name
 
 TYPE_CHECKING = False
