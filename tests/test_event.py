@@ -224,3 +224,25 @@ def test_it_imports_nothing_of_the_plugin():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_hanging_delivery_is_left_behind_in_time(tmp_path, monkeypatch):
+    """Whatever blocks the sender (a DNS lookup no timeout reaches), run() returns in time
+    and says so in syslog."""
+    import socket as sockets
+    import time
+
+    from os4xmon.event import main as event_main
+
+    catcher = sockets.socket(sockets.AF_UNIX, sockets.SOCK_DGRAM)
+    catcher.bind(str(tmp_path / "log"))
+    catcher.settimeout(1)
+    path = write(tmp_path, f"[os4x-event]\nnagios-command-file = /x\nsyslog-socket = "
+                           f"{tmp_path / 'log'}\n")
+    monkeypatch.setattr(event_main, "deliver", lambda *args: time.sleep(30))
+    started = time.monotonic()
+    event_main.run(["--config", path, "licence"], started)
+    assert time.monotonic() - started < event_main.WORK_SECONDS + 0.3
+    message = catcher.recv(4096).decode()
+    catcher.close()
+    assert "no answer within 1.5 s, result of licence not delivered" in message
