@@ -14,7 +14,14 @@ import re
 import pytest
 from deploy_helpers import stable_view
 from helpers import run_plugin
-from test_output_formats import CHECKMK_LINE, STATES, families, promtool, validate
+from test_output_formats import (
+    CHECKMK_LINE,
+    STATES,
+    families,
+    openmetrics_families,
+    promtool,
+    validate,
+)
 
 from os4xmon.core.settings import ASPECTS
 from os4xmon.simulator.database import QUEUE_QUERY
@@ -53,6 +60,7 @@ def test_openmetrics_of_every_aspect(host):
     assert run.code == 1, run.stdout + run.stderr
     done = promtool(run.stdout)
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+    assert set(openmetrics_families(run.stdout)) == set(families(run.stdout))
     found = families(run.stdout)
     assert found["os4x_check_state"] == ["os4x_check_state 1"]
     states = dict(re.findall(r'aspect="([a-z]+)"\} ([0-3])', "\n".join(

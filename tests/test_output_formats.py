@@ -216,6 +216,27 @@ def test_promtool_accepts_the_openmetrics_text(capsys, kwargs):
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
 
 
+def openmetrics_families(text: str) -> dict[str, object]:
+    """The text through prometheus_client's OpenMetrics parser, which follows the standard
+    strictly (``# EOF``, a UNIT only on a name with that suffix, one family per name)."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"problem": False, "failing": False}])
+def test_the_openmetrics_parser_accepts_it(capsys, kwargs):
+    _, out = run(capsys, "openmetrics", **kwargs)
+    parsed = openmetrics_families(out)
+    assert all(family.type == "gauge" for family in parsed.values())  # type: ignore[attr-defined]
+    assert parsed["os4x_oldest_action_age_seconds"].unit == "seconds"  # type: ignore[attr-defined]
+
+
+def test_the_openmetrics_parser_would_catch_a_mistake():
+    with pytest.raises(ValueError):
+        openmetrics_families("# TYPE os4x_x gauge\nos4x_x 1\n")  # no # EOF
+
+
 def test_promtool_would_catch_a_mistake():
     """The consumer is not a rubber stamp: a gauge without help is refused."""
     done = promtool("# TYPE os4x_x gauge\nos4x_x 1\n# EOF\n")
