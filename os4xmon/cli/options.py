@@ -15,6 +15,7 @@ from os4xmon.cli.commandline import read_command_line, verbosity
 from os4xmon.core.record import dataclass, fields
 from os4xmon.core.settings import (
     ASPECTS,
+    DEFAULT_CERT_DIR,
     DEFAULT_CLIENTD_PORT,
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
@@ -22,7 +23,7 @@ from os4xmon.core.settings import (
     Settings,
 )
 from os4xmon.core.text import printable
-from os4xmon.core.values import decimal_number, port_number, whole_number
+from os4xmon.core.values import decimal_number, duration_value, port_number, whole_number
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -176,6 +177,7 @@ class Option:
     metavar: str | None = None
     group: str = "general"
     on_command_line: bool = True  # False: config file only (secrets)
+    repeat: bool = False  # may be given again: the values are collected in a tuple
 
     @property
     def key(self) -> str:
@@ -247,10 +249,12 @@ OPTIONS: tuple[Option, ...] = (
            "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
            "(with --odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
-    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
-           f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
-    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
-           f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate (and, with "
+           "the certs check, any certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate (and any "
+           f"checked certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
     Option(("--odette-id",), "odette_id", "ODETTE ID of a monitoring partner configured in OS4X: "
            "every OFTP probe starts a session as it and ends it normally (implies --probe)",
            odette_id, "ID", "ports"),
@@ -315,6 +319,22 @@ OPTIONS: tuple[Option, ...] = (
            "queue"),
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
            "partner's EERP longer than this", seconds, "SECONDS", "queue"),
+    # certificates
+    Option(("--cert-file",), "cert_files", "certificate file, PEM (every certificate of a "
+           "bundle) or DER; a glob is expanded; repeat the option for more; enables the certs "
+           "check", text_value, "PATH", "certs", repeat=True),
+    Option(("--crl-file",), "crl_files", "CRL file, PEM or DER; a glob is expanded; repeat the "
+           "option for more", text_value, "PATH", "certs", repeat=True),
+    Option(("--cert-query",), "cert_query", "SQL returning rows of (owner, role, certificate as "
+           "PEM text or DER bytes): the partner certificates in OS4X's database; {prefix} is "
+           "replaced by --db-prefix (uses the --db-* options)", read_only_query, "SQL",
+           "certs"),
+    Option(("--cert-dir",), "cert_dir", "directory whose *.pem, *.crt, *.cer, *.der and *.crl "
+           f"files are checked (default {DEFAULT_CERT_DIR} when --checks certs names no other "
+           "source)", text_value, "DIR", "certs"),
+    Option(("--crl-max-age",), "crl_max_age", "WARNING when a CRL's thisUpdate is older than "
+           "this: seconds, or a number with s, m, h or d (36h) (default: not judged)",
+           duration_value, "DURATION", "certs"),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
@@ -333,6 +353,7 @@ GROUP_TITLES = {
     "database": "database: PIDs saved by OS4X",
     "isdn": "isdn: CAPI controllers",
     "queue": "queue: the send queue (files leave for every partner)",
+    "certs": "certs: certificates and CRLs before they expire",
 }
 
 
@@ -423,6 +444,8 @@ def exposed_secret(path: str, what: str) -> list[str]:
 
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
+        if option.repeat and option.convert is not None:  # one value (a glob) in the file
+            return (option.convert(value),)
         return boolean(value) if option.convert is None else option.convert(value)
     except ValueError as error:
         raise UsageError(f"--config {path}: {option.key}: {error}") from None
@@ -548,6 +571,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
+    if values.get("cert_query") is not None and values.get("db_type") is None:
+        raise UsageError("--cert-query needs --db-type (and the database's connection "
+                         "options): the partner certificates are read from OS4X's database")
     if values.get("queue_query") is not None and values.get("db_type") is None:
         raise UsageError("--queue-query needs --db-type (and the database's connection "
                          "options): the send queue is read from OS4X's database")

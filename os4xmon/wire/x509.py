@@ -27,7 +27,7 @@ UTC_TIME = 0x17
 GENERALIZED_TIME = 0x18
 
 
-def read_element(data: bytes, offset: int, limit: int | None = None) -> Element:
+def read_element(data: bytes | bytearray, offset: int, limit: int | None = None) -> Element:
     """One DER tag-length-value at offset; ValueError when it does not fit inside limit."""
     limit = len(data) if limit is None else min(limit, len(data))
     if offset + 2 > limit:
