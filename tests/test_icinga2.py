@@ -181,7 +181,7 @@ def test_icinga2_validates_the_contrib_configuration():
     assert names == sorted([
         "os4x-local!os4x processes", "os4x-local!os4x ports", "os4x-local!os4x isdn",
         "os4x.example.com!os4x processes", "os4x.example.com!os4x ports",
-        "os4x.example.com!os4x database",
+        "os4x.example.com!os4x database", "os4x.example.com!os4x certs",
         "os4x-root!os4x processes", "os4x-root!os4x ports",
         "os4x-partner-gateway!os4x remote ports"])
     blocks = {block.split("'")[0]: block for block in services.split("Object '")[1:]}

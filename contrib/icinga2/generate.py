@@ -115,7 +115,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks: processes, ports, database, isdn or queue"
+      description = "the one aspect this service checks: {aspects}"
       order = 2
     }
   }
@@ -151,7 +151,7 @@ def generate() -> str:
         '  vars.os4x_checks = "ports"',
         "}",
         "",
-        SUDO,
+        SUDO.replace("{aspects}", ", ".join(ASPECTS[:-1]) + " or " + ASPECTS[-1]),
     ])
     return "\n".join(out)
 
@@ -176,6 +176,8 @@ def choices(option: Option) -> tuple[str, ...] | None:
 def datatype(option: Option) -> str:
     if option.convert is None:
         return DATATYPE + "Boolean"
+    if option.repeat:  # Icinga 2 repeats the key for each element of an array
+        return DATATYPE + "Array"
     if choices(option):
         return DATATYPE + "Datalist"
     if option.convert.__name__ in ("whole_number", "port_number"):
@@ -238,8 +240,11 @@ def basket() -> str:
     templates = {}
     for aspect in ASPECTS:
         mine = [option.dest for option in options if option.group in ("general", aspect)]
-        if aspect == "ports":  # the probe reads the database's ports when it has them
+        if aspect in ("ports", "certs"):  # the probe reads the database's ports when it has
+            # them; certs reads the partner certificates from it (--cert-query)
             mine += [option.dest for option in options if option.group == "database"]
+        if aspect == "certs":  # the days left are the probe's thresholds
+            mine += ["cert_warning", "cert_critical"]
         name = f"os4x-{aspect}"
         templates[name] = {
             "object_name": name, "object_type": "template", "check_command": "os4x",

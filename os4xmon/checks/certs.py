@@ -322,8 +322,8 @@ class Certs(Aspect):
     def _sources(self) -> list[tuple[str, str, str]]:
         """(option, pattern, kind wanted) of every file source; the directory when none."""
         settings = self.settings
-        sources = [("--cert-file", pattern, "certificate") for pattern in settings.cert_files]
-        sources += [("--crl-file", pattern, "crl") for pattern in settings.crl_files]
+        sources = [("--cert-file", pattern, "certificate") for pattern in settings.cert_file]
+        sources += [("--crl-file", pattern, "crl") for pattern in settings.crl_file]
         return sources
 
     def _paths(self, problems: list[Finding]) -> list[tuple[str, str, str]]:

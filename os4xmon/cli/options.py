@@ -189,7 +189,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--checks",), "checks", "comma-separated aspects to check: "
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
-           "--queue-query is set)",
+           "--queue-query is set, plus certs when --cert-file, --crl-file, --cert-query or "
+           "--cert-dir is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
@@ -320,10 +321,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
            "partner's EERP longer than this", seconds, "SECONDS", "queue"),
     # certificates
-    Option(("--cert-file",), "cert_files", "certificate file, PEM (every certificate of a "
+    Option(("--cert-file",), "cert_file", "certificate file, PEM (every certificate of a "
            "bundle) or DER; a glob is expanded; repeat the option for more; enables the certs "
            "check", text_value, "PATH", "certs", repeat=True),
-    Option(("--crl-file",), "crl_files", "CRL file, PEM or DER; a glob is expanded; repeat the "
+    Option(("--crl-file",), "crl_file", "CRL file, PEM or DER; a glob is expanded; repeat the "
            "option for more", text_value, "PATH", "certs", repeat=True),
     Option(("--cert-query",), "cert_query", "SQL returning rows of (owner, role, certificate as "
            "PEM text or DER bytes): the partner certificates in OS4X's database; {prefix} is "

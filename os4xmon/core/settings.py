@@ -104,8 +104,8 @@ class Settings:
     capi_source: str = "auto"
 
     # certificates and CRLs (the days left: cert_warning, cert_critical above)
-    cert_files: tuple[str, ...] = ()
-    crl_files: tuple[str, ...] = ()
+    cert_file: tuple[str, ...] = ()  # repeatable options: every value given, in order
+    crl_file: tuple[str, ...] = ()
     cert_query: str | None = None
     cert_dir: str | None = None  # None: DEFAULT_CERT_DIR when no other source is given
     crl_max_age: float | None = None  # seconds since a CRL's thisUpdate; None: not judged
@@ -145,7 +145,7 @@ class Settings:
     @property
     def certs_configured(self) -> bool:
         """Any certificate source given turns the certs aspect on."""
-        return bool(self.cert_files or self.crl_files or self.cert_query
+        return bool(self.cert_file or self.crl_file or self.cert_query
                     or self.cert_dir is not None)
 
     @property
