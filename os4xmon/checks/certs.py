@@ -25,19 +25,30 @@ from os4xmon.core.findings import (
     finding_metrics,
     headline,
     perfdata,
-    range_below,
-    threshold_state,
 )
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import DEFAULT_CERT_DIR, Settings
 from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.core.thresholds import Threshold
 from os4xmon.facts.host import Host
+from os4xmon.wire import certfiles
+from os4xmon.wire.certfiles import (
+    Certificate,
+    Crl,
+    FileProblem,
+    Parsed,
+    directory_files,
+    expand,
+    parse,
+    read_file,
+    value_bytes,
+    wipe,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Iterator, Sequence
 
-    from os4xmon.wire.certfiles import Certificate, Crl, Parsed
 
 DAY = 86400.0
 MAX_FINDINGS = 10
@@ -60,6 +71,11 @@ class Limits:
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         return cls(settings.cert_warning, settings.cert_critical, settings.crl_max_age)
+
+    @property
+    def days(self) -> Threshold:
+        """Days left: the verdict and cert_min_days' perfdata from the one pair."""
+        return Threshold.below(self.warning_days, self.critical_days)
 
 
 @dataclass
@@ -136,8 +152,7 @@ def judge_certificate(certificate: Certificate, now: datetime, limits: Limits
                        "a certificate that starts in the future is refused until then: check "
                        "this host's clock (and the issuer's), or install the certificate that "
                        "is valid now")
-    state = threshold_state(days, range_below(limits.warning_days),
-                            range_below(limits.critical_days))
+    state = limits.days.state(days)
     if state == Ok:
         return None
     return Finding(state, f"{what} expires {_in_days(days)} ({day(certificate.not_after)})",
@@ -254,7 +269,7 @@ def file_problem(path: str, reason: str, option: str) -> Finding:
 def parse_rows(width: int, rows: Sequence[Sequence[Any]]
                ) -> tuple[list[tuple[str, str, Any]], list[str]]:
     """(owner, role, value) of each usable row, and why the others are not."""
-    from os4xmon.db.drivers import BAD_RESULT, MAX_ROWS, DatabaseError
+    from os4xmon.db.drivers import BAD_RESULT, MAX_ROWS, DatabaseError  # only with --cert-query
 
     if width != 3:
         raise DatabaseError(BAD_RESULT, f"--cert-query returns {plural(width, 'column')}, "
@@ -293,8 +308,6 @@ class Certs(Aspect):
         self.debug_details: list[str] = []
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
-        from os4xmon.wire import certfiles
-
         try:
             certfiles.library()
         except certfiles.MissingLibrary as missing:
@@ -328,8 +341,6 @@ class Certs(Aspect):
 
     def _paths(self, problems: list[Finding]) -> list[tuple[str, str, str]]:
         """(option, path, kind wanted) of every file to read; globs expanded."""
-        from os4xmon.wire.certfiles import directory_files, expand
-
         settings = self.settings
         paths: list[tuple[str, str, str]] = []
         for option, pattern, want in self._sources():
@@ -360,8 +371,6 @@ class Certs(Aspect):
         return paths
 
     def _files(self, problems: list[Finding]) -> Iterator[Parsed]:
-        from os4xmon.wire.certfiles import FileProblem, read_file
-
         paths = self._paths(problems)
         keys = 0
         for index, (option, path, want) in enumerate(paths):
@@ -397,9 +406,10 @@ class Certs(Aspect):
 
     def _rows(self, certificates: list[Certificate], problems: list[Finding]) -> None:
         """The partner certificates of --cert-query, into certificates (problems: why not)."""
+        # the database drivers only with --cert-query
+        from os4xmon.db.access import error_advice
         from os4xmon.db.drivers import DatabaseError, scrub
-        from os4xmon.db.rowquery import error_advice, read_rows
-        from os4xmon.wire.certfiles import parse, value_bytes, wipe
+        from os4xmon.db.rowquery import read_rows
 
         settings = self.settings
         if not settings.db_type:
@@ -441,13 +451,11 @@ class Certs(Aspect):
 
     def _perfdata(self, verdict: Verdict | None) -> Iterator[nagiosplugin.Metric]:
         """The same five labels on every run; U where nothing was measured."""
-        settings = self.settings
         yield perfdata("certs", verdict.certificates if verdict else None)
         yield perfdata("certs_expiring", verdict.expiring if verdict else None)
         min_days = verdict.min_days if verdict else None
-        yield perfdata("cert_min_days", None if min_days is None else round(min_days, 1),
-                       minimum=None, warning=range_below(settings.cert_warning),
-                       critical=range_below(settings.cert_critical))
+        yield Limits.from_settings(self.settings).days.perfdata(
+            "cert_min_days", None if min_days is None else round(min_days, 1), minimum=None)
         yield perfdata("crls", verdict.crls if verdict else None)
         hours = verdict.crl_min_hours if verdict else None
         yield perfdata("crl_min_hours", None if hours is None else round(hours, 1),

@@ -24,7 +24,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
-from os4xmon.simulator import certificate
+from os4xmon.simulator import certificate, database
 from os4xmon.simulator.scenario import Scenario
 
 CA_NAME = "OS4X Simulator CA"
@@ -162,8 +162,6 @@ def after_start(args: argparse.Namespace, scenario: Scenario,
     """The partner certificates, once the database part has made the database."""
     if not args.db_type or not args.partner_cert:
         return
-    from os4xmon.simulator import database
-
     connection = database.admin_connection(args, args.db_name)
     try:
         with connection.cursor() as cursor:
