@@ -37,13 +37,11 @@ def certificate(common_name: str, days: float, *, serial: int = 1000, issuer: x5
 
 
 def crl(*, revoked: Sequence[tuple[int, datetime]] = (), issuer: x509.Name = CA,
-        this_update: float = -1.0, next_update: float | None = 7.0
-        ) -> x509.CertificateRevocationList:
+        this_update: float = -1.0, next_update: float = 7.0) -> x509.CertificateRevocationList:
     """A CRL issued this_update days from now (negative: ago), next update next_update days."""
     builder = x509.CertificateRevocationListBuilder().issuer_name(issuer) \
-        .last_update(NOW + timedelta(days=this_update))
-    if next_update is not None:
-        builder = builder.next_update(NOW + timedelta(days=next_update))
+        .last_update(NOW + timedelta(days=this_update)) \
+        .next_update(NOW + timedelta(days=next_update))
     for serial, date in revoked:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(date).build())
