@@ -200,13 +200,13 @@ def test_two_thousand_certificates_within_the_default_timeout(tmp_path):
 @pytest.mark.e2e
 def test_the_simulator_writes_and_removes_its_certificate_directory(simulator, tmp_path):
     directory = tmp_path / "cert"
-    simulation = simulator.start("--cert-store", str(directory), "--store-cert", "tls:5",
+    simulator.start("--cert-store", str(directory), "--store-cert", "tls:5",
                                  "--store-crl", "past")
     assert sorted(os.listdir(directory)) == ["ca.crl", "ca.pem", "server-key.pem", "tls.pem"]
     run = check("--cert-dir", str(directory))
     assert_status(run, 2, "past its nextUpdate")
     assert f"CRITICAL: certificate CN=tls in {directory}/tls.pem expires in 5 days" in run.stdout
-    simulator.stop(simulation)
+    simulator.stop_all()
     assert not directory.exists()
 
 
