@@ -363,7 +363,8 @@ def test_the_deb_lays_out_the_plugin_and_nothing_on_path(deb: Path):
                              "check-os4x"], capture_output=True, text=True,
                             check=True).stdout.splitlines()
     assert "python3-nagiosplugin" in fields[0]
-    assert {"python3-pymysql", "python3-psycopg2"} <= set(re.split(r",\s*", fields[1]))
+    assert {"python3-pymysql", "python3-psycopg2", "python3-cryptography"} \
+        <= set(re.split(r",\s*", fields[1]))
 
 
 def test_the_deb_metadata_asks_only_for_what_dpkg_guarantees(deb: Path):
