@@ -203,12 +203,15 @@ def pem(der: bytes, label: str = "CERTIFICATE") -> str:
     return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
 
 
-def make_certificate(days: float, cert_file: str, key_file: str) -> None:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days``."""
+def make_certificate(days: float, cert_file: str, key_file: str, *,
+                     starts_in: float | None = None) -> None:
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days`` (and
+    starts ``starts_in`` days from now, or 30 days ago)."""
     n, e, d = _key()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     end = now + timedelta(days=days)
-    start = min(end, now) - timedelta(days=30)
+    start = now + timedelta(days=starts_in) if starts_in is not None \
+        else min(end, now) - timedelta(days=30)
     name = sequence(_tlv(0x31, sequence(oid(COMMON_NAME), utf8_string("localhost"))))
     algorithm = sequence(oid(SHA256_WITH_RSA), null())
     public_key = sequence(sequence(oid(RSA_ENCRYPTION), null()),
