@@ -99,7 +99,8 @@ Every option can also be set in the `[check_os4x]` section of an INI file given 
 the command line wins. This keeps site settings and secrets off the command line and out of the
 process list. `contrib/nrpe/check_os4x.ini` lists every key, commented, with an example value.
 The "check" column names the aspect an option belongs to ([processes](processes.md),
-[ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md), [certs](certificates.md)).
+[ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md),
+[certs](certificates.md)).
 
 """
 

@@ -195,3 +195,20 @@ def test_missing_cryptography_is_unknown_with_what_to_install(monkeypatch, tmp_p
     perf = {metric.name: metric.value.value for metric in metrics if metric.context == "perfdata"}
     assert perf == dict.fromkeys(["certs", "certs_expiring", "cert_min_days", "crls",
                                   "crl_min_hours"])
+
+
+def test_a_file_that_grows_after_fstat_is_read_on(tmp_path, monkeypatch):
+    """The buffer is sized by fstat; a file longer than that (growing meanwhile) is read whole,
+    and one that grows past the limit is refused."""
+    data = ct.pem(ct.certificate("Grown", 5)) * 40  # ~25 KB, more than one GROW step
+    path = write(tmp_path / "grown.pem", data)
+    real_fstat = os.fstat
+
+    def small_fstat(descriptor):
+        info = real_fstat(descriptor)
+        return os.stat_result((*info[:6], 10, *info[7:]))
+
+    monkeypatch.setattr(certfiles.os, "fstat", small_fstat)
+    assert bytes(read_limited(path)) == data
+    with pytest.raises(FileProblem, match="larger than"):
+        read_limited(path, limit=len(data) - 1)

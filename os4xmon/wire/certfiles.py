@@ -119,6 +119,7 @@ def read_limited(path: str, limit: int = MAX_FILE_BYTES) -> bytearray:
         descriptor = os.open(path, flags)
     except OSError as error:
         raise FileProblem(f"cannot read it: {error.strerror or error}") from None
+    buffer = bytearray()
     try:
         info = os.fstat(descriptor)
         if stat.S_ISDIR(info.st_mode):
@@ -132,8 +133,11 @@ def read_limited(path: str, limit: int = MAX_FILE_BYTES) -> bytearray:
         buffer = bytearray(min(info.st_size, limit) + 1)
         size = 0
         while size <= limit:
-            if size == len(buffer):
-                buffer.extend(bytes(min(GROW, limit + 1 - size)))
+            if size == len(buffer):  # a new buffer, the old one wiped (extend may move it)
+                larger = bytearray(min(size + GROW, limit + 1))
+                larger[:size] = buffer
+                wipe(buffer)
+                buffer = larger
             with memoryview(buffer) as view:
                 count = os.readv(descriptor, [view[size:]]) if hasattr(os, "readv") \
                     else _read_into(descriptor, view[size:])
@@ -141,6 +145,7 @@ def read_limited(path: str, limit: int = MAX_FILE_BYTES) -> bytearray:
                 break
             size += count
     except OSError as error:
+        wipe(buffer)
         raise FileProblem(f"cannot read it: {error.strerror or error}") from None
     finally:
         os.close(descriptor)
