@@ -131,14 +131,16 @@ def test_only_broken_files_give_unknown(tmp_path):
     run = check("--cert-file", str(tmp_path / "x.pem"), "--cert-file", str(tmp_path / "y.pem"))
     assert_status(run, 3, f"--cert-file {tmp_path}/x.pem holds no certificate or CRL")
     assert f"--cert-file {tmp_path}/y.pem cannot read it: No such file or directory" in run.stdout
-    assert run.perfdata["certs"] == "0" and run.perfdata["cert_min_days"] == "U"
+    assert run.perfdata["certs"] == "0" and run.perfdata["cert_min_days"] == "U"  # x.pem read
     assert run.perfdata["crl_min_hours"] == "U"
 
 
 @pytest.mark.unit
 def test_a_missing_or_empty_directory_is_unknown(tmp_path):
-    assert_status(check("--cert-dir", str(tmp_path / "nowhere")), 3,
+    run = check("--cert-dir", str(tmp_path / "nowhere"))
+    assert_status(run, 3,
                   f"--cert-dir {tmp_path}/nowhere: cannot list it: No such file or directory")
+    assert set(run.perfdata.values()) == {"U"}  # nothing read: nothing measured
     assert_status(check("--cert-dir", str(tmp_path)), 3,
                   f"--cert-dir {tmp_path} holds no *.pem")
 
@@ -287,3 +289,12 @@ def test_a_query_that_writes_is_refused_and_a_wrong_shape_is_unknown(db, tmp_pat
     run = check(*db.plugin_args(None), "--cert-query", "SELECT partner, cert_pem FROM "
                 "{prefix}partner_certificates")
     assert_status(run, 3, "returns 2 columns, expected 3 (owner, role, certificate)")
+    assert set(run.perfdata.values()) == {"U"}
+
+
+@pytest.mark.server
+def test_a_query_of_no_rows_is_unknown_not_ok(db, tmp_path):
+    fill(db, tmp_path)
+    run = check(*db.plugin_args(None), "--cert-query", certstore.CERT_QUERY)
+    assert_status(run, 3, "certificates: none found in --cert-query")
+    assert run.perfdata["certs"] == "0" and run.perfdata["cert_min_days"] == "U"

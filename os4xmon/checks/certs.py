@@ -290,10 +290,6 @@ def parse_rows(width: int, rows: Sequence[Sequence[Any]]
 # -- the aspect: I/O --
 
 
-NOTHING = ("no certificate or CRL to check: give --cert-file, --crl-file, --cert-query or "
-           "--cert-dir")
-
-
 class Certs(Aspect):
     """OS4X's certificates and CRLs, read from files, its directory and its database."""
 
@@ -306,6 +302,7 @@ class Certs(Aspect):
         self.now = now
         self.details: list[str] = []
         self.debug_details: list[str] = []
+        self.read = 0  # sources read (files, the query): none, and nothing was measured
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         try:
@@ -323,17 +320,29 @@ class Certs(Aspect):
         if self.settings.cert_query:
             self._rows(certificates, problems)
         now = self.now or datetime.now(timezone.utc)
+        if not certificates and not crls and not problems:  # a query of no rows, say
+            problems.append(Finding(Unknown, "certificates: none found in " + ", ".join(
+                self._described()), "check that the sources hold OS4X's certificates: "
+                "--cert-query's rows, the files and directory given"))
         verdict = judge(certificates, crls, problems, now, Limits.from_settings(self.settings))
         self.details[:0] = verdict.lines
         yield from finding_metrics(self.name, verdict.findings)
-        yield from self._perfdata(verdict)
+        yield from self._perfdata(verdict if self.read else None)
         earliest = f", the first expires in {verdict.min_days:.0f} days" \
             if verdict.min_days is not None else ""
         yield headline(self.name, f"{plural(verdict.certificates, 'certificate')}{earliest}, "
                        f"{plural(verdict.crls, 'CRL')}")
 
+    def _described(self) -> list[str]:
+        settings = self.settings
+        return [*(f"--cert-file {printable(path, 60)}" for path in settings.cert_file),
+                *(f"--crl-file {printable(path, 60)}" for path in settings.crl_file),
+                *(["--cert-query"] if settings.cert_query else []),
+                *([f"--cert-dir {printable(settings.cert_dir, 60)}"] if settings.cert_dir
+                  else [])] or [DEFAULT_CERT_DIR]
+
     def _sources(self) -> list[tuple[str, str, str]]:
-        """(option, pattern, kind wanted) of every file source; the directory when none."""
+        """(option, pattern, kind wanted) of every --cert-file and --crl-file."""
         settings = self.settings
         sources = [("--cert-file", pattern, "certificate") for pattern in settings.cert_file]
         sources += [("--crl-file", pattern, "crl") for pattern in settings.crl_file]
@@ -385,6 +394,7 @@ class Certs(Aspect):
                 problems.append(file_problem(path, str(problem), option))
                 continue
             keys += parsed.keys
+            self.read += 1
             self.details.extend(parsed.notes)
             shown = printable(path, 120)
             for broken in parsed.problems:
@@ -427,6 +437,7 @@ class Certs(Aspect):
             problems.append(Finding(state, scrub(f"certificates: {error}", settings.db_password),
                                     error_advice(error.kind, "--cert-query")))
             return
+        self.read += 1
         self.details.append(f"partner certificates read in {seconds:.3f}s: "
                             f"{plural(len(rows), 'row')}")
         for text in broken:
