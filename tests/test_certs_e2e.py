@@ -298,3 +298,24 @@ def test_a_query_of_no_rows_is_unknown_not_ok(db, tmp_path):
     run = check(*db.plugin_args(None), "--cert-query", certstore.CERT_QUERY)
     assert_status(run, 3, "certificates: none found in --cert-query")
     assert run.perfdata["certs"] == "0" and run.perfdata["cert_min_days"] == "U"
+
+
+@pytest.mark.unit
+def test_an_unreadable_file_is_unknown_and_the_readable_ones_judged():
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="os4x-certs-"))  # outside root's private tmp
+    try:
+        directory.chmod(0o755)
+        store(directory, "tls:20")
+        for name in os.listdir(directory):
+            (directory / name).chmod(0o644)
+        (directory / "secret.pem").write_bytes(ct.pem(ct.certificate("Hidden", 1)))
+        (directory / "secret.pem").chmod(0o600)
+        run = run_plugin("--checks", "certs", "--cert-dir", str(directory), "-v", user="nobody")
+        assert_status(run, 1, f"certificate CN=tls in {directory}/tls.pem expires in 20 days")
+        assert f"UNKNOWN: --cert-dir {directory}/secret.pem cannot read it: Permission denied" \
+            in run.stdout
+    finally:
+        shutil.rmtree(directory)
