@@ -319,3 +319,12 @@ def test_an_unreadable_file_is_unknown_and_the_readable_ones_judged():
             in run.stdout
     finally:
         shutil.rmtree(directory)
+
+
+@pytest.mark.unit
+def test_a_file_named_twice_is_judged_once(tmp_path):
+    directory = store(tmp_path / "cert", "tls:5")
+    run = check("--cert-dir", directory, "--cert-file", f"{directory}/tls.pem",
+                "--cert-file", f"{directory}/../cert/t*.pem")
+    assert_status(run, 2)
+    assert run.perfdata["certs"] == "2" and run.stdout.count("CRITICAL: certificate CN=tls") == 1

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from os4xmon.checks.certs import (
+from os4xmon.checks.certs.verdicts import (
     MAX_FINDINGS,
     Limits,
     capped,
