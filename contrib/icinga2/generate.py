@@ -81,6 +81,8 @@ def argument(option: Option, order: int) -> list[str]:
         lines.append(f"      set_if = {quote(macro)}")
     else:
         lines.append(f"      value = {quote(macro)}")
+    if option.repeat:  # an array: the option once per element
+        lines.append("      repeat_key = true")
     lines.append(f"      description = {quote(option.help)}")
     lines.append(f"      order = {order}")
     lines.append("    }")
@@ -225,6 +227,8 @@ def basket() -> str:
         key = "set_if" if option.convert is None else "value"
         arguments[option.flags[-1]] = {key: f"${variable(option)}$", "order": str(order),
                                        "description": option.help}
+        if option.repeat:  # an array: the option once per element
+            arguments[option.flags[-1]]["repeat_key"] = True
 
     def field_refs(dests: list[str], required: tuple[str, ...] = ()) -> list[dict]:
         return [{"datafield_id": ids[dest], "is_required": "y" if dest in required else "n",
