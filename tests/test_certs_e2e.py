@@ -328,3 +328,16 @@ def test_a_file_named_twice_is_judged_once(tmp_path):
                 "--cert-file", f"{directory}/../cert/t*.pem")
     assert_status(run, 2)
     assert run.perfdata["certs"] == "2" and run.stdout.count("CRITICAL: certificate CN=tls") == 1
+
+
+@pytest.mark.unit
+def test_a_file_of_many_broken_blocks_is_one_line(tmp_path):
+    block = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    path = tmp_path / "many.pem"
+    path.write_bytes(block * 50000 + ct.pem(ct.certificate("Good", 3)))
+    started = time.monotonic()
+    run = check("--cert-file", str(path))
+    assert time.monotonic() - started < 8
+    assert_status(run, 2, f"certificate CN=Good in {path} expires in 3 days")
+    assert f"UNKNOWN: --cert-file {path}: PEM block 1 (CERTIFICATE) is not a readable X.509 " \
+        "certificate or CRL (and 49999 more blocks)" in run.stdout

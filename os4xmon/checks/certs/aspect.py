@@ -153,8 +153,10 @@ class Certs(Aspect):
             self.read += 1
             self.details.extend(parsed.notes)
             shown = printable(path, 120)
-            for broken in parsed.problems:
-                problems.append(file_problem(path, f": {broken}", option))
+            if parsed.problems:  # one line per file, however many blocks are broken
+                more = len(parsed.problems) - 1
+                problems.append(file_problem(path, f": {parsed.problems[0]}" + (
+                    f" (and {plural(more, 'more block')})" if more else ""), option))
             if not parsed.certificates and not parsed.crls and not parsed.problems:
                 if not parsed.keys:
                     problems.append(file_problem(path, "holds no certificate or CRL", option))
