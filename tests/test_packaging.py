@@ -466,7 +466,8 @@ def test_the_rpm_requires_the_distributions_packages(built: Path):
     package = built / f"check_os4x-{VERSION}-1.noarch.rpm"
     requires = {line.split()[0] for line in rpm_query(package, "--requires")}
     assert {"python3", "python3-nagiosplugin", "python(abi)"} <= requires, requires
-    assert {"python3-PyMySQL", "python3-psycopg2"} == set(rpm_query(package, "--recommends"))
+    assert {"python3-PyMySQL", "python3-psycopg2", "python3-cryptography"} == \
+        set(rpm_query(package, "--recommends"))
     assert rpm_query(package, "--scripts") == [], "no scriptlet: nothing enabled or restarted"
     assert rpm_query(package, "--queryformat", "%{ARCH}") == ["noarch"]
 
