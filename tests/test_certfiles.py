@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import certtools as ct
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nagiosplugin.state import Unknown
 
 from os4xmon.checks.certs import Certs
@@ -212,3 +214,21 @@ def test_a_file_that_grows_after_fstat_is_read_on(tmp_path, monkeypatch):
     assert bytes(read_limited(path)) == data
     with pytest.raises(FileProblem, match="larger than"):
         read_limited(path, limit=len(data) - 1)
+
+
+# -- any bytes: a result, never an exception, never a byte of a key --
+
+PIECES = [b"-----BEGIN ", b"-----END ", b"CERTIFICATE", b"X509 CRL", b"PRIVATE KEY", b"-----",
+          b"\n", b"MIIB", b"\x30\x82", b"\x02\x01\x00", b"AAAA", ct.pem(ct.certificate("P", 5)),
+          ct.der(ct.crl()), ct.key_pem()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.binary(max_size=40)), max_size=12))
+def test_any_bytes_give_a_result_and_no_key_bytes(parts):
+    data = b"".join(parts)
+    parsed = parse(bytearray(data), "f.pem")
+    text = " ".join(parsed.notes + parsed.problems + [c.subject for c in parsed.certificates])
+    for piece in ct.key_secrets():
+        assert piece not in text
+    assert "PRIVATE KEY" not in " ".join(parsed.problems)  # keys are notes, never problems
