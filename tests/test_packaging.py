@@ -369,7 +369,8 @@ def test_the_deb_lays_out_the_plugin_and_nothing_on_path(deb: Path):
                              "check-os4x"], capture_output=True, text=True,
                             check=True).stdout.splitlines()
     assert "python3-nagiosplugin" in fields[0]
-    assert {"python3-pymysql", "python3-psycopg2"} <= set(re.split(r",\s*", fields[1]))
+    assert {"python3-pymysql", "python3-psycopg2", "python3-cryptography"} \
+        <= set(re.split(r",\s*", fields[1]))
 
 
 def test_the_deb_metadata_asks_only_for_what_dpkg_guarantees(deb: Path):
@@ -472,7 +473,8 @@ def test_the_rpm_requires_the_distributions_packages(built: Path):
     package = built / f"check_os4x-{VERSION}-1.noarch.rpm"
     requires = {line.split()[0] for line in rpm_query(package, "--requires")}
     assert {"python3", "python3-nagiosplugin", "python(abi)"} <= requires, requires
-    assert {"python3-PyMySQL", "python3-psycopg2"} == set(rpm_query(package, "--recommends"))
+    assert {"python3-PyMySQL", "python3-psycopg2", "python3-cryptography"} == \
+        set(rpm_query(package, "--recommends"))
     assert rpm_query(package, "--scripts") == [], "no scriptlet: nothing enabled or restarted"
     assert rpm_query(package, "--queryformat", "%{ARCH}") == ["noarch"]
 

@@ -86,6 +86,8 @@ def argument(option: Option, order: int) -> list[str]:
         lines.append(f"      set_if = {quote(macro)}")
     else:
         lines.append(f"      value = {quote(macro)}")
+    if option.repeat:  # an array: the option once per element
+        lines.append("      repeat_key = true")
     lines.append(f"      description = {quote(option.help)}")
     lines.append(f"      order = {order}")
     lines.append("    }")
@@ -120,7 +122,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks: processes, ports, database, isdn or queue"
+      description = "the one aspect this service checks: {aspects}"
       order = 2
     }
   }
@@ -156,7 +158,7 @@ def generate() -> str:
         '  vars.os4x_checks = "ports"',
         "}",
         "",
-        SUDO,
+        SUDO.replace("{aspects}", ", ".join(ASPECTS[:-1]) + " or " + ASPECTS[-1]),
     ])
     return "\n".join(out)
 
@@ -181,6 +183,8 @@ def choices(option: Option) -> tuple[str, ...] | None:
 def datatype(option: Option) -> str:
     if option.convert is None:
         return DATATYPE + "Boolean"
+    if option.repeat:  # Icinga 2 repeats the key for each element of an array
+        return DATATYPE + "Array"
     if choices(option):
         return DATATYPE + "Datalist"
     if option.convert.__name__ in ("whole_number", "port_number"):
@@ -228,6 +232,8 @@ def basket() -> str:
         key = "set_if" if option.convert is None else "value"
         arguments[option.flags[-1]] = {key: f"${variable(option)}$", "order": str(order),
                                        "description": option.help}
+        if option.repeat:  # an array: the option once per element
+            arguments[option.flags[-1]]["repeat_key"] = True
 
     def field_refs(dests: list[str], required: tuple[str, ...] = ()) -> list[dict]:
         return [{"datafield_id": ids[dest], "is_required": "y" if dest in required else "n",
@@ -243,8 +249,11 @@ def basket() -> str:
     templates = {}
     for aspect in ASPECTS:
         mine = [option.dest for option in options if option.group in ("general", aspect)]
-        if aspect == "ports":  # the probe reads the database's ports when it has them
+        if aspect in ("ports", "certs"):  # the probe reads the database's ports when it has
+            # them; certs reads the partner certificates from it (--cert-query)
             mine += [option.dest for option in options if option.group == "database"]
+        if aspect == "certs":  # the days left are the probe's thresholds
+            mine += ["cert_warning", "cert_critical"]
         name = f"os4x-{aspect}"
         templates[name] = {
             "object_name": name, "object_type": "template", "check_command": "os4x",

@@ -124,6 +124,8 @@ def exposed_secret(path: str, what: str) -> list[str]:
 
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
+        if option.repeat and option.convert is not None:  # one value (a glob) in the file
+            return (option.convert(value),)
         return boolean(value) if option.convert is None else option.convert(value)
     except ValueError as error:
         raise UsageError(f"--config {path}: {option.key}: {error}") from None
@@ -245,6 +247,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
+    if values.get("cert_query") is not None and values.get("db_type") is None:
+        raise UsageError("--cert-query needs --db-type (and the database's connection "
+                         "options): the partner certificates are read from OS4X's database")
     if values.get("queue_query") is not None and values.get("db_type") is None:
         raise UsageError("--queue-query needs --db-type (and the database's connection "
                          "options): the send queue is read from OS4X's database")
