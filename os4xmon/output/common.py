@@ -34,9 +34,10 @@ BASE_UNITS: dict[str, tuple[str, float]] = {
 """Perfdata units (the plugin guidelines' list) -> (base unit, factor). ``c`` (a counter) and
 no unit are plain numbers."""
 
-LABEL_UNITS: dict[str, tuple[str, float]] = {"_days": ("seconds", 86400.0)}
+LABEL_UNITS: dict[str, tuple[str, float]] = {"_days": ("seconds", 86400.0),
+                                             "_hours": ("seconds", 3600.0)}
 """A unitless value whose label ends so is counted in that unit (``oftp2_cert_days``):
-perfdata cannot say "days", the label does."""
+perfdata cannot say "days" or "hours", the label does."""
 
 
 def in_base_units(value: Value) -> tuple[str, str, float | None]:

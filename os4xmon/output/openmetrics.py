@@ -4,9 +4,9 @@ Gauges only (node_exporter's textfile collector refuses other types): the state 
 (``os4x_check_state``, 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), of each aspect
 (``os4x_check_aspect_state{aspect="..."}``), when the result was made
 (``os4x_check_timestamp_seconds``), and every perfdata value as ``os4x_<label>[_<unit>]``
-with an ``aspect`` label, in base units (seconds, bytes, ratio; a ``_days`` label becomes
-``_seconds``). A value that could not be measured (perfdata's ``U``) has no sample: a gap, as
-in an RRD. Names depend only on the perfdata label, so they stay stable between runs.
+with an ``aspect`` label, in base units (seconds, bytes, ratio; a ``_days`` or ``_hours``
+label becomes ``_seconds``). A value that could not be measured (perfdata's ``U``) has no
+sample: a gap, as in an RRD. Names depend only on the perfdata label, so they stay stable between runs.
 """
 
 from __future__ import annotations
