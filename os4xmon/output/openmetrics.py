@@ -6,7 +6,8 @@ Gauges only (node_exporter's textfile collector refuses other types): the state 
 (``os4x_check_timestamp_seconds``), and every perfdata value as ``os4x_<label>[_<unit>]``
 with an ``aspect`` label, in base units (seconds, bytes, ratio; a ``_days`` or ``_hours``
 label becomes ``_seconds``). A value that could not be measured (perfdata's ``U``) has no
-sample: a gap, as in an RRD. Names depend only on the perfdata label, so they stay stable between runs.
+sample: a gap, as in an RRD. Names depend only on the perfdata label, so they stay stable
+between runs.
 """
 
 from __future__ import annotations
