@@ -230,3 +230,20 @@ def test_every_verdict_is_about_the_partner_it_names():
         ("partner", "OLD"), ("partner", "FAR"), ("partner", "FAR"), ("partner", "SLOW"),
         ("partner", "LOCK")]
     assert all(f"partner {f.subject.name}" in f.message for f in findings if f.subject)
+
+
+HOSTILE = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-10**40, max_value=10**40),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.binary(max_size=20), st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["new", "taken", "Waiting", "sent", "blocked"]))
+
+
+@given(st.lists(st.tuples(HOSTILE, HOSTILE, HOSTILE, HOSTILE, HOSTILE), max_size=20))
+def test_hostile_summary_rows_never_raise(raw):
+    fold = Fold(5).add_all(raw)
+    assert fold.rows == len(raw) and fold.problem_count <= len(raw)
+    verdict = judge(fold, Limits(length_warning=1, ack_warning=1))
+    for finding in verdict.findings:
+        assert "\n" not in finding.message and "|" not in finding.message + finding.advice
+    assert (verdict.oldest_age or 0) >= 0 and verdict.max_tries >= 0
