@@ -73,7 +73,8 @@ class Nagios:
         contrib = (CONTRIB / "nagios" / "check_os4x.cfg").read_text()
         (objects / "check_os4x.cfg").write_text(contrib.replace(SITE_CONFIG, site_config))
         if hosts_example:
-            shutil.copy(CONTRIB / "nagios" / "hosts.cfg.example", objects / "hosts.cfg")
+            shutil.copy(CONTRIB / "nagios" / "check_os4x-hosts.cfg.example",
+                        objects / "check_os4x-hosts.cfg")
         (self.directory / "resource.cfg").write_text(f"$USER1$={plugin_dir}\n")
         d = self.directory
         self.config.write_text("\n".join([

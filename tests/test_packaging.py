@@ -518,7 +518,7 @@ def test_the_sdist_carries_what_a_distribution_packager_needs(built: Path, tmp_p
         modes = {member.name.split("/", 1)[1]: member.mode for member in archive.getmembers()
                  if "/" in member.name}
     for needed in ("check_os4x.py", "LICENSE", "contrib/nrpe/check_os4x.cfg",
-                   "contrib/icinga2/command.conf", "packaging/build",
+                   "contrib/icinga2/check_os4x-command.conf", "packaging/build",
                    "packaging/rpm/check_os4x.spec", "packaging/debian/control",
                    "tests/test_packaging.py", "tests/conftest.py"):
         assert needed in names, needed

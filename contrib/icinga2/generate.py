@@ -3,13 +3,14 @@
 (os4xmon.cli.options.OPTIONS).
 
 The plugin's options are declared once, in os4xmon/cli/options.py; the CheckCommand
-(contrib/icinga2/command.conf) and the Director basket (contrib/icinga2/director-basket.json:
-the command, one data field per option, data lists for the options with fixed choices, a
-service template per aspect) are generated from them, so that a new option can never be
-missing from either (tests/test_contrib.py and tests/test_director.py fail when a committed
-file differs from what this script writes). Run from the repository's top:
+(contrib/icinga2/check_os4x-command.conf) and the Director basket
+(contrib/icinga2/director-basket.json: the command, one data field per option, data lists
+for the options with fixed choices, a service template per aspect) are generated from them,
+so that a new option can never be missing from either (tests/test_contrib.py and
+tests/test_director.py fail when a committed file differs from what this script writes).
+Run from the repository's top:
 
-    python3 contrib/icinga2/generate.py > contrib/icinga2/command.conf
+    python3 contrib/icinga2/generate.py > contrib/icinga2/check_os4x-command.conf
     python3 contrib/icinga2/generate.py --basket > contrib/icinga2/director-basket.json
 """
 
@@ -38,7 +39,7 @@ HEADER = """\
  *   vars.os4x_enterprise = true         a flag: --enterprise
  *   vars.os4x_verbose = 1               0 to 3: -v, -vv, -vvv (long output, configuration,
  *                                       tracebacks)
- *   vars.os4x_checks = "processes"      one aspect per service (see services.conf)
+ *   vars.os4x_checks = "processes"      one aspect per service (see check_os4x-services.conf)
  *   vars.os4x_plugin                    where check_os4x is (default
  *                                       PluginContribDir/check_os4x, the ITL's place for
  *                                       plugins that are not Monitoring Plugins)
