@@ -7,7 +7,7 @@ import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon.checks.ports import PortSpec, assess_listening, judge_probe
-from os4xmon.cli.options import parse
+from os4xmon.cli.configure import parse
 from os4xmon.core.findings import PerfdataContext, perfdata, threshold_state
 from os4xmon.facts.host import Configured, Host
 from os4xmon.sources.proctable import ProcessInfo, table_from

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.checks.processes import Expectation, assess, long_output, timing_findings
+from os4xmon.checks.processes import long_output, timing_findings
+from os4xmon.facts.process_report import Expectation, assess
 from os4xmon.sources.proctable import ProcessInfo, ProcessTable, table_from
 
 pytestmark = pytest.mark.unit

@@ -295,7 +295,7 @@ class Ports(Aspect):
         return {spec.daemon for spec in specs if self.host.reported_not_running(spec.daemon)}
 
     def _listening(self, specs: list[PortSpec]) -> ListeningReport:
-        from os4xmon.sources.listening import read_listeners
+        from os4xmon.sources.listening import read_listeners  # a remote --host reads none
 
         with execution.phase("reading the process table"):
             table = self.host.process_table()
