@@ -22,6 +22,7 @@ from typing import Iterator
 import pytest
 from dbtools import KINDS, ScratchDatabase, reachable
 from helpers import IN_CI, SimulatorControl, needs_server
+from host_state import fingerprint
 
 from os4xmon.os4x import daemons
 
@@ -31,6 +32,20 @@ TIERS = ("unit", "e2e", "server")
 
 
 # -- fixtures --
+
+HOST_AT_START: dict[str, object] = {}
+LAST = "test_zz_host_left_as_found.py"
+"""The module that checks the host is as the session found it: always run last."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    HOST_AT_START.update(fingerprint())
+
+
+@pytest.fixture
+def host_at_start() -> dict[str, object]:
+    return HOST_AT_START
+
 
 
 @pytest.fixture
@@ -123,6 +138,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Outside a private namespace, the host's OS4X-like processes would disturb every test
     that runs the plugin: those tests are skipped, naming the processes."""
+    items.sort(key=lambda item: item.path.name == LAST)  # stable: the rest keep their order
     for item in items:  # a test without a tier is end to end until someone says otherwise
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.e2e)

@@ -155,9 +155,11 @@ def _restoring_scenario_of(argv: list) -> Scenario:
     return scenario_of(argv)
 
 
-def _usable_bin_dir(bin_dir: str, given: bool) -> str:
+def _usable_bin_dir(bin_dir: str, given: bool, used: list[str]) -> str:
     """bin_dir with the daemons' binaries installed; without root, the default falls back to a
-    directory of this user's (the state file names it: tests pass it to the plugin)."""
+    directory of this user's (the state file names it: tests pass it to the plugin). Each
+    directory tried is added to used, which stop releases."""
+    used.append(bin_dir)
     try:
         binaries.install(bin_dir)
     except PermissionError:
@@ -165,6 +167,7 @@ def _usable_bin_dir(bin_dir: str, given: bool) -> str:
             raise SystemExit(f"os4x-simulator: cannot write {bin_dir}: run as root or give "
                              "another --bin-dir") from None
         bin_dir = os.path.join(tempfile.gettempdir(), f"os4x-simulator-{os.getuid()}", "bin")
+        used.append(bin_dir)
         binaries.install(bin_dir)
     return bin_dir
 
@@ -251,10 +254,11 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
     try:
-        scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv)
+        scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv, used_bin_dir)
     except SystemExit as refused:
         fail(str(refused.code).replace("os4x-simulator: ", "", 1))
-    used_bin_dir.append(scenario.bin_dir)
+    except OSError as error:
+        fail(f"binary directory {scenario.bin_dir}: {error}")
     try:
         for part in PARTS:
             part.before_start(args, scenario)

@@ -113,9 +113,9 @@ def install(bin_dir: str) -> None:
     with _locked(bin_dir, create=True) as fd:
         assert fd is not None  # created
         if os.fstat(fd).st_size == 0:
-            os.write(fd, ("binaries of os4x-simulator: copies of a Python interpreter, removed "
-                          "when the last simulator stops\n"
-                          + "".join(f"created {path}\n" for path in created)).encode())
+            os.write(fd, b"binaries of os4x-simulator: copies of a Python interpreter, removed "
+                     b"when the last simulator stops\n"
+                     + b"".join(b"created " + os.fsencode(path) + b"\n" for path in created))
         users = os.path.join(bin_dir, USERS)
         os.makedirs(users, exist_ok=True)
         with open(os.path.join(users, _me()), "w", encoding="utf-8"):
@@ -144,9 +144,9 @@ def release(bin_dir: str) -> None:
                 os.unlink(os.path.join(users, user))
         if left:
             return
-        with os.fdopen(os.dup(fd), encoding="utf-8") as stream:
-            created = [line.split(" ", 1)[1].rstrip("\n") for line in stream
-                       if line.startswith("created ")]
+        with os.fdopen(os.dup(fd), "rb") as stream:  # paths as bytes: any name works
+            created = [os.fsdecode(line[len(b"created "):].rstrip(b"\n")) for line in stream
+                       if line.startswith(b"created ")]
         for name in os.listdir(bin_dir):
             if name in EXECUTED or (name.endswith(".new") and name.split(".")[0] in EXECUTED):
                 os.unlink(os.path.join(bin_dir, name))
