@@ -471,7 +471,8 @@ def test_the_printed_grants_pasted_into_the_client_make_the_user_the_plugin_is(s
               if line.startswith("  ") and not line.startswith("  and ")]
     user, password = unique("os4x_g")[:30], "grant-test-pw"
     script = "\n".join(pasted).replace("nagios", user).replace("'...'", f"'{password}'")
-    host = re.search(r"@'([^']+)'", script).group(1) if db.kind == "mysql" else None
+    account = re.search(r"@'([^']+)'", script)
+    host = account.group(1) if db.kind == "mysql" and account else None
     if db.kind == "mysql":
         client = ["mysql", "-h", "127.0.0.1", "-P", "3306", "-u", "root"]
     else:

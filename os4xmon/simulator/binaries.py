@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 MARKER = ".os4x-simulator"
 USERS = ".os4x-simulator.users"
-"""One file per running launcher that uses the directory: ``<pid namespace>-<pid>``."""
+"""One file per launcher that uses the directory (``<pid namespace>-<pid>``), locked while it
+or a process it started runs."""
 EXECUTED = (daemons.MASTER, daemons.SEND_QUEUE, daemons.CLIENTD, daemons.DEBUGD,
             daemons.FETCH_QUEUE)
 """The daemons OS4X starts from its binary directory (receivers and actions are forks)."""
@@ -62,21 +63,36 @@ def _make_dirs(path: str) -> list[str]:
 
 
 def _me() -> str:
-    """This launcher, named so that a launcher of another PID namespace never looks dead."""
+    """This launcher's registration: unique across PID namespaces sharing the directory."""
     return f"{os.stat('/proc/self/ns/pid').st_ino}-{os.getpid()}"
 
 
-def _alive(user: str) -> bool:
-    namespace, _, pid = user.rpartition("-")
-    if namespace != _me().rpartition("-")[0] or not pid.isdigit():
-        return True  # not ours to judge
+HELD: list[int] = []
+"""The open registration, locked shared for as long as the launcher or any process it
+started (they inherit it, across exec) runs: the kernel drops the lock when the last one
+ends, however it ends, so a killed launcher in a PID namespace that is gone is seen as gone."""
+
+
+def _register(users: str) -> None:
+    fd = os.open(os.path.join(users, _me()), os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    os.set_inheritable(fd, True)  # the daemons run from the copies: they keep it in use
+    HELD.append(fd)
+
+
+def _in_use(path: str) -> bool:
+    """Whether some process still holds the registration at path."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
-    return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextlib.contextmanager
@@ -118,8 +134,7 @@ def install(bin_dir: str) -> None:
                      + b"".join(b"created " + os.fsencode(path) + b"\n" for path in created))
         users = os.path.join(bin_dir, USERS)
         os.makedirs(users, exist_ok=True)
-        with open(os.path.join(users, _me()), "w", encoding="utf-8"):
-            pass
+        _register(users)
         source = interpreter()
         for name in EXECUTED:
             target = os.path.join(bin_dir, name)
@@ -136,11 +151,13 @@ def release(bin_dir: str) -> None:
         users = os.path.join(bin_dir, USERS)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(users, _me()))
+        while HELD:
+            os.close(HELD.pop())
         left = False
         for user in os.listdir(users) if os.path.isdir(users) else ():
-            if _alive(user):
+            if _in_use(os.path.join(users, user)):
                 left = True
-            else:  # a launcher that was killed before it could release
+            else:  # a launcher that was killed, with every process it started
                 os.unlink(os.path.join(users, user))
         if left:
             return
