@@ -494,6 +494,23 @@ def test_the_printed_grants_pasted_into_the_client_make_the_user_the_plugin_is(s
                                capture_output=True, check=False, timeout=60)
 
 
+SOCKETS = {"mysql": ("/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock"),
+           "postgresql": ("/var/run/postgresql", "/var/run/postgresql/.s.PGSQL.5432")}
+"""--db-socket's value for each server, and the socket file that shows it listens."""
+
+
+def test_the_simulator_and_the_plugin_over_the_local_socket(simulator, db):
+    """The plugin's default for MySQL/MariaDB is the local socket: the simulator can use it
+    too (--db-socket), and both agree over it."""
+    value, socket_file = SOCKETS[db.kind]
+    needs_server(os.path.exists(socket_file), f"no {db.kind} socket at {socket_file}")
+    simulator.start("--no-decoys", "--db-type", db.kind, "--db-socket", value, "--db-name",
+                    db.name)
+    run = run_plugin(*DATABASE, "--db-type", db.kind, "--db-socket", value, "--db-user", "root",
+                     "--db-name", db.name, "--pid-query", PID_QUERY)
+    assert_status(run, 0, "saved PIDs agree")
+
+
 def test_discover_failure_is_one_line(db):
     run = run_plugin(*db.plugin_args(query=None), "--db-discover")
     assert_status(run, 3, "database not found")
