@@ -13,7 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CONTRIB = ROOT / "contrib"
 SHELL_LANGUAGES = {"sh", "shell", "bash", "console", "shell-session"}
-MARKER = re.compile(r"<!--\s*(excerpt|tested by (\S+?))\s*-->")
+MARKER = re.compile(r"<!--\s*(excerpt\b[^>]*?|tested by \S+?)\s*-->")
+"""What a page says above a command block: ``<!-- excerpt: why -->`` (shown, not run as it
+stands) or ``<!-- tested by tests/test_x.py -->`` (a test runs it)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ def marker_before(lines: list[str], index: int) -> str:
     for previous in reversed(lines[:index]):
         if previous.strip():
             match = MARKER.search(previous)
-            return match.group(1) if match else ""
+            if not match:
+                return ""
+            return "excerpt" if match.group(1).startswith("excerpt") else match.group(1)
     return ""
 
 
