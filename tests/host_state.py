@@ -28,8 +28,9 @@ def fingerprint() -> dict[str, object]:
         tree += [os.path.join(folder, name) + "/" for name in directories]
         tree += [os.path.join(folder, name) for name in files]
     state[OS4X_DIR] = sorted(tree) if os.path.isdir(OS4X_DIR) else None
-    temporary = {tempfile.gettempdir(), "/tmp"}
-    state["temporary files"] = sorted(path for folder in temporary
-                                      for pattern in SIMULATOR_TEMPORARY
+    # the temporary directory the tests' simulators use: /tmp, unless TMPDIR gives another
+    # (a private one keeps other programs' files in /tmp out of the comparison)
+    folder = tempfile.gettempdir()
+    state["temporary files"] = sorted(path for pattern in SIMULATOR_TEMPORARY
                                       for path in glob.glob(os.path.join(folder, pattern)))
     return state

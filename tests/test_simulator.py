@@ -140,15 +140,20 @@ def test_a_port_in_use_stops_the_start_and_says_which(tmp_path: Path):
     taken.bind(("::", 0))
     taken.listen(1)
     port = taken.getsockname()[1]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     try:
         done = simulator("start", "--state-file", str(tmp_path / "sim.json"), "--port", str(port),
-                         "--tls-port", str(free_port()))
+                         "--tls-port", str(free_port()), "--bin-dir", str(tmp_path / "bin"),
+                         env={**os.environ, "TMPDIR": str(temporary)})
     finally:
         taken.close()
     assert done.returncode == 1
     assert f"port {port} for os4xrd_tcpip is already in use on this host" in done.stderr
     assert "choose another with --port" in done.stderr
     assert not (tmp_path / "sim.json").exists()
+    assert list(temporary.iterdir()) == []  # the TLS receiver's certificate went too
+    assert not (tmp_path / "bin").exists()
 
 
 # -- what the simulator leaves on the host --

@@ -206,6 +206,12 @@ def _end_group(deadline: float) -> None:
         time.sleep(0.01)
 
 
+def _message(error: BaseException) -> str:
+    """What went wrong, once: a SystemExit's text without its program name."""
+    text = str(error.code if isinstance(error, SystemExit) else error)
+    return text.replace("os4x-simulator: ", "", 1)
+
+
 def _stop_launcher(args: argparse.Namespace, bin_dirs: list[str], state_file: str,
                    code: int) -> NoReturn:
     """Ends every process the launcher started, undoes what its parts and the binary
@@ -256,14 +262,14 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
     try:
         scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv, used_bin_dir)
     except SystemExit as refused:
-        fail(str(refused.code).replace("os4x-simulator: ", "", 1))
+        fail(_message(refused))
     except OSError as error:
         fail(f"binary directory {scenario.bin_dir}: {error}")
     try:
         for part in PARTS:
             part.before_start(args, scenario)
-    except Exception as error:  # a database, a port: the reason goes to the terminal (start)
-        fail(str(error))
+    except (Exception, SystemExit) as error:  # a database, a port: the reason to the terminal
+        fail(_message(error))
     tree.EXEC.update({"argv": list(argv), "bin_dir": scenario.bin_dir,
                       "states": {part.__name__: part.child_state() for part in PARTS
                                  if hasattr(part, "child_state")}})
@@ -272,8 +278,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         processes = tree.wait_for(read_fd, expected, timeout=20)
         for part in PARTS:
             part.after_start(args, scenario, processes)
-    except Exception as error:  # stop what was started, and say why on stderr (start shows it)
-        fail(str(error))
+    except (Exception, SystemExit) as error:  # stop what was started, and say why (on stderr)
+        fail(_message(error))
     for entry in processes:
         if entry["name"] in scenario.stopped:
             os.kill(entry["pid"], signal.SIGSTOP)
