@@ -92,10 +92,32 @@ def namespace_command() -> list[str] | None:
     return command if probe.returncode == 0 else None
 
 
+SESSION_TMP: list[str] = []
+
+
+def private_temporary_directory() -> None:
+    """The session's own temporary directory (TMPDIR, inherited by every simulator and plugin
+    the tests start), readable by the monitoring users: what the tests leave in it is theirs
+    alone, whatever else on the host writes to /tmp at the same time; removed at the end."""
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="check_os4x-tests-")
+    os.chmod(path, 0o755)  # nobody and nagios run the plugin in the tests
+    os.environ["TMPDIR"] = tempfile.tempdir = path
+    SESSION_TMP.append(path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in SESSION_TMP:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Re-executes the same pytest command inside a private PID namespace when it can."""
+    """Re-executes the same pytest command inside a private PID namespace when it can; the
+    process that runs the tests gets a temporary directory of its own."""
     command = namespace_command()
     if command is None:
+        private_temporary_directory()
         return
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:

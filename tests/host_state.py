@@ -28,8 +28,8 @@ def fingerprint() -> dict[str, object]:
         tree += [os.path.join(folder, name) + "/" for name in directories]
         tree += [os.path.join(folder, name) for name in files]
     state[OS4X_DIR] = sorted(tree) if os.path.isdir(OS4X_DIR) else None
-    # the temporary directory the tests' simulators use: /tmp, unless TMPDIR gives another
-    # (a private one keeps other programs' files in /tmp out of the comparison)
+    # the temporary directory the tests' simulators use: the session's own (conftest.py sets
+    # TMPDIR), so that other programs writing to /tmp meanwhile do not count
     folder = tempfile.gettempdir()
     state["temporary files"] = sorted(path for pattern in SIMULATOR_TEMPORARY
                                       for path in glob.glob(os.path.join(folder, pattern)))
