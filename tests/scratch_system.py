@@ -35,13 +35,15 @@ def own_mount_namespace() -> str | None:
 
 
 @contextlib.contextmanager
-def overlaid_system() -> Iterator[Path]:
-    """The host's /usr and package state, writable here and discarded at the end."""
+def overlaid_system() -> Iterator[dict[str, Path]]:
+    """The host's /usr and package state, writable here and discarded at the end; yields
+    where each overlaid directory's writes land (to prove they landed there)."""
     reason = own_mount_namespace()
     if reason:
         raise OSError(f"no private mount namespace for the package tests: {reason}")
     work = Path(tempfile.mkdtemp(prefix="check_os4x-overlay-"))
     mounted: list[str] = []
+    uppers: dict[str, Path] = {}
     try:
         subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(work)], check=True)
         mounted.append(str(work))
@@ -53,7 +55,8 @@ def overlaid_system() -> Iterator[Path]:
                             f"lowerdir={directory},upperdir={upper},workdir={scratch}",
                             directory], check=True, capture_output=True, text=True)
             mounted.append(directory)
-        yield work
+            uppers[directory] = upper
+        yield uppers
     finally:
         for directory in reversed(mounted):
             subprocess.run(["umount", "--lazy", directory], check=False)

@@ -69,15 +69,17 @@ def need_tools() -> None:
                      f"{tool} is missing: apt-get install {package}")
 
 
-def package_index_reachable() -> bool:
-    """Whether pip reaches its configured package index (packaging/build pyz needs it)."""
+def package_index_unreachable() -> str:
+    """Why pip cannot reach its configured package index (packaging/build pyz needs it), or
+    "" when it can."""
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                                "--only-binary=:all:", "--disable-pip-version-check",
                                "--timeout", "10", "--retries", "1", "--dest", scratch,
-                               "nagiosplugin==1.4.0"], capture_output=True, check=False,
-                              timeout=120)
-    return done.returncode == 0
+                               "nagiosplugin==1.4.0"], capture_output=True, text=True,
+                              check=False, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return "" if done.returncode == 0 else (lines[-1] if lines else f"exit {done.returncode}")
 
 
 def readable_dir(prefix: str) -> Path:
@@ -91,8 +93,9 @@ def readable_dir(prefix: str) -> Path:
 def built() -> Iterator[Path]:
     """packaging/build all in a clean clone: the dist/ directory with the three files."""
     need_tools()
-    needs_server(package_index_reachable(), "the package index is unreachable: the packaging "
-                 "tests build the single file, which downloads nagiosplugin and PyMySQL with pip")
+    why = package_index_unreachable()
+    needs_server(not why, "the package index is unreachable: the packaging tests build the "
+                 f"single file, which downloads nagiosplugin and PyMySQL with pip ({why})")
     work = readable_dir("check_os4x-pkg-")
     clone = work / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
@@ -348,7 +351,7 @@ def deb(built: Path) -> Iterator[Path]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(overlaid_system())
+            uppers = stack.enter_context(overlaid_system())
         except (OSError, subprocess.CalledProcessError) as error:
             needs_server(False, str(error))
         # an admin's own check-os4x, if any, is purged in the overlay only
@@ -357,6 +360,9 @@ def deb(built: Path) -> Iterator[Path]:
         done = subprocess.run([*APT, "install", str(package)], capture_output=True, text=True,
                               check=False, env=env)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        # dpkg's database and log were written in the overlay, not on the host
+        assert (uppers["/var/lib/dpkg"] / "status").is_file()
+        assert (uppers["/var/log"] / "dpkg.log").is_file()
         yield package
 
 
