@@ -178,7 +178,7 @@ class Nagios:
 
 def test_nagios_validates_the_contrib_files_as_shipped():
     nagios = need_nagios()
-    for every_aspect, count in ((False, 4), (True, 10)):  # as shipped, and all uncommented
+    for every_aspect, count in ((False, 6), (True, 12)):  # as shipped, and all uncommented
         with nagios_directory("os4x-nagios-v-") as directory:
             instance = Nagios(directory, nagios)
             instance.install("/usr/lib/nagios/plugins", SITE_CONFIG, every_aspect=every_aspect)
@@ -235,8 +235,8 @@ def test_nagios_runs_the_check_and_records_what_the_plugin_says(nagios, simulato
                                                                  code, phrase):
     simulator.start(*scenario)
     services = nagios.fresh_results("os4x-local")
-    assert sorted(services) == ["OS4X database", "OS4X isdn", "OS4X ports", "OS4X processes",
-                                "OS4X send queue"]
+    assert sorted(services) == ["OS4X certs", "OS4X database", "OS4X isdn", "OS4X ports",
+                                "OS4X processes", "OS4X send queue"]
     site_config = str(nagios.directory / "check_os4x.ini")
 
     processes = services["OS4X processes"]
@@ -260,8 +260,9 @@ def test_as_shipped_only_the_services_every_site_has_are_active():
     """A site without a database, ISDN or a queue query gets no UNKNOWN service by copying."""
     text = (CONTRIB / "nagios" / "check_os4x.cfg").read_text()
     active = re.findall(r"^    check_command\s+(\S+)", text, re.MULTILINE)
-    assert sorted(active) == ["check_os4x!ports", "check_os4x!processes",
-                              "check_os4x_nrpe!ports", "check_os4x_nrpe!processes"]
+    assert sorted(active) == ["check_os4x!certs", "check_os4x!ports", "check_os4x!processes",
+                              "check_os4x_nrpe!certs", "check_os4x_nrpe!ports",
+                              "check_os4x_nrpe!processes"]
     every = re.findall(r"^    check_command\s+check_os4x!(\w+)", opted_in(text), re.MULTILINE)
     assert sorted(every) == sorted(ASPECTS)
 
