@@ -28,17 +28,29 @@ from helpers import load_script, needs_server
 pytestmark = pytest.mark.unit
 
 LAYOUTS = load_script(CONTRIB / "layouts.py")
-STOCK_ROOTS = ("/etc/", "/usr/lib/nagios/", "/usr/lib64/nagios/")
-"""Where an admin's monitoring configuration and plugins live: every command writing there
-is run here; the rest (venvs under /opt, links in /usr/local/bin) touch nothing stock."""
+STOCK_ROOTS = ("/etc/", "/usr/lib/nagios/", "/usr/lib64/nagios/", "/opt/os4x/")
+"""Where an admin's monitoring configuration and plugins live, and OS4X itself: every command
+writing there is run here; the rest (venvs under /opt, links in /usr/local/bin) touch nothing
+stock."""
+OS4X_STOCK = tuple(f"/opt/os4x/bin/{name}" for name in (
+    "os4xrd", "os4xsqd", "os4xclientd", "os4xdebugd", "os4xfqd"))
+"""OS4X's own binaries, in every tree: os4x-event's wrappers go beside them."""
+OURS = ("check_os4x", "os4x-")
+"""How the files we install are named (or the folder they are in)."""
 DEBIAN_PACKAGES = ("icinga2-common", "icinga2-bin", "nagios4-common", "nagios4-core",
                    "nagios-nrpe-server", "nagios-nrpe-plugin", "sudo", "monitoring-plugins-basic",
                    "monitoring-plugins-common")
 DEBIAN_ETC = ("/etc/icinga2", "/etc/nagios4", "/etc/nagios", "/etc/nagios-plugins",
               "/etc/sudoers.d")
 """Also what the packages' maintainer scripts made there (features-enabled links...)."""
-NOT_INSTALLED = {"generate.py", "layouts.py", "director-basket.json", "check_os4x-influxdb.json"}
-"""Generators, and what is imported in a web interface (Director, Grafana) instead of copied."""
+NOT_INSTALLED = {"generate.py", "layouts.py", "director-basket.json", "check_os4x-influxdb.json",
+                 "os4x.conf"}
+"""Generators, what is imported in a web interface (Director, Grafana) instead of copied, and
+the ITL form of the CheckCommand (itl/os4x.conf), proposed upstream."""
+EXAMPLE_TREES = ("icinga2/distributed/",)
+"""A whole master, satellite and agent setup, each node's zones.conf included: its README says
+where each file goes (a node's zones.conf is the admin's own, which icinga2 node wizard
+writes); tests/test_icinga2_scale.py validates it."""
 OTHER_COMMANDS = {"visudo", "systemctl", "icinga2", "nagios4", "python3", "check_os4x",
                   "check_nrpe", "apt-get", "dnf", "os4x-simulator", "packaging/build",
                   "/opt/check_os4x/bin/pip", "pip", "unshare", "man"}
@@ -90,12 +102,12 @@ def debian_tree(root: Path) -> None:
         elif path.is_file():
             small = path.stat().st_size < 1_000_000 and name.startswith("/etc/")
             place(root, name, path.read_bytes() if small else None)  # plugins: a stand-in
-    for name in LAYOUTS.STOCK["debian"]:
+    for name in (*LAYOUTS.STOCK["debian"], *OS4X_STOCK):
         place(root, name)
 
 
 def layout_tree(root: Path, layout: str) -> None:
-    for name in LAYOUTS.STOCK[layout]:
+    for name in (*LAYOUTS.STOCK[layout], *OS4X_STOCK):
         place(root, name)
 
 
@@ -106,7 +118,7 @@ def documented(layout: str) -> list[tuple[str, str]]:
     if layout == "debian":
         for page in pages():
             for block in blocks(page):
-                if block.is_commands:
+                if block.marker == "tested by tests/test_install_commands.py":
                     out += [(block.where, command) for command in commands(block.text)]
     suffix = LAYOUTS.LAYOUTS[layout]["suffix"]
     for path in sorted(CONTRIB.rglob("*")):
@@ -262,7 +274,7 @@ def install_and_compare(layout: str, root: Path,
     if not new:
         problems.append("nothing was installed")
     problems += [f"{name}: not one of ours by its name or its folder's" for name in new
-                 if not any(part.startswith("check_os4x") for part in Path(name).parts)]
+                 if not any(part.startswith(OURS) for part in Path(name).parts)]
     return installer, problems
 
 
@@ -272,7 +284,8 @@ def test_the_documented_commands_change_no_stock_file(layout: str, tmp_path: Pat
     assert not problems
     if layout == "debian":
         shipped = {path.resolve() for path in CONTRIB.rglob("*") if path.is_file()
-                   and path.name not in NOT_INSTALLED
+                   and path.name not in NOT_INSTALLED and path.suffix != ".pyc"
+                   and not path.relative_to(CONTRIB).as_posix().startswith(EXAMPLE_TREES)
                    and not any(each["suffix"] in path.name
                                for each in LAYOUTS.LAYOUTS.values() if each["suffix"])}
         missing = sorted(str(path.relative_to(ROOT)) for path in shipped - installer.sources)
@@ -290,9 +303,9 @@ def test_the_comparison_finds_a_replaced_stock_file(layout: str, tmp_path: Path)
     over Icinga's own, and a stray file not named as ours."""
     _, problems = install_and_compare(layout, tmp_path / "root", extra=(
         "cp contrib/icinga2/check_os4x-services.conf /etc/icinga2/conf.d/services.conf",
-        "cp contrib/icinga2/check_os4x-command.conf /etc/icinga2/conf.d/os4x.conf"))
+        "cp contrib/icinga2/check_os4x-command.conf /etc/icinga2/conf.d/mine.conf"))
     assert problems == ["/etc/icinga2/conf.d/services.conf was replaced",
-                        "/etc/icinga2/conf.d/os4x.conf: not one of ours by its name or its "
+                        "/etc/icinga2/conf.d/mine.conf: not one of ours by its name or its "
                         "folder's"]
 
 

@@ -16,7 +16,8 @@ Run from the repository's top:
 
 The third is the same CheckCommand in the form of the Icinga Template Library's
 plugins-contrib.d files (tabs, ``PluginContribDir``, one ``-v``/``-vv``/``-vvv`` argument per
-level), ready to be proposed upstream; a site includes either it or check_os4x-command.conf, not both.
+level), ready to be proposed upstream; a site includes either it or check_os4x-command.conf,
+not both.
 """
 
 from __future__ import annotations
