@@ -23,6 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from os4xmon.core.settings import ASPECTS
 
 CONTRIB = Path(__file__).resolve().parent
+OPT_IN = {
+    "database": "with the database check configured (db-type, pid-query in the settings)",
+    "isdn": "with ISDN (isdn-controllers above 0 in the settings)",
+    "queue": "with the send-queue check configured (queue-query in the settings)",
+}
+"""Aspects a site may not have: without their settings they answer UNKNOWN, so every example
+ships their lines commented out, each under the condition that enables it."""
 SITE_CONFIG = "/etc/nagios/check_os4x.ini"
 ROOT_CONFIG = "/etc/check_os4x/root.ini"
 
@@ -60,6 +67,61 @@ LAYOUTS = {
 }
 
 
+# The stock configuration each distribution's packages install (Icinga 2, Nagios Core, NRPE,
+# sudo, the monitoring plugins, Checkmk's agent), where no file of ours may land:
+# tests/test_install_commands.py installs every contrib file by its documented commands into a
+# tree of these files and proves none of them changed. Debian's own lists come from dpkg -L of
+# the installed packages in that test; the ones here are what that cannot give.
+ICINGA2_STOCK = (
+    "/etc/icinga2/icinga2.conf", "/etc/icinga2/constants.conf", "/etc/icinga2/zones.conf",
+    "/etc/icinga2/init.conf", "/etc/icinga2/zones.d/README",
+    *(f"/etc/icinga2/conf.d/{name}.conf" for name in (
+        "app", "commands", "downtimes", "groups", "hosts", "notifications", "satellite",
+        "services", "templates", "timeperiods", "users")),
+    *(f"/etc/icinga2/features-available/{name}.conf" for name in (
+        "api", "checker", "command", "mainlog", "notification", "debuglog", "influxdb",
+        "graphite", "ido-mysql", "ido-pgsql", "livestatus", "perfdata", "syslog")),
+    "/etc/icinga2/scripts/mail-host-notification.sh",
+    "/etc/icinga2/scripts/mail-service-notification.sh",
+)
+NAGIOS_OBJECTS = ("commands", "contacts", "localhost", "printer", "switch", "templates",
+                  "timeperiods", "windows")
+PLUGINS = ("check_disk", "check_load", "check_ping", "check_procs", "check_ssh", "check_tcp",
+           "check_users", "check_nrpe", "check_http", "check_swap")
+STOCK = {
+    "debian": (
+        "/etc/check_mk/mrpe.cfg",  # the agent's MRPE list, the admin's own lines in it
+        "/etc/icingaweb2/modules/grafana/graphs.ini",
+    ),
+    "rhel": (
+        *ICINGA2_STOCK,
+        "/etc/nagios/nrpe.cfg", "/etc/nrpe.d/README",
+        "/etc/nagios/nagios.cfg", "/etc/nagios/cgi.cfg", "/etc/nagios/passwd",
+        "/etc/nagios/private/resource.cfg", "/etc/nagios/conf.d/README",
+        *(f"/etc/nagios/objects/{name}.cfg" for name in NAGIOS_OBJECTS),
+        "/etc/sudoers", "/etc/sudo.conf", "/etc/sudo-ldap.conf", "/etc/sudoers.d/README",
+        *(f"/usr/lib64/nagios/plugins/{name}" for name in PLUGINS),
+        "/etc/check_mk/mrpe.cfg", "/etc/icingaweb2/modules/grafana/graphs.ini",
+    ),
+    "suse": (
+        *ICINGA2_STOCK,
+        "/etc/nrpe.cfg", "/etc/nrpe.d/README",
+        "/etc/nagios/nagios.cfg", "/etc/nagios/cgi.cfg", "/etc/nagios/resource.cfg",
+        *(f"/etc/nagios/objects/{name}.cfg" for name in NAGIOS_OBJECTS),
+        "/etc/sudoers", "/etc/sudoers.d/README",
+        *(f"/usr/lib/nagios/plugins/{name}" for name in PLUGINS),
+        "/etc/check_mk/mrpe.cfg", "/etc/icingaweb2/modules/grafana/graphs.ini",
+    ),
+}
+
+
+def opt_in(aspect: str, line: str) -> str:
+    """The line as it is for an aspect every site has, else commented out under its condition."""
+    if aspect not in OPT_IN:
+        return line
+    return f"# {OPT_IN[aspect]}, uncomment:\n#{line}"
+
+
 def plugin(layout: dict) -> str:
     return f"{layout['plugins']}/check_os4x"
 
@@ -88,11 +150,12 @@ def sudoers(layout: dict) -> str:
 # {ROOT_CONFIG}, owned by root, mode 0600. The plugin, its Python environment
 # and that file must not be writable by the monitoring users.
 #
-# Install:
-#   install -o root -g root -m 0440 check_os4x{layout['suffix']} /etc/sudoers.d/check_os4x
+# Install, from the repository's top (in the packages: from the documentation's examples/):
+#   install -o root -g root -m 0440 contrib/sudoers/check_os4x{layout['suffix']} \\
+#       /etc/sudoers.d/check_os4x
 #   visudo -c -f /etc/sudoers.d/check_os4x
 #   install -d -o root -g root -m 0755 /etc/check_os4x
-#   install -o root -g root -m 0600 check_os4x.ini {ROOT_CONFIG}
+#   install -o root -g root -m 0600 contrib/nrpe/check_os4x.ini {ROOT_CONFIG}
 # and use the Icinga 2 command "os4x-sudo" (vars.os4x_root = true) or NRPE's sudo line.
 {selinux}
 Cmnd_Alias CHECK_OS4X = \\
@@ -103,8 +166,9 @@ Defaults!CHECK_OS4X !requiretty
 
 
 def nrpe(layout: dict) -> str:
-    commands = "\n".join(f"command[check_os4x_{aspect}]={plugin(layout)} --config "
-                         f"{SITE_CONFIG} --checks {aspect}" for aspect in ASPECTS)
+    commands = "\n".join(opt_in(aspect, f"command[check_os4x_{aspect}]={plugin(layout)} "
+                                 f"--config {SITE_CONFIG} --checks {aspect}")
+                          for aspect in ASPECTS)
     sudo = "\n".join(f"#command[check_os4x_{aspect}]=/usr/bin/sudo -n {plugin(layout)} "
                      f"--config {ROOT_CONFIG} --checks {aspect}" for aspect in ASPECTS)
     user = layout["nrpe_user"]
@@ -113,9 +177,9 @@ def nrpe(layout: dict) -> str:
 # check_os4x for NRPE on {layout['title']}: one command per aspect, fixed arguments
 # (no dont_blame_nrpe). GENERATED by contrib/layouts.py: do not edit by hand.
 #
-# Install:
-#   install -o root -g root -m 0644 check_os4x{layout['suffix']}.cfg {target}
-#   install -o {user} -g {user} -m 0600 check_os4x.ini {SITE_CONFIG}
+# Install, from the repository's top (in the packages: from the documentation's examples/):
+#   install -o root -g root -m 0644 contrib/nrpe/check_os4x{layout['suffix']}.cfg {target}
+#   install -o {user} -g {user} -m 0600 contrib/nrpe/check_os4x.ini {SITE_CONFIG}
 #   {layout['nrpe_reload']}
 # The site settings, the database password included, live in check_os4x.ini, owned by the
 # user NRPE runs as ({user}), mode 0600, as the plugin's own warning asks; no setting is
@@ -131,19 +195,22 @@ def nrpe(layout: dict) -> str:
 
 
 def mrpe(layout: dict) -> str:
-    lines = "\n".join(f"OS4X_{aspect} {plugin(layout)} --config /etc/check_mk/check_os4x.ini "
-                      f"--checks {aspect}" for aspect in ASPECTS)
+    lines = "\n".join(opt_in(aspect, f"OS4X_{aspect} {plugin(layout)} --config "
+                              f"/etc/check_mk/check_os4x.ini --checks {aspect}")
+                       for aspect in ASPECTS)
     return f"""\
 # check_os4x for Checkmk's MRPE on {layout['title']}: one service per aspect.
 # GENERATED by contrib/layouts.py: do not edit by hand.
 #
-# Install on the OS4X host, where the Checkmk agent runs (as root):
-#   cat mrpe{layout['suffix']}.cfg >> /etc/check_mk/mrpe.cfg
-#   install -o root -g root -m 0600 check_os4x.ini /etc/check_mk/check_os4x.ini
+# Install on the OS4X host, where the Checkmk agent runs (as root), from the repository's top
+# (in the packages: from the documentation's examples/); the first line appends to the
+# agent's own MRPE list, the admin's lines in it stay:
+#   cat contrib/checkmk/check_os4x-mrpe{layout['suffix']}.cfg >> /etc/check_mk/mrpe.cfg
+#   install -o root -g root -m 0600 contrib/nrpe/check_os4x.ini /etc/check_mk/check_os4x.ini
 # then discover the services on the Checkmk server ("MRPE OS4X_processes" and so on). The
 # agent runs MRPE as root: the settings file is root's, mode 0600, and holds the database
-# password. Perfdata passes through into Checkmk's graphs; keep the aspects you use.
-# Drop the database line without --db-type in the settings, and the isdn line without ISDN.
+# password. Perfdata passes through into Checkmk's graphs. The database, isdn and queue
+# lines are commented out: uncomment each where the site has it (see the note above it).
 
 {lines}
 """
@@ -156,7 +223,7 @@ def files() -> dict[Path, str]:
         suffix = layout["suffix"]
         out[CONTRIB / "sudoers" / f"check_os4x{suffix}"] = sudoers(layout)
         out[CONTRIB / "nrpe" / f"check_os4x{suffix}.cfg"] = nrpe(layout)
-        out[CONTRIB / "checkmk" / f"mrpe{suffix}.cfg"] = mrpe(layout)
+        out[CONTRIB / "checkmk" / f"check_os4x-mrpe{suffix}.cfg"] = mrpe(layout)
     return out
 
 

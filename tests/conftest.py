@@ -22,6 +22,7 @@ from typing import Iterator
 import pytest
 from dbtools import KINDS, ScratchDatabase, reachable
 from helpers import IN_CI, SimulatorControl, needs_server
+from host_state import fingerprint
 
 from os4xmon.os4x import daemons
 
@@ -31,6 +32,20 @@ TIERS = ("unit", "e2e", "server")
 
 
 # -- fixtures --
+
+HOST_AT_START: dict[str, object] = {}
+LAST = "test_zz_host_left_as_found.py"
+"""The module that checks the host is as the session found it: always run last."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    HOST_AT_START.update(fingerprint())
+
+
+@pytest.fixture
+def host_at_start() -> dict[str, object]:
+    return HOST_AT_START
+
 
 
 @pytest.fixture
@@ -77,10 +92,32 @@ def namespace_command() -> list[str] | None:
     return command if probe.returncode == 0 else None
 
 
+SESSION_TMP: list[str] = []
+
+
+def private_temporary_directory() -> None:
+    """The session's own temporary directory (TMPDIR, inherited by every simulator and plugin
+    the tests start), readable by the monitoring users: what the tests leave in it is theirs
+    alone, whatever else on the host writes to /tmp at the same time; removed at the end."""
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="check_os4x-tests-")
+    os.chmod(path, 0o755)  # nobody and nagios run the plugin in the tests
+    os.environ["TMPDIR"] = tempfile.tempdir = path
+    SESSION_TMP.append(path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in SESSION_TMP:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Re-executes the same pytest command inside a private PID namespace when it can."""
+    """Re-executes the same pytest command inside a private PID namespace when it can; the
+    process that runs the tests gets a temporary directory of its own."""
     command = namespace_command()
     if command is None:
+        private_temporary_directory()
         return
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
@@ -123,6 +160,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Outside a private namespace, the host's OS4X-like processes would disturb every test
     that runs the plugin: those tests are skipped, naming the processes."""
+    items.sort(key=lambda item: item.path.name == LAST)  # stable: the rest keep their order
     for item in items:  # a test without a tier is end to end until someone says otherwise
         if not any(item.get_closest_marker(tier) for tier in TIERS):
             item.add_marker(pytest.mark.e2e)

@@ -133,10 +133,19 @@ def stable_view(stdout: str) -> tuple[str, list[tuple]]:
     return first.split(" | ", 1)[0], sorted(perf.stable for perf in perfdata_of(first))
 
 
-def nrpe_commands() -> dict[str, str]:
-    """The active command[...] lines of contrib/nrpe/check_os4x.cfg: name -> command line."""
+def opted_in(text: str) -> str:
+    """A contrib file with its opt-in parts uncommented, as a site with every aspect does:
+    Nagios's commented service blocks and NRPE's commented plugin lines (not the sudo ones)."""
+    return re.sub(r"^#(?=define |    |}|command\[check_os4x_\w+\]=/usr/lib)", "", text,
+                  flags=re.MULTILINE)
+
+
+def nrpe_commands(every_aspect: bool = True) -> dict[str, str]:
+    """The command[...] lines of contrib/nrpe/check_os4x.cfg: name -> command line; those of
+    every aspect (the opt-in ones uncommented), or only the ones active as shipped."""
     commands = {}
-    for line in (CONTRIB / "nrpe" / "check_os4x.cfg").read_text().splitlines():
+    text = (CONTRIB / "nrpe" / "check_os4x.cfg").read_text()
+    for line in (opted_in(text) if every_aspect else text).splitlines():
         match = re.fullmatch(r"command\[([A-Za-z0-9_]+)\]=(.+)", line.strip())
         if match:
             commands[match.group(1)] = match.group(2)

@@ -43,7 +43,8 @@ def plugin_command() -> list[str]:
     """The installed check_os4x next to this interpreter (as pip installed it)."""
     found = shutil.which("check_os4x", path=str(Path(sys.executable).parent))
     if not found:
-        pytest.fail("check_os4x is not installed next to the test interpreter: pip install .")
+        pytest.fail("check_os4x is not installed next to the test interpreter: "
+                    "pip install -e '.[test]'")
     return [found]
 
 

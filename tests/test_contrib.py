@@ -27,7 +27,7 @@ def load_generator():
 
 def command_arguments() -> dict[str, str]:
     """The arguments block of the "os4x-arguments" template: flag -> its definition."""
-    text = (ICINGA / "command.conf").read_text()
+    text = (ICINGA / "check_os4x-command.conf").read_text()
     block = text.split('template CheckCommand "os4x-arguments"', 1)[1].split(
         'object CheckCommand "os4x"', 1)[0]
     return dict(re.findall(r'^    "([^"]+)" = \{\n(.*?)^    \}', block, re.M | re.S))
@@ -35,9 +35,9 @@ def command_arguments() -> dict[str, str]:
 
 def test_committed_command_conf_is_what_the_generator_writes():
     expected = load_generator().generate()
-    assert (ICINGA / "command.conf").read_text() == expected, (
-        "contrib/icinga2/command.conf is stale: "
-        "python3 contrib/icinga2/generate.py > contrib/icinga2/command.conf")
+    assert (ICINGA / "check_os4x-command.conf").read_text() == expected, (
+        "contrib/icinga2/check_os4x-command.conf is stale: "
+        "python3 contrib/icinga2/generate.py > contrib/icinga2/check_os4x-command.conf")
 
 
 @pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.dest)
@@ -46,7 +46,7 @@ def test_every_option_is_a_custom_variable_with_a_description(option):
     flag = option.flags[-1]
     if not option.on_command_line:  # the password: never an argument
         assert flag not in arguments
-        assert f"$os4x_{option.dest}$" not in (ICINGA / "command.conf").read_text()
+        assert f"$os4x_{option.dest}$" not in (ICINGA / "check_os4x-command.conf").read_text()
         return
     definition = arguments[flag]
     macro = f'"$os4x_{option.dest}$"'
@@ -60,14 +60,14 @@ def test_every_option_is_a_custom_variable_with_a_description(option):
 def test_verbosity_and_the_sudo_command():
     arguments = command_arguments()
     assert "$os4x_verbose$" in arguments["(verbosity)"]
-    text = (ICINGA / "command.conf").read_text()
+    text = (ICINGA / "check_os4x-command.conf").read_text()
     sudo = text.split('object CheckCommand "os4x-sudo"', 1)[1]
     assert '"/usr/bin/sudo", "-n", "$os4x_plugin$"' in sudo
     assert sorted(re.findall(r'^    "(--[a-z-]+)" = \{', sudo, re.M)) == ["--checks", "--config"]
 
 
 def test_one_icinga_service_per_aspect_with_the_agent_case():
-    text = (ICINGA / "services.conf").read_text()
+    text = (ICINGA / "check_os4x-services.conf").read_text()
     for aspect in ASPECTS:
         assert f'apply Service "os4x {aspect}"' in text
         assert f'vars.os4x_checks = "{aspect}"' in text
@@ -134,7 +134,7 @@ def test_sudoers_allows_exactly_one_command_per_aspect_and_no_wildcard():
     # the NRPE example and Icinga's os4x-sudo call exactly these
     nrpe = (CONTRIB / "nrpe" / "check_os4x.cfg").read_text()
     assert f"/usr/bin/sudo -n {commands[0]}" in nrpe
-    assert '"/etc/check_os4x/root.ini"' in (ICINGA / "command.conf").read_text()
+    assert '"/etc/check_os4x/root.ini"' in (ICINGA / "check_os4x-command.conf").read_text()
 
 
 def test_the_deployment_page_names_only_contrib_files_that_exist():

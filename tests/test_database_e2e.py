@@ -18,7 +18,15 @@ import threading
 from typing import Iterator
 
 import pytest
-from dbtools import KINDS, PID_QUERY, ScratchDatabase, closed_port, reachable, silent_server
+from dbtools import (
+    KINDS,
+    PID_QUERY,
+    ScratchDatabase,
+    closed_port,
+    reachable,
+    silent_server,
+    unique,
+)
 from helpers import assert_status, free_port, needs_server, run_plugin
 
 pytestmark = pytest.mark.server
@@ -447,6 +455,60 @@ def test_discover_lists_the_pid_table_and_the_ports(simulator, db):
     assert "os4x_partner" not in run.stdout
     assert "ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619" in run.lines
     assert db.rows("SELECT daemon, pid FROM os4x_daemon_state ORDER BY daemon, pid") == before
+
+
+def test_the_printed_grants_pasted_into_the_client_make_the_user_the_plugin_is(simulator, db):
+    """What --db-discover prints, pasted into the database's own client as an admin does
+    (mysql; psql connected to the postgres database), makes a user the plugin then logs in
+    as, over the same connection: the account's host is the one the server saw (not always
+    'localhost'), and psql is told which database the schema grants belong to."""
+    start(simulator, db)
+    run = run_plugin(*db.plugin_args(query=None), "--db-discover")
+    assert run.code == 0, run.stdout
+    start_line = next(index for index, line in enumerate(run.lines)
+                      if line.startswith("a monitoring user that can read only these tables"))
+    pasted = [line.strip() for line in run.lines[start_line + 1:]
+              if line.startswith("  ") and not line.startswith("  and ")]
+    user, password = unique("os4x_g")[:30], "grant-test-pw"
+    script = "\n".join(pasted).replace("nagios", user).replace("'...'", f"'{password}'")
+    account = re.search(r"@'([^']+)'", script)
+    host = account.group(1) if db.kind == "mysql" and account else None
+    if db.kind == "mysql":
+        client = ["mysql", "-h", "127.0.0.1", "-P", "3306", "-u", "root"]
+    else:
+        client = ["psql", "-h", "127.0.0.1", "-U", "root", "-d", "postgres", "-v",
+                  "ON_ERROR_STOP=1"]
+        db.users.append(user)  # dropped after the database, which holds its grants
+    try:
+        pasted_in = subprocess.run(client, input=script + "\n", capture_output=True,
+                                   text=True, check=False, timeout=60)
+        assert pasted_in.returncode == 0, script + "\n" + pasted_in.stderr
+        args = [*db.plugin_args()]
+        args[args.index("--db-user") + 1] = user
+        check = run_plugin(*DATABASE, *args, env={"OS4X_DB_PASSWORD": password})
+        assert_status(check, 0, "saved PIDs agree")
+    finally:
+        if host:
+            with contextlib.suppress(Exception):
+                subprocess.run([*client, "-e", f"DROP USER IF EXISTS '{user}'@'{host}'"],
+                               capture_output=True, check=False, timeout=60)
+
+
+SOCKETS = {"mysql": ("/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock"),
+           "postgresql": ("/var/run/postgresql", "/var/run/postgresql/.s.PGSQL.5432")}
+"""--db-socket's value for each server, and the socket file that shows it listens."""
+
+
+def test_the_simulator_and_the_plugin_over_the_local_socket(simulator, db):
+    """The plugin's default for MySQL/MariaDB is the local socket: the simulator can use it
+    too (--db-socket), and both agree over it."""
+    value, socket_file = SOCKETS[db.kind]
+    needs_server(os.path.exists(socket_file), f"no {db.kind} socket at {socket_file}")
+    simulator.start("--no-decoys", "--db-type", db.kind, "--db-socket", value, "--db-name",
+                    db.name)
+    run = run_plugin(*DATABASE, "--db-type", db.kind, "--db-socket", value, "--db-user", "root",
+                     "--db-name", db.name, "--pid-query", PID_QUERY)
+    assert_status(run, 0, "saved PIDs agree")
 
 
 def test_discover_failure_is_one_line(db):

@@ -51,19 +51,38 @@ def test_an_unprintable_name_gets_no_suggestion_and_is_shown_escaped():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("db_type", "expected"), [
-    ("mysql", ["CREATE USER 'nagios'@'localhost' IDENTIFIED BY '...';",
-               "GRANT SELECT ON os4x.os4x_daemon_state TO 'nagios'@'localhost';",
-               "GRANT SELECT ON os4x.os4x_configuration TO 'nagios'@'localhost';"]),
-    ("postgresql", ["CREATE ROLE nagios LOGIN PASSWORD '...';",
-                    "GRANT CONNECT ON DATABASE os4x TO nagios;",
-                    "GRANT USAGE ON SCHEMA public TO nagios;",
-                    "GRANT SELECT ON os4x_daemon_state TO nagios;",
-                    "GRANT SELECT ON os4x_configuration TO nagios;"]),
+@pytest.mark.parametrize(("db_type", "host", "expected"), [
+    ("mysql", "localhost",
+     ["CREATE USER 'nagios'@'localhost' IDENTIFIED BY '...';",
+      "GRANT SELECT ON os4x.os4x_daemon_state TO 'nagios'@'localhost';",
+      "GRANT SELECT ON os4x.os4x_configuration TO 'nagios'@'localhost';"]),
+    ("mysql", "127.0.0.1",  # over TCP to a server with skip_name_resolve
+     ["CREATE USER 'nagios'@'127.0.0.1' IDENTIFIED BY '...';",
+      "GRANT SELECT ON os4x.os4x_daemon_state TO 'nagios'@'127.0.0.1';",
+      "GRANT SELECT ON os4x.os4x_configuration TO 'nagios'@'127.0.0.1';"]),
+    ("postgresql", "localhost",
+     ["CREATE ROLE nagios LOGIN PASSWORD '...';",
+      "GRANT CONNECT ON DATABASE os4x TO nagios;",
+      "\\c os4x",
+      "GRANT USAGE ON SCHEMA public TO nagios;",
+      "GRANT SELECT ON os4x_daemon_state TO nagios;",
+      "GRANT SELECT ON os4x_configuration TO nagios;"]),
 ])
-def test_discover_prints_the_grants_of_a_monitoring_user(db_type, expected):
+def test_discover_prints_the_grants_of_a_monitoring_user(db_type, host, expected):
     table = db_discover.Table("os4x_daemon_state", [("daemon", "varchar"), ("pid", "int")])
-    lines = db_discover.report(Settings(db_type=db_type, db_user="root"), [table], 1, {}, [])
-    start = lines.index("a monitoring user that can read only these tables (as the "
-                        "database's admin):")
+    lines = db_discover.report(Settings(db_type=db_type, db_user="root"), [table], 1, {}, [],
+                               host=host)
+    start = next(index for index, line in enumerate(lines)
+                 if line.startswith("a monitoring user that can read only these tables"))
     assert lines[start + 1:] == [f"  {line}" for line in expected]
+    if db_type == "mysql":
+        assert f"connecting from {host} as this run did" in lines[start]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("user_function", "host"), [
+    ("root@localhost", "localhost"), ("nagios@127.0.0.1", "127.0.0.1"),
+    ("nagios@monitor.example.com", "monitor.example.com"), ("odd@name@::1", "::1"),
+    (None, "localhost"), ("", "localhost"), ("x@bad\nhost", "localhost")])
+def test_the_grant_names_the_host_the_server_saw(user_function, host):
+    assert db_discover.client_host(user_function) == host

@@ -3,7 +3,7 @@
 Director imports a basket as JSON (Command, Datafield, DataList, ServiceTemplate); these tests
 read it as Director would: every field a command or template names exists, every option is a
 data field of the right type with the plugin's own description, the options with fixed values
-have a data list, and the arguments are the ones contrib/icinga2/command.conf passes.
+have a data list, and the arguments are the ones contrib/icinga2/check_os4x-command.conf passes.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_a_service_template_per_aspect_whose_fields_exist():
 
 
 def test_the_arguments_are_those_of_the_icinga2_command():
-    conf = (CONTRIB / "icinga2" / "command.conf").read_text()
+    conf = (CONTRIB / "icinga2" / "check_os4x-command.conf").read_text()
     template = conf.split('object CheckCommand "os4x"')[0]
     flags = set(re.findall(r'^    "(--[a-z0-9-]+)" = \{', template, re.M))
     director = {flag for flag in basket()["Command"]["os4x"]["arguments"] if flag != "-v"}

@@ -55,7 +55,7 @@ class Icinga:
         self.etc = directory / "etc"
         for name in ("etc", "data/certs", "log", "cache", "spool", "run"):
             (directory / name).mkdir(parents=True, exist_ok=True)
-        for name in ("command.conf", "services.conf"):
+        for name in ("check_os4x-command.conf", "check_os4x-services.conf"):
             shutil.copy(CONTRIB / "icinga2" / name, self.etc / name)
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -91,8 +91,8 @@ class Icinga:
             'object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = ApiPort }',
             "object Endpoint NodeName { }",
             "object Zone ZoneName { endpoints = [ NodeName ] }",
-            'include "command.conf"',
-            'include "services.conf"',
+            'include "check_os4x-command.conf"',
+            'include "check_os4x-services.conf"',
             *lines, ""]))
         chown_tree(self.directory)
 
@@ -170,9 +170,10 @@ def test_icinga2_validates_the_contrib_configuration():
     need_icinga()
     with nagios_directory("os4x-icinga2-C-") as directory:
         icinga = Icinga(directory)
-        shutil.copy(CONTRIB / "icinga2" / "hosts.conf.example", icinga.etc / "hosts.conf")
+        shutil.copy(CONTRIB / "icinga2" / "check_os4x-hosts.conf.example",
+                    icinga.etc / "check_os4x-hosts.conf")
         icinga.make_certificate()
-        icinga.write_main('include "hosts.conf"')
+        icinga.write_main('include "check_os4x-hosts.conf"')
         done = icinga.validate()
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr
         services = icinga.objects("Service")
@@ -199,8 +200,8 @@ def test_icinga2_rejects_a_broken_command_file():
     need_icinga()
     with nagios_directory("os4x-icinga2-bad-") as directory:
         icinga = Icinga(directory)
-        text = (icinga.etc / "command.conf").read_text()
-        (icinga.etc / "command.conf").write_text(text.replace("set_if", "set_iff", 1))
+        text = (icinga.etc / "check_os4x-command.conf").read_text()
+        (icinga.etc / "check_os4x-command.conf").write_text(text.replace("set_if", "set_iff", 1))
         icinga.make_certificate()
         icinga.write_main()
         assert icinga.validate().returncode != 0

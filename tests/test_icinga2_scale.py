@@ -120,7 +120,7 @@ def test_icinga2_validates_master_satellite_agent():
         shutil.copytree(DISTRIBUTED / "master" / "zones.d", node.etc / "zones.d")
         global_zone = node.etc / "zones.d" / "global-templates"
         global_zone.mkdir()
-        for name in ("command.conf", "services.conf"):
+        for name in ("check_os4x-command.conf", "check_os4x-services.conf"):
             shutil.copy(CONTRIB / "icinga2" / name, global_zone / name)
         node.write('const ZoneName = "master"', 'include "zones.conf"')
         node.checked()

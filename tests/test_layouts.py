@@ -46,7 +46,7 @@ def test_each_layout_covers_every_aspect_with_its_own_paths_and_users(name):
     suffix, plugins = layout["suffix"], layout["plugins"]
     for path in (CONTRIB / "sudoers" / f"check_os4x{suffix}",
                  CONTRIB / "nrpe" / f"check_os4x{suffix}.cfg",
-                 CONTRIB / "checkmk" / f"mrpe{suffix}.cfg"):
+                 CONTRIB / "checkmk" / f"check_os4x-mrpe{suffix}.cfg"):
         lines = command_lines(path)
         aspects = [line.split("--checks ")[1].strip() for line in lines]
         assert set(aspects) == set(ASPECTS), path
@@ -81,7 +81,7 @@ def test_every_command_line_is_one_the_plugin_accepts(path, tmp_path):
 
 
 def test_mrpe_service_names_are_single_words():
-    for path in sorted((CONTRIB / "checkmk").glob("mrpe*.cfg")):
+    for path in sorted((CONTRIB / "checkmk").glob("check_os4x-mrpe*.cfg")):
         for line in path.read_text().splitlines():
             if line and not line.startswith("#"):
                 name, command = line.split(" ", 1)

@@ -28,11 +28,14 @@ from deploy_helpers import (
     nagios_directory,
     need_program,
     need_root_and_user,
+    opted_in,
     stable_view,
     stop_daemon,
     write_site_config,
 )
 from helpers import assert_status, run_plugin
+
+from os4xmon.core.settings import ASPECTS
 
 pytestmark = pytest.mark.server
 
@@ -65,15 +68,19 @@ class Nagios:
         for name in ("objects", "rw", "spool/checkresults", "archives"):
             (directory / name).mkdir(parents=True, exist_ok=True)
 
-    def install(self, plugin_dir: str, site_config: str, hosts_example: bool = True) -> None:
-        """The stock objects, then the contrib files as shipped but for two paths."""
+    def install(self, plugin_dir: str, site_config: str, hosts_example: bool = True,
+                every_aspect: bool = True) -> None:
+        """The stock objects, then the contrib files as shipped but for two paths (and with
+        the opt-in services uncommented, unless every_aspect is false)."""
         objects = self.directory / "objects"
         for name in ("templates.cfg", "timeperiods.cfg", "contacts.cfg", "commands.cfg"):
             shutil.copy(STOCK_OBJECTS / name, objects / name)
         contrib = (CONTRIB / "nagios" / "check_os4x.cfg").read_text()
+        contrib = opted_in(contrib) if every_aspect else contrib
         (objects / "check_os4x.cfg").write_text(contrib.replace(SITE_CONFIG, site_config))
         if hosts_example:
-            shutil.copy(CONTRIB / "nagios" / "hosts.cfg.example", objects / "hosts.cfg")
+            shutil.copy(CONTRIB / "nagios" / "check_os4x-hosts.cfg.example",
+                        objects / "check_os4x-hosts.cfg")
         (self.directory / "resource.cfg").write_text(f"$USER1$={plugin_dir}\n")
         d = self.directory
         self.config.write_text("\n".join([
@@ -171,14 +178,15 @@ class Nagios:
 
 def test_nagios_validates_the_contrib_files_as_shipped():
     nagios = need_nagios()
-    with nagios_directory("os4x-nagios-v-") as directory:
-        instance = Nagios(directory, nagios)
-        instance.install("/usr/lib/nagios/plugins", SITE_CONFIG)
-        done = instance.validate()
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr
-    assert "Total Errors:   0" in done.stdout
-    services = re.search(r"Checked ([0-9]+) services", done.stdout)
-    assert services and int(services.group(1)) == 12, done.stdout
+    for every_aspect, count in ((False, 6), (True, 12)):  # as shipped, and all uncommented
+        with nagios_directory("os4x-nagios-v-") as directory:
+            instance = Nagios(directory, nagios)
+            instance.install("/usr/lib/nagios/plugins", SITE_CONFIG, every_aspect=every_aspect)
+            done = instance.validate()
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr
+        assert "Total Errors:   0" in done.stdout
+        services = re.search(r"Checked ([0-9]+) services", done.stdout)
+        assert services and int(services.group(1)) == count, done.stdout
 
 
 def test_nagios_rejects_the_services_without_their_hosts():
@@ -245,6 +253,18 @@ def test_nagios_runs_the_check_and_records_what_the_plugin_says(nagios, simulato
         _, recorded = stable_view(f"x | {attrs['performance_data']}")
         assert recorded == perfdata, name
     assert_status(direct_run("processes", site_config), code, phrase)
+
+
+@pytest.mark.unit
+def test_as_shipped_only_the_services_every_site_has_are_active():
+    """A site without a database, ISDN or a queue query gets no UNKNOWN service by copying."""
+    text = (CONTRIB / "nagios" / "check_os4x.cfg").read_text()
+    active = re.findall(r"^    check_command\s+(\S+)", text, re.MULTILINE)
+    assert sorted(active) == ["check_os4x!certs", "check_os4x!ports", "check_os4x!processes",
+                              "check_os4x_nrpe!certs", "check_os4x_nrpe!ports",
+                              "check_os4x_nrpe!processes"]
+    every = re.findall(r"^    check_command\s+check_os4x!(\w+)", opted_in(text), re.MULTILINE)
+    assert sorted(every) == sorted(ASPECTS)
 
 
 def test_the_nagios_command_line_is_the_one_the_file_declares():

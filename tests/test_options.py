@@ -47,6 +47,18 @@ def test_help_and_version():
     assert version.code == 0 and version.stdout.startswith("check_os4x ")
 
 
+def test_help_has_no_lone_group_and_points_to_the_reference():
+    """-h sits in "general" (no group of its own named "options:" before the aspects), the
+    help says where every option is shown with an example, and --user says its default."""
+    text = run_plugin("--help").stdout
+    headings = [line for line in text.splitlines() if line and not line[0].isspace()
+                and line.endswith(":")]
+    assert headings[0] == "general:" and "options:" not in headings, headings
+    assert "man check_os4x" in text and "docs/options.md" in text
+    user_help = " ".join(text.split("\n  --user NAME", 1)[1].split("\n  --", 1)[0].split())
+    assert "(default: none, the daemons' users are not compared)" in user_help, user_help
+
+
 def test_config_file_and_command_line_precedence(tmp_path):
     config = tmp_path / "os4x.ini"
     config.write_text("[check_os4x]\nisdn-controllers = 2\nno_tls = yes\nuser = www-data\n"

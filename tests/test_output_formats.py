@@ -293,8 +293,11 @@ def test_checkmk_gives_each_aspect_without_result_the_run_failure():
 
 
 def test_the_checkmk_services_are_the_mrpe_services():
-    mrpe = (Path(__file__).parent.parent / "contrib" / "checkmk" / "mrpe.cfg").read_text()
-    services = {line.split()[0] for line in mrpe.splitlines() if line.startswith("OS4X_")}
+    mrpe = (Path(__file__).parent.parent / "contrib" / "checkmk"
+            / "check_os4x-mrpe.cfg").read_text()
+    # the opt-in aspects' lines are there commented out
+    services = {line.lstrip("#").split()[0] for line in mrpe.splitlines()
+                if line.lstrip("#").startswith("OS4X_")}
     from os4xmon.core.settings import ASPECTS
 
     assert services == {checkmk.SERVICE.format(aspect=aspect) for aspect in ASPECTS}

@@ -6,8 +6,10 @@ nothing else), and gives the single file, the .deb and the .rpm. Then:
 - the pyz is copied alone into an empty directory and run as ``nobody`` by its shebang and with
   ``python3 -I -S`` (Debian's python3, and pypy3), against the simulator and the real MariaDB
   and PostgreSQL: the same first line as the installed package;
-- the .deb is installed with apt-get, its plugin run, the NRPE and Icinga 2 end-to-end tests
-  run once against it, lintian has no error, and apt-get purge leaves nothing behind;
+- the .deb is installed with apt-get into an overlay of the system (tests/scratch_system.py:
+  the host's package database never changes), its plugin run, the NRPE and Icinga 2
+  end-to-end tests run once against it, lintian has no error, and apt-get purge leaves
+  nothing behind;
 - the .rpm's file list, requirements and scriptlets are read with rpm -qp, and rpm installs it
   into a scratch root, where its plugin runs, and erases it again.
 
@@ -17,6 +19,7 @@ a faked sys.version_info, and with the real old interpreters this machine has.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,6 +33,7 @@ import pytest
 from dbtools import ScratchDatabase, reachable
 from deploy_helpers import PLUGIN_VARIABLE, VOLATILE, perfdata_of
 from helpers import needs_server, run_plugin
+from scratch_system import overlaid_system
 
 pytestmark = [pytest.mark.server, pytest.mark.packaging]
 
@@ -65,6 +69,19 @@ def need_tools() -> None:
                      f"{tool} is missing: apt-get install {package}")
 
 
+def package_index_unreachable() -> str:
+    """Why pip cannot reach its configured package index (packaging/build pyz needs it), or
+    "" when it can."""
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                               "--only-binary=:all:", "--disable-pip-version-check",
+                               "--timeout", "10", "--retries", "1", "--dest", scratch,
+                               "nagiosplugin==1.4.0"], capture_output=True, text=True,
+                              check=False, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return "" if done.returncode == 0 else (lines[-1] if lines else f"exit {done.returncode}")
+
+
 def readable_dir(prefix: str) -> Path:
     """A directory under /tmp that nobody can read and enter (pytest's tmp_path is root's)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -76,6 +93,9 @@ def readable_dir(prefix: str) -> Path:
 def built() -> Iterator[Path]:
     """packaging/build all in a clean clone: the dist/ directory with the three files."""
     need_tools()
+    why = package_index_unreachable()
+    needs_server(not why, "the package index is unreachable: the packaging tests build the "
+                 f"single file, which downloads nagiosplugin and PyMySQL with pip ({why})")
     work = readable_dir("check_os4x-pkg-")
     clone = work / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
@@ -323,19 +343,27 @@ def test_a_missing_compiled_library_names_its_package(monkeypatch: pytest.Monkey
 
 @pytest.fixture(scope="module")
 def deb(built: Path) -> Iterator[Path]:
-    """The .deb installed with apt-get as an admin does, purged afterwards whatever happens."""
+    """The .deb installed with apt-get as an admin does, inside an overlay of /usr and the
+    package state (tests/scratch_system.py): the host's package database never sees it, and
+    an admin's own check-os4x stays installed."""
     package = built / f"check-os4x_{VERSION}_all.deb"
     assert package.is_file(), sorted(p.name for p in built.iterdir())
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run([*APT, "purge", "check-os4x"], capture_output=True, check=False, env=env)
-    done = subprocess.run([*APT, "install", str(package)], capture_output=True, text=True,
-                          check=False, env=env)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    try:
-        yield package
-    finally:
+    with contextlib.ExitStack() as stack:
+        try:
+            uppers = stack.enter_context(overlaid_system())
+        except (OSError, subprocess.CalledProcessError) as error:
+            needs_server(False, str(error))
+        # an admin's own check-os4x, if any, is purged in the overlay only
         subprocess.run([*APT, "purge", "check-os4x"], capture_output=True, check=False,
                        env=env)
+        done = subprocess.run([*APT, "install", str(package)], capture_output=True, text=True,
+                              check=False, env=env)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        # dpkg's database and log were written in the overlay, not on the host
+        assert (uppers["/var/lib/dpkg"] / "status").is_file()
+        assert (uppers["/var/log"] / "dpkg.log").is_file()
+        yield package
 
 
 def test_lintian_finds_no_error(built: Path):
@@ -527,7 +555,7 @@ def test_the_sdist_carries_what_a_distribution_packager_needs(built: Path, tmp_p
         modes = {member.name.split("/", 1)[1]: member.mode for member in archive.getmembers()
                  if "/" in member.name}
     for needed in ("check_os4x.py", "LICENSE", "contrib/nrpe/check_os4x.cfg",
-                   "contrib/icinga2/command.conf", "packaging/build",
+                   "contrib/icinga2/check_os4x-command.conf", "packaging/build",
                    "packaging/rpm/check_os4x.spec", "packaging/debian/control",
                    "tests/test_packaging.py", "tests/conftest.py"):
         assert needed in names, needed

@@ -282,7 +282,8 @@ def test_hidden_processes_are_unknown_never_critical(tmp_path, options):
     script = (f"{sys.executable} -m os4xmon.simulator start --state-file {state} --no-decoys "
               f"--port {free_port()} --tls-port {free_port()} >/dev/null && "
               f"mount -t proc -o {options} proc /proc && "
-              f"runuser -u nobody -- {plugin} --checks processes; echo exit=$?")
+              f"runuser -u nobody -- {plugin} --checks processes; echo exit=$?; "
+              f"{sys.executable} -m os4xmon.simulator stop --state-file {state}")
     done = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
                            script], capture_output=True, text=True, timeout=90, check=False,
                           cwd="/")
@@ -303,7 +304,7 @@ def test_subset_pid_alone_hides_no_process(tmp_path):
               f"--port {free_port()} --tls-port {free_port()} >/dev/null && "
               "mount -t proc -o subset=pid proc /proc && "
               f"runuser -u nobody -- {plugin} --checks processes --min-uptime 3600; "
-              "echo exit=$?")
+              f"echo exit=$?; {sys.executable} -m os4xmon.simulator stop --state-file {state}")
     done = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
                            script], capture_output=True, text=True, timeout=90, check=False,
                           cwd="/")

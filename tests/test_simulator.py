@@ -1,17 +1,21 @@
 """The simulator a newcomer starts right after installing: its certificate needs no extra
-package, a failed start says why on the terminal, and stop leaves nothing behind."""
+package, a failed start says why on the terminal and leaves no file, and stop ends every
+process it started and removes every file it added (the interpreter copies in the binary
+directory too), never one it did not create."""
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from helpers import free_port, reap_orphans
 
 from os4xmon.simulator import certificate
 from os4xmon.wire import x509 as x509_reader
@@ -136,12 +140,133 @@ def test_a_port_in_use_stops_the_start_and_says_which(tmp_path: Path):
     taken.bind(("::", 0))
     taken.listen(1)
     port = taken.getsockname()[1]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     try:
         done = simulator("start", "--state-file", str(tmp_path / "sim.json"), "--port", str(port),
-                         "--tls-port", str(free_port()))
+                         "--tls-port", str(free_port()), "--bin-dir", str(tmp_path / "bin"),
+                         env={**os.environ, "TMPDIR": str(temporary)})
     finally:
         taken.close()
     assert done.returncode == 1
     assert f"port {port} for os4xrd_tcpip is already in use on this host" in done.stderr
     assert "choose another with --port" in done.stderr
     assert not (tmp_path / "sim.json").exists()
+    assert list(temporary.iterdir()) == []  # the TLS receiver's certificate went too
+    assert not (tmp_path / "bin").exists()
+
+
+# -- what the simulator leaves on the host --
+
+
+def start_in(bin_dir: Path, state_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return simulator("start", "--state-file", str(state_file), "--bin-dir", str(bin_dir),
+                     "--port", str(free_port()), "--tls-port", str(free_port()), "--no-decoys",
+                     *args)
+
+
+def gone(pid: int) -> bool:
+    """No such process, not even a zombie."""
+    return not os.path.exists(f"/proc/{pid}")
+
+
+@pytest.mark.e2e
+def test_stop_removes_every_file_and_directory_it_added(tmp_path: Path):
+    """The interpreter copies (33 MB in /opt/os4x/bin) go when the simulator stops, and so do
+    the directories it had to create."""
+    bin_dir = tmp_path / "opt" / "os4x" / "bin"
+    state_file = tmp_path / "sim.json"
+    done = start_in(bin_dir, state_file)
+    assert done.returncode == 0, done.stderr
+    assert (bin_dir / "os4xrd").is_file() and (bin_dir / "os4xsqd").is_file()
+    assert simulator("stop", "--state-file", str(state_file)).returncode == 0
+    assert not (tmp_path / "opt").exists(), sorted(map(str, (tmp_path / "opt").rglob("*")))
+
+
+@pytest.mark.e2e
+def test_stop_keeps_what_was_there_before(tmp_path: Path):
+    """An existing directory with the admin's own files: only the simulator's files go."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "notes.txt").write_text("mine\n")
+    state_file = tmp_path / "sim.json"
+    assert start_in(bin_dir, state_file).returncode == 0
+    assert simulator("stop", "--state-file", str(state_file)).returncode == 0
+    assert sorted(path.name for path in bin_dir.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.e2e
+def test_simulators_sharing_a_directory_leave_it_to_the_last(tmp_path: Path):
+    """The first to stop leaves the binaries the other's daemons run from (a removed one
+    would look like an update without restart to the plugin)."""
+    bin_dir = tmp_path / "bin"
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert start_in(bin_dir, first).returncode == 0
+    try:
+        assert start_in(bin_dir, second, "--config", "/etc/os4x-b.conf").returncode == 0
+        assert simulator("stop", "--state-file", str(first)).returncode == 0
+        assert (bin_dir / "os4xrd").is_file()
+        with open(second, encoding="utf-8") as stream:
+            master = next(p["pid"] for p in json.load(stream)["processes"]
+                          if p["name"] == "os4xrd")
+        assert not os.readlink(f"/proc/{master}/exe").endswith(" (deleted)")
+    finally:
+        simulator("stop", "--state-file", str(first))
+        assert simulator("stop", "--state-file", str(second)).returncode == 0
+    assert not bin_dir.exists()
+
+
+@pytest.mark.e2e
+def test_a_file_it_did_not_create_is_never_replaced(tmp_path: Path):
+    """A real OS4X binary in the directory: the start is refused, nothing is added, no file
+    of the failed start is left in the temporary directory."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = bin_dir / "os4xsqd"
+    real.write_bytes(b"\x7fELF the vendor's os4xsqd")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = subprocess.run([*SIMULATOR, "start", "--bin-dir", str(bin_dir), "--port",
+                           str(free_port()), "--tls-port", str(free_port())],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "TMPDIR": str(temporary)})
+    assert done.returncode == 1
+    assert "did not put there (a real OS4X?)" in done.stderr, done.stderr
+    assert real.read_bytes() == b"\x7fELF the vendor's os4xsqd"
+    assert sorted(path.name for path in bin_dir.iterdir()) == ["os4xsqd"]
+    assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_a_failed_start_leaves_no_file_in_the_temporary_directory(tmp_path: Path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = subprocess.run([*SIMULATOR, "start", "--bin-dir", str(tmp_path / "bin"), "--port",
+                           str(free_port()), "--tls-port", str(free_port()), "--db-type",
+                           "postgresql", "--db-host", "127.0.0.1", "--db-port",
+                           str(free_port())],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "TMPDIR": str(temporary)})
+    assert done.returncode == 1, done.stderr
+    assert list(temporary.iterdir()) == []
+    assert not (tmp_path / "bin").exists()
+
+
+@pytest.mark.e2e
+def test_stop_ends_a_stopped_daemon_at_once_and_leaves_no_zombie(tmp_path: Path):
+    """start --stopped os4xsqd, then stop: every process it started ends, the stopped one
+    too, within a second or two instead of a 10 s wait that left them behind."""
+    state_file = tmp_path / "sim.json"
+    done = start_in(tmp_path / "bin", state_file, "--stopped", "os4xsqd")
+    assert done.returncode == 0, done.stderr
+    with open(state_file, encoding="utf-8") as stream:
+        state = json.load(stream)
+    began = time.monotonic()
+    stopped = simulator("stop", "--state-file", str(state_file))
+    took = time.monotonic() - began
+    assert stopped.returncode == 0, stopped.stderr
+    assert took < 3, f"stop took {took:.1f} s"
+    reap_orphans()  # the launcher's own exit status, if we are the namespace's init
+    left = [p for p in state["processes"] if not gone(p["pid"])]
+    assert not left, left
+    assert gone(state["launcher"]) or os.getpid() != 1

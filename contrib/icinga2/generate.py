@@ -3,19 +3,21 @@
 (os4xmon.cli.options.OPTIONS).
 
 The plugin's options are declared once, in os4xmon/cli/options.py; the CheckCommand
-(contrib/icinga2/command.conf) and the Director basket (contrib/icinga2/director-basket.json:
-the command, one data field per option, data lists for the options with fixed choices, a
-service template per aspect) are generated from them, so that a new option can never be
-missing from either (tests/test_contrib.py and tests/test_director.py fail when a committed
-file differs from what this script writes). Run from the repository's top:
+(contrib/icinga2/check_os4x-command.conf) and the Director basket
+(contrib/icinga2/director-basket.json: the command, one data field per option, data lists
+for the options with fixed choices, a service template per aspect) are generated from them,
+so that a new option can never be missing from either (tests/test_contrib.py and
+tests/test_director.py fail when a committed file differs from what this script writes).
+Run from the repository's top:
 
-    python3 contrib/icinga2/generate.py > contrib/icinga2/command.conf
+    python3 contrib/icinga2/generate.py > contrib/icinga2/check_os4x-command.conf
     python3 contrib/icinga2/generate.py --basket > contrib/icinga2/director-basket.json
     python3 contrib/icinga2/generate.py --itl > contrib/icinga2/itl/os4x.conf
 
 The third is the same CheckCommand in the form of the Icinga Template Library's
 plugins-contrib.d files (tabs, ``PluginContribDir``, one ``-v``/``-vv``/``-vvv`` argument per
-level), ready to be proposed upstream; a site includes either it or command.conf, not both.
+level), ready to be proposed upstream; a site includes either it or check_os4x-command.conf,
+not both.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ HEADER = """\
  *   vars.os4x_enterprise = true         a flag: --enterprise
  *   vars.os4x_verbose = 1               0 to 3: -v, -vv, -vvv (long output, configuration,
  *                                       tracebacks)
- *   vars.os4x_checks = "processes"      one aspect per service (see services.conf)
+ *   vars.os4x_checks = "processes"      one aspect per service (see check_os4x-services.conf)
  *   vars.os4x_plugin                    where check_os4x is (default
  *                                       PluginContribDir/check_os4x, the ITL's place for
  *                                       plugins that are not Monitoring Plugins)
@@ -274,7 +276,7 @@ ITL_HEADER = """\
 /* check_os4x | the CheckCommand "os4x" in the form of the Icinga Template Library's
  * plugins-contrib.d. GENERATED from os4xmon/cli/options.py by contrib/icinga2/generate.py --itl.
  *
- * Include either this file or contrib/icinga2/command.conf (the same command, plus
+ * Include either this file or contrib/icinga2/check_os4x-command.conf (the same command, plus
  * "os4x-remote" and "os4x-sudo"), not both. Every option is the custom variable
  * os4x_<long option, dashes as underscores>; passwords are never arguments (put them into the
  * file of os4x_config, see docs/deployment.md).

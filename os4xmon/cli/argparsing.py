@@ -64,11 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Checks that an OS4X OFTP/OFTP2 server can receive and send files: its "
         "daemons, ports (with --odette-id a real OFTP session), the PIDs it saved in its "
         "database, its send queue and its ISDN controllers.",
-        epilog="Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        epilog="Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Every option with an "
+        "example: man check_os4x, and docs/options.md.",
         argument_default=argparse.SUPPRESS,
+        add_help=False,  # -h goes into "general": no lone "options:" group
     )
     groups = {name: parser.add_argument_group(title) for name, title in GROUP_TITLES.items()}
     general = groups["general"]
+    general.add_argument("-h", "--help", action="help",
+                         help="show this help and exit (every option with an example: "
+                         "man check_os4x, docs/options.md)")
     general.add_argument("-V", "--version", action="version",
                          version=f"check_os4x {__version__}")
     general.add_argument("-v", "--verbose", action="count",

@@ -104,22 +104,34 @@ def candidates(rows: Sequence[Sequence[Any]]) -> list[Table]:
     return [table for table in tables.values() if table.hinted()]
 
 
-def grants(settings: Settings, tables: Sequence[str]) -> list[str]:
-    """The statements that make a monitoring user who can read these tables and nothing else."""
+def client_host(user_function: str | None) -> str:
+    """The host part of MySQL's USER() ('nagios@127.0.0.1'): where the server sees this
+    connection come from, so the account made for the plugin is the one it logs in as (with
+    skip_name_resolve a TCP connection from 127.0.0.1 is not 'localhost'); localhost when the
+    server did not say."""
+    host = (user_function or "").rpartition("@")[2]
+    return host if host and printable(host, 255) == host else "localhost"
+
+
+def grants(settings: Settings, tables: Sequence[str], host: str = "localhost") -> list[str]:
+    """The statements that make a monitoring user who can read these tables and nothing else;
+    for MySQL, an account at host, where the plugin connects from."""
     db_type = settings.db_type or "mysql"
     user = settings.db_user if settings.db_user and settings.db_user != "root" \
         else MONITORING_USER
     if db_type == "mysql":
-        account = f"{sql_text(user)}@'localhost'"
+        account = f"{sql_text(user)}@{sql_text(host)}"
         database = quote_name(settings.db_name, "mysql")
         lines = [f"CREATE USER {account} IDENTIFIED BY '...';"]
         lines += [f"GRANT SELECT ON {database}.{quote_name(table, 'mysql')} TO {account};"
                   for table in tables]
         return lines
     role = quote_name(user, "postgresql")
+    database = quote_name(settings.db_name, "postgresql")
     lines = [f"CREATE ROLE {role} LOGIN PASSWORD '...';",
-             f"GRANT CONNECT ON DATABASE {quote_name(settings.db_name, 'postgresql')} "
-             f"TO {role};",
+             f"GRANT CONNECT ON DATABASE {database} TO {role};",
+             # the schema and table grants act in the database psql is connected to
+             f"\\c {database}",
              f"GRANT USAGE ON SCHEMA public TO {role};"]
     lines += [f"GRANT SELECT ON {quote_name(table, 'postgresql')} TO {role};"
               for table in tables]
@@ -128,7 +140,7 @@ def grants(settings: Settings, tables: Sequence[str]) -> list[str]:
 
 def report(settings: Settings, tables: list[Table], all_tables: int,
            ports: dict[str, int], notes: list[str], *, queue_lines: Sequence[str] = (),
-           queue_table: str | None = None) -> list[str]:
+           queue_table: str | None = None, host: str = "localhost") -> list[str]:
     """What --db-discover prints: pure, so it can be tested on fixture rows. ``queue_lines``
     describe the send queue's table, ``queue_table`` names it where it exists (the monitoring
     user reads it for --queue-query)."""
@@ -156,8 +168,13 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     if queue_table:
         readable.append(queue_table)
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
-    lines.append("a monitoring user that can read only these tables (as the database's admin):")
-    lines.extend(f"  {line}" for line in grants(settings, readable))
+    if (settings.db_type or "mysql") == "mysql":
+        lines.append("a monitoring user that can read only these tables, connecting from "
+                     f"{printable(host, 255)} as this run did (as the database's admin):")
+    else:
+        lines.append("a monitoring user that can read only these tables (as the database's "
+                     "admin, in psql):")
+    lines.extend(f"  {line}" for line in grants(settings, readable, host))
     if not [table for table in readable if table not in (f"{prefix}configuration", queue_table)]:
         lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
@@ -175,6 +192,10 @@ def discover(settings: Settings) -> NoReturn:
         connection = connect(params, deadline)
         try:
             ((_, columns),) = connection.read_only([COLUMNS[params.db_type]])
+            host = "localhost"
+            if params.db_type == "mysql":
+                ((_, who),) = connection.read_only(["SELECT USER()"])
+                host = client_host(str(who[0][0]) if who and who[0] else None)
             try:
                 ((_, port_rows),) = connection.read_only(
                     [configuration_query(settings.db_prefix)])
@@ -191,5 +212,5 @@ def discover(settings: Settings) -> NoReturn:
                     if str(row[0]).lower() == queue_table.lower()), None)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes,
                    queue_lines=discover_lines(columns, settings.db_prefix, params.db_type),
-                   queue_table=present)
+                   queue_table=present, host=host)
     execution.emit([scrub(line, settings.db_password) for line in lines], 0)

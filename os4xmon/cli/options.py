@@ -108,8 +108,9 @@ OPTIONS: tuple[Option, ...] = (
            "DIR/check_os4x.prom (atomically, mode 0644) for node_exporter's textfile "
            "collector, whatever --output prints", text_value, "DIR"),
     # processes
-    Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING",
-           user_name, "NAME", "processes"),
+    Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING "
+           "(default: none, the daemons' users are not compared)", user_name, "NAME",
+           "processes"),
     Option(("--no-tls",), "no_tls", "OFTP2 over TLS is not configured: no os4xrd_tcpip_tls, "
            "no TLS port", group="processes"),
     Option(("--isdn-controllers",), "isdn_controllers", "number of CAPI controllers OS4X "

@@ -155,9 +155,11 @@ def _restoring_scenario_of(argv: list) -> Scenario:
     return scenario_of(argv)
 
 
-def _usable_bin_dir(bin_dir: str, given: bool) -> str:
+def _usable_bin_dir(bin_dir: str, given: bool, used: list[str]) -> str:
     """bin_dir with the daemons' binaries installed; without root, the default falls back to a
-    directory of this user's (the state file names it: tests pass it to the plugin)."""
+    directory of this user's (the state file names it: tests pass it to the plugin). Each
+    directory tried is added to used, which stop releases."""
+    used.append(bin_dir)
     try:
         binaries.install(bin_dir)
     except PermissionError:
@@ -165,6 +167,7 @@ def _usable_bin_dir(bin_dir: str, given: bool) -> str:
             raise SystemExit(f"os4x-simulator: cannot write {bin_dir}: run as root or give "
                              "another --bin-dir") from None
         bin_dir = os.path.join(tempfile.gettempdir(), f"os4x-simulator-{os.getuid()}", "bin")
+        used.append(bin_dir)
         binaries.install(bin_dir)
     return bin_dir
 
@@ -174,6 +177,62 @@ def _write_state(path: str, state: dict) -> None:
     with open(temporary, "w", encoding="utf-8") as stream:
         json.dump(state, stream, indent=1)
     os.replace(temporary, path)
+
+
+STOP_WAIT = 5.0
+"""Seconds the launcher gives its processes to end on SIGTERM before it kills them."""
+
+
+def _end_group(deadline: float) -> None:
+    """Ends every process of the launcher's group, stopped ones included (SIGTERM, SIGCONT so
+    that a stopped one can act on it, then SIGKILL after the deadline), and reaps them all."""
+    os.killpg(0, signal.SIGTERM)
+    os.killpg(0, signal.SIGCONT)
+    killed = False
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # no child left: every one reaped
+        if pid:
+            continue
+        if not killed and time.monotonic() > deadline:
+            for entry in os.listdir("/proc"):  # every process of our group but us
+                if entry.isdigit() and int(entry) != os.getpid():
+                    with contextlib.suppress(OSError):
+                        if os.getpgid(int(entry)) == os.getpgid(0):
+                            os.kill(int(entry), signal.SIGKILL)
+            killed = True
+        time.sleep(0.01)
+
+
+def _message(error: BaseException) -> str:
+    """What went wrong, once: a SystemExit's text without its program name."""
+    text = str(error.code if isinstance(error, SystemExit) else error)
+    return text.replace("os4x-simulator: ", "", 1)
+
+
+def _stop_launcher(args: argparse.Namespace, bin_dirs: list[str], state_file: str,
+                   code: int) -> NoReturn:
+    """Ends every process the launcher started, undoes what its parts and the binary
+    directory added, removes the state file, and exits with code."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_group(time.monotonic() + STOP_WAIT)
+    for part in PARTS:
+        try:
+            part.on_stop(args)
+        except Exception as error:  # the rest must still be cleaned up
+            sys.stderr.write(f"os4x-simulator: while stopping: {error}\n")
+    for bin_dir in bin_dirs:
+        try:
+            binaries.release(bin_dir)
+        except OSError as error:
+            sys.stderr.write(f"os4x-simulator: while stopping: {error}\n")
+    with contextlib.suppress(OSError):
+        os.unlink(state_file)
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
@@ -187,35 +246,30 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         os.setpgid(0, 0)
     tree.become_subreaper()
     read_fd, tree.Announcer.fd = os.pipe()
+    used_bin_dir: list[str] = []
 
-    def stop(signum: int, frame: object, code: int = 0) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        os.killpg(0, signal.SIGTERM)
-        time.sleep(0.05)
-        try:
-            while os.waitpid(-1, 0)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        for part in PARTS:
-            try:
-                part.on_stop(args)
-            except Exception as error:  # the rest must still be cleaned up
-                sys.stderr.write(f"os4x-simulator: while stopping: {error}\n")
-        with contextlib.suppress(OSError):
-            os.unlink(state_file)
-        sys.stderr.flush()
-        os._exit(code)
+    def stop(signum: int, frame: object, code: int = 0) -> NoReturn:
+        _stop_launcher(args, used_bin_dir, state_file, code)
+
+    def fail(message: str) -> NoReturn:
+        """Why the start failed, on stderr (start shows it); then everything is undone."""
+        sys.stderr.write(f"os4x-simulator: {message}\n")
+        _stop_launcher(args, used_bin_dir, state_file, 1)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     scenario = scenario_from(args)
-    scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv)
+    try:
+        scenario.bin_dir = _usable_bin_dir(scenario.bin_dir, "--bin-dir" in argv, used_bin_dir)
+    except SystemExit as refused:
+        fail(_message(refused))
+    except OSError as error:
+        fail(f"binary directory {scenario.bin_dir}: {error}")
     try:
         for part in PARTS:
             part.before_start(args, scenario)
-    except Exception as error:  # a database, a port: the reason goes to the terminal (start)
-        raise SystemExit(f"os4x-simulator: {error}") from None
+    except (Exception, SystemExit) as error:  # a database, a port: the reason to the terminal
+        fail(_message(error))
     tree.EXEC.update({"argv": list(argv), "bin_dir": scenario.bin_dir,
                       "states": {part.__name__: part.child_state() for part in PARTS
                                  if hasattr(part, "child_state")}})
@@ -224,9 +278,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
         processes = tree.wait_for(read_fd, expected, timeout=20)
         for part in PARTS:
             part.after_start(args, scenario, processes)
-    except Exception as error:  # stop what was started, and say why on stderr (start shows it)
-        sys.stderr.write(f"os4x-simulator: {error}\n")
-        stop(signal.SIGTERM, None, code=1)
+    except (Exception, SystemExit) as error:  # stop what was started, and say why (on stderr)
+        fail(_message(error))
     for entry in processes:
         if entry["name"] in scenario.stopped:
             os.kill(entry["pid"], signal.SIGSTOP)
@@ -239,7 +292,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> NoReturn:
 
 
 def start(argv: Sequence[str], state_file: str | None) -> int:
-    """Starts ``run`` in the background and returns once the state file is there."""
+    """Starts ``run`` in the background and returns once the state file is there; a start
+    that fails leaves neither the state file nor the log."""
     if not state_file:
         state_file = tempfile.mkstemp(prefix="os4x-sim-", suffix=".json")[1]
         argv = [*argv, "--state-file", state_file]
@@ -253,10 +307,18 @@ def start(argv: Sequence[str], state_file: str | None) -> int:
     deadline = time.monotonic() + 30
     while not os.path.exists(state_file):
         if process.poll() is not None or time.monotonic() > deadline:
-            if process.poll() is None:
-                process.kill()
+            if process.poll() is None:  # its stop handler ends the group and cleans up
+                process.terminate()
+                try:
+                    process.wait(STOP_WAIT + 5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
             print(f"os4x-simulator: the simulator did not start: {_reason(log_file)}",
                   file=sys.stderr)
+            for leftover in (state_file, log_file):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
             return 1
         time.sleep(0.05)
     print(state_file)
@@ -284,12 +346,28 @@ def stop(state_file: str) -> int:
     except (OSError, ValueError, KeyError) as error:
         print(f"os4x-simulator: cannot stop: {error}", file=sys.stderr)
         return 1
-    deadline = time.monotonic() + 10
-    while os.path.exists(state_file) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with contextlib.suppress(OSError):
-        os.unlink(f"{state_file}.log")
+    deadline = time.monotonic() + STOP_WAIT + 5
+    while _running(launcher) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if _running(launcher):
+        with contextlib.suppress(OSError):
+            os.killpg(launcher, signal.SIGKILL)
+        print(f"os4x-simulator: the launcher (pid {launcher}) did not stop: killed its "
+              "processes", file=sys.stderr)
+        return 1
+    for leftover in (state_file, f"{state_file}.log"):
+        with contextlib.suppress(OSError):
+            os.unlink(leftover)
     return 0
+
+
+def _running(pid: int) -> bool:
+    """Whether pid still runs (a zombie waiting for its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stream:
+            return stream.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def replace(state_file: str | None, daemon: str | None) -> int:

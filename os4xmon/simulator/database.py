@@ -93,6 +93,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        help="write the PIDs into this kind of database (default: none)")
     group.add_argument("--db-host", default="127.0.0.1", help="server (default 127.0.0.1)")
     group.add_argument("--db-port", type=int, help="server port (default 3306 or 5432)")
+    group.add_argument("--db-socket", metavar="PATH", help="the server's Unix socket instead of "
+                       "--db-host (MySQL/MariaDB: the socket file, e.g. "
+                       "/run/mysqld/mysqld.sock, the plugin's default; PostgreSQL: its "
+                       "directory, e.g. /var/run/postgresql)")
     group.add_argument("--db-name", type=identifier, default="os4x_sim",
                        help="database, created when missing (default os4x_sim)")
     group.add_argument("--db-user", default="root",
@@ -189,12 +193,14 @@ def admin_connection(args: argparse.Namespace, database: str | None) -> Any:
     if _kind(args) == "mysql":
         import pymysql
 
-        return pymysql.connect(host=args.db_host, port=port, user=args.db_user,
+        where = {"unix_socket": args.db_socket} if args.db_socket else {"host": args.db_host}
+        return pymysql.connect(**where, port=port, user=args.db_user,
                                password=password, database=database, autocommit=True,
                                connect_timeout=10)
     import psycopg2
 
-    connection = psycopg2.connect(host=args.db_host, port=port, user=args.db_user,
+    connection = psycopg2.connect(host=args.db_socket or args.db_host, port=port,
+                                  user=args.db_user,
                                   password=password or None,
                                   dbname=database or "postgres", connect_timeout=10)
     connection.autocommit = True
