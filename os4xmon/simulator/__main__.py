@@ -185,25 +185,41 @@ STOP_WAIT = 5.0
 
 def _end_group(deadline: float) -> None:
     """Ends every process of the launcher's group, stopped ones included (SIGTERM, SIGCONT so
-    that a stopped one can act on it, then SIGKILL after the deadline), and reaps them all."""
+    that a stopped one can act on it, then SIGKILL after the deadline), and reaps its children.
+
+    It returns only once no process of the group is left, grandchildren included: a receiver
+    whose master died is no child of the launcher, and until it has exited it still holds its
+    port, which the next simulator on the host would find in use."""
     os.killpg(0, signal.SIGTERM)
     os.killpg(0, signal.SIGCONT)
     killed = False
     while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return  # no child left: every one reaped
-        if pid:
-            continue
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        members = _group_members()
+        if not members:
+            return
         if not killed and time.monotonic() > deadline:
-            for entry in os.listdir("/proc"):  # every process of our group but us
-                if entry.isdigit() and int(entry) != os.getpid():
-                    with contextlib.suppress(OSError):
-                        if os.getpgid(int(entry)) == os.getpgid(0):
-                            os.kill(int(entry), signal.SIGKILL)
+            for pid in members:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             killed = True
         time.sleep(0.01)
+
+
+def _group_members() -> list[int]:
+    """The live processes of the launcher's process group, but the launcher (zombies have
+    ended: they hold no port)."""
+    group, own = os.getpgid(0), os.getpid()
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == own:
+            continue
+        with contextlib.suppress(OSError):
+            if os.getpgid(int(entry)) == group and _running(int(entry)):
+                members.append(int(entry))
+    return members
 
 
 def _message(error: BaseException) -> str:
