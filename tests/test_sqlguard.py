@@ -7,6 +7,8 @@ import pytest
 from os4xmon.cli import configure as options
 from os4xmon.db.sqlguard import check_read_only
 
+pytestmark = pytest.mark.unit
+
 ACCEPTED = [
     ("SELECT daemon, pid FROM {prefix}daemon_state", None),
     ("SELECT daemon, pid FROM {prefix}t;", "SELECT daemon, pid FROM {prefix}t"),

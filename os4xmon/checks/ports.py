@@ -22,15 +22,7 @@ from nagiosplugin.state import Critical, Ok, Unknown
 
 from os4xmon.checks.base import Aspect
 from os4xmon.core import execution
-from os4xmon.core.findings import (
-    Finding,
-    finding_metrics,
-    headline,
-    perfdata,
-    range_above,
-    range_below,
-    threshold_state,
-)
+from os4xmon.core.findings import Finding, finding_metrics, headline, perfdata
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import (
     DEFAULT_CLIENTD_PORT,
@@ -40,6 +32,7 @@ from os4xmon.core.settings import (
     Settings,
 )
 from os4xmon.core.text import duration, plural, printable
+from os4xmon.core.thresholds import Threshold
 from os4xmon.facts.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.os4x import daemons
 from os4xmon.sources.ephemeral import EphemeralPorts, read_ephemeral_ports
@@ -49,7 +42,7 @@ from os4xmon.sources.proctable import ProcessTable
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from datetime import datetime
-    from typing import Collection, Iterator, Mapping, Sequence
+    from typing import Callable, Collection, Iterator, Mapping, Sequence
 
     from os4xmon.facts.host import Host
     from os4xmon.wire.probe import ProbeResult
@@ -180,14 +173,16 @@ class ListeningReport:
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
-                     owners: Mapping[int, Owner], stopped: Collection[str] = (),
-                     ephemeral: EphemeralPorts | None = None) -> ListeningReport:
+                     owners: Mapping[int, Owner], stopped: Collection[str] = (), *,
+                     ephemeral: EphemeralPorts | None = None,
+                     start: Callable[[str], str] = daemons.start_command) -> ListeningReport:
     """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
 
     ``stopped``: daemons another check of this run already reports as not running; their
     silent ports are a line of the long output, not a second problem. ``ephemeral``: the
     host's ephemeral port range, where an outgoing connection may take a port whose daemon is
     down (said in the long output, and in the advice when the port does not listen).
+    ``start``: how a daemon is started on the installation checked, for the advice.
     """
     report = ListeningReport()
     for spec in specs:
@@ -205,8 +200,7 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 Critical, f"port {spec.port} not listening ({spec.daemon} should)",
                 f"check that {spec.daemon} runs (the process check) and read its log: it may "
                 f"have failed to bind port {spec.port} ({spec.source}); if another installation "
-                "or program had the port then, restart "
-                f"/opt/os4x/bin/{_starter(spec.daemon)} once it is free"
+                f"or program had the port then, restart {start(spec.daemon)} once it is free"
                 + (_reserve_advice(spec, exposed) if exposed is not None else "")))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
@@ -220,14 +214,14 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
                            f"{owner.pid}), not by its instance")
                 advice = (f"the {spec.daemon} instance lost port {spec.port} to its child pid "
-                          f"{owner.pid}: restart /opt/os4x/bin/{_starter(spec.daemon)} at a "
+                          f"{owner.pid}: restart {start(spec.daemon)} at a "
                           "quiet moment")
             else:
                 message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
                           f"not {spec.daemon}"
                 advice = (f"{owner.name} pid {owner.pid} holds port {spec.port}: stop it or "
                           f"move it to another port (ss -ltnp 'sport = :{spec.port}' shows "
-                          f"it), then restart /opt/os4x/bin/{_starter(spec.daemon)} so that "
+                          f"it), then restart {start(spec.daemon)} so that "
                           f"{spec.daemon} listens there")
             report.findings.append(Finding(Critical, message, advice))
         if any(not listener.pids for listener in mine):
@@ -251,11 +245,6 @@ def _reserve_advice(spec: PortSpec, ephemeral: EphemeralPorts) -> str:
             f"is down (ss -tanp 'sport = :{spec.port}' shows who has it): reserve it with "
             f"sysctl -w net.ipv4.ip_local_reserved_ports={value} and the same setting in "
             "/etc/sysctl.d/")
-
-
-def _starter(daemon: str) -> str:
-    """The binary that starts daemon: the os4xrd master forks its receivers."""
-    return daemons.MASTER if daemon.startswith(daemons.MASTER + "_") else daemon
 
 
 def unseen_sockets(error: OSError) -> str:
@@ -312,7 +301,9 @@ class Ports(Aspect):
                                    classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
-                                read_ephemeral_ports())
+                                ephemeral=read_ephemeral_ports(),
+                                start=daemons.start_commands(self.settings.bin_dir,
+                                                             self.settings.os4x_config))
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()
@@ -346,21 +337,19 @@ class Ports(Aspect):
                 else:
                     findings.extend(judged.failures)
                 measured.extend(judged.thresholds)
+                limits = ProbeThresholds.from_settings(settings)
                 if self.session:
                     answering += judged.session_seconds is not None and not result.problem
                     yield perfdata(f"{spec.role}_response_time", judged.seconds, "s")
-                    yield perfdata(f"{spec.role}_session_time", judged.session_seconds, "s",
-                                   warning=range_above(settings.response_warning),
-                                   critical=range_above(settings.response_critical))
+                    yield limits.response.perfdata(f"{spec.role}_session_time",
+                                                   judged.session_seconds, "s")
                 else:
                     answering += result.seconds is not None
-                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s",
-                                   warning=range_above(settings.response_warning),
-                                   critical=range_above(settings.response_critical))
+                    yield limits.response.perfdata(f"{spec.role}_response_time", judged.seconds,
+                                                   "s")
                 if spec.tls:
-                    yield perfdata(f"{spec.role}_cert_days", judged.cert_days, minimum=None,
-                                   warning=range_below(settings.cert_warning),
-                                   critical=range_below(settings.cert_critical))
+                    yield limits.cert_days.perfdata(f"{spec.role}_cert_days", judged.cert_days,
+                                                    minimum=None)
         yield from finding_metrics(self.name, measured + findings)
         yield headline(self.name, self._headline(specs, answering))
 
@@ -399,6 +388,19 @@ class Ports(Aspect):
         return text + (f", {answering} {verb}" if self.probing else "")
 
 
+@dataclass(frozen=True)
+class ProbeThresholds:
+    """The probe's two thresholds, made once from the settings for verdict and perfdata."""
+
+    response: Threshold  # seconds to the ready message (with --odette-id: the session start)
+    cert_days: Threshold  # days of the TLS certificate left
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProbeThresholds:
+        return cls(Threshold.above(settings.response_warning, settings.response_critical),
+                   Threshold.below(settings.cert_warning, settings.cert_critical))
+
+
 @dataclass
 class ProbeVerdict:
     """One probe, judged: what failed, what broke a threshold, and the values for perfdata."""
@@ -425,10 +427,10 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
             spec, settings.host, result.problem)))
     elif result.unknown:
         verdict.failures.append(Finding(Unknown, result.unknown, UNJUDGED_ADVICE))
+    limits = ProbeThresholds.from_settings(settings)
     timed = verdict.session_seconds if session else verdict.seconds
     if timed is not None:
-        state = threshold_state(timed, range_above(settings.response_warning),
-                                range_above(settings.response_critical))
+        state = limits.response.state(timed)
         if state != Ok:
             what = "accepted the session in" if session else "answered in"
             verdict.thresholds.append(Finding(
@@ -437,8 +439,7 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 "the network between here and there"))
     if spec.tls and verdict.cert_days is not None:
         days = verdict.cert_days
-        state = threshold_state(days, range_below(settings.cert_warning),
-                                range_below(settings.cert_critical))
+        state = limits.cert_days.state(days)
         if state != Ok:
             verdict.thresholds.append(Finding(state, (
                 f"TLS certificate of port {spec.port} expired {-days:.0f} days ago" if days < 0

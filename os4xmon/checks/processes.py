@@ -11,17 +11,11 @@ import nagiosplugin
 from nagiosplugin.state import Ok
 
 from os4xmon.checks.base import Aspect
-from os4xmon.core.findings import (
-    Finding,
-    finding_metrics,
-    headline,
-    perfdata,
-    range_above,
-    range_below,
-    threshold_state,
-)
+from os4xmon.core.findings import Finding, finding_metrics, headline, perfdata
+from os4xmon.core.record import dataclass
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural, printable
+from os4xmon.core.thresholds import NO_THRESHOLD, Threshold
 from os4xmon.facts.configuration import explain_not_running
 from os4xmon.facts.process_report import ProcessReport, describe, stopped
 from os4xmon.os4x import daemons
@@ -34,16 +28,30 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
     from os4xmon.facts.host import Host
 
 
-def timing_findings(report: ProcessReport, action_age_warning: float | None = None,
-                    action_age_critical: float | None = None,
-                    min_uptime: float | None = None) -> list[Finding]:
+INSTANCES = Threshold(critical="1:1")
+"""Each expected daemon exactly once: the rule of ``assess``, written beside each count."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The process check's two thresholds, made once from the settings."""
+
+    action_age: Threshold = NO_THRESHOLD  # the oldest os4xsqd action, seconds
+    master_uptime: Threshold = NO_THRESHOLD  # the os4xrd master, seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timing:
+        return cls(Threshold.above(settings.action_age_warning, settings.action_age_critical),
+                   Threshold.below(settings.min_uptime))
+
+
+def timing_findings(report: ProcessReport, timing: Timing) -> list[Finding]:
     """The oldest os4xsqd action against its age thresholds, the master's uptime against
     --min-uptime; nothing to say when there is no action or no master. No I/O."""
     findings = []
     oldest, age = report.oldest_action, report.measured_age(report.oldest_action)
     if oldest is not None and age is not None:
-        state = threshold_state(age, range_above(action_age_warning),
-                                range_above(action_age_critical))
+        state = timing.action_age.state(age)
         if state != Ok:
             findings.append(Finding(
                 state, f"{daemons.SEND_QUEUE} action pid {oldest.pid} "
@@ -53,7 +61,7 @@ def timing_findings(report: ProcessReport, action_age_warning: float | None = No
                 "retries the entry"))
     master, uptime = report.master, report.measured_age(report.master)
     if master is not None and uptime is not None:
-        state = threshold_state(uptime, range_below(min_uptime))
+        state = timing.master_uptime.state(uptime)
         if state != Ok:
             findings.append(Finding(
                 state, f"{daemons.MASTER} master pid {master.pid} started {duration(uptime)} "
@@ -124,19 +132,17 @@ class Processes(Aspect):
         report = self.host.process_report()
         settings = self.settings
         self.details = long_output(report)
+        timing = Timing.from_settings(settings)
         for name in report.expectation.daemons:
-            yield perfdata(name, len(report.running(name)), critical="1:1")
+            yield INSTANCES.perfdata(name, len(report.running(name)))
         yield from finding_metrics(self.name, explain_not_running(
-            report.findings + timing_findings(report, settings.action_age_warning,
-                                              settings.action_age_critical,
-                                              settings.min_uptime),
-            self.host.configured))
+            report.findings + timing_findings(report, timing), self.host.configured,
+            report.expectation.start_command))
         yield perfdata("actions", len(report.actions))
-        yield perfdata("oldest_action_age", report.measured_age(report.oldest_action), "s",
-                       warning=range_above(settings.action_age_warning),
-                       critical=range_above(settings.action_age_critical))
-        yield perfdata("master_uptime", report.measured_age(report.master), "s",
-                       warning=range_below(settings.min_uptime))
+        yield timing.action_age.perfdata("oldest_action_age",
+                                         report.measured_age(report.oldest_action), "s")
+        yield timing.master_uptime.perfdata("master_uptime", report.measured_age(report.master),
+                                            "s")
         yield perfdata("os4x_rss", report.total_rss, "B")
         yield perfdata("zombies", sum(p.zombie for p in report.os4x_processes))
         yield perfdata("replaced_binaries", len(report.replaced))

@@ -50,36 +50,6 @@ def worst(states: list[ServiceState]) -> ServiceState:
     return min(states, key=STATE_ORDER.__getitem__) if states else Unknown
 
 
-def plain_number(value: float) -> str:
-    """A number as Nagios ranges accept it: 0.000001, never 1e-06 (which nagiosplugin rejects)."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def range_below(minimum: float | None) -> str | None:
-    """A Nagios range that alerts below minimum ("600:"), or None for no threshold."""
-    return None if minimum is None else f"{plain_number(minimum)}:"
-
-
-def range_above(maximum: float | None) -> str | None:
-    """A Nagios range that alerts above maximum ("3600", i.e. 0..3600), or None."""
-    return None if maximum is None else plain_number(maximum)
-
-
-def threshold_state(value: float, warning: RangeSpec = None,
-                    critical: RangeSpec = None) -> ServiceState:
-    """CRITICAL outside the critical range, else WARNING outside the warning range, else OK.
-
-    The pure half of nagiosplugin's ScalarContext: the aspect's verdict function calls it and
-    writes the message itself, naming the pid or port that ScalarContext could not know.
-    """
-    if critical is not None and not Range(critical).match(value):
-        return Critical
-    if warning is not None and not Range(warning).match(value):
-        return Warn
-    return Ok
-
-
 @dataclass(frozen=True)
 class Reading:
     """A perfdata value (None: could not be measured, written ``U``) and the Nagios ranges
@@ -138,14 +108,44 @@ class HeadlineContext(nagiosplugin.Context):
         return None
 
 
+NOT_RUNNING = "not running"
+"""A daemon's condition when no instance of it runs (stopped ones included)."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about, as data: another aspect asks this, never the message's text.
+
+    ``kind`` is daemon, port, controller, partner, certificate...; ``name`` which one;
+    ``condition`` what the finding says of it (:data:`NOT_RUNNING`), "" for anything else.
+    """
+
+    kind: str
+    name: str
+    condition: str = ""
+
+
+def daemon_not_running(name: str) -> Subject:
+    return Subject("daemon", name, NOT_RUNNING)
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One verdict of an aspect's pure evaluation: a state, the sentence that explains it, and
-    the admin's next step (concrete: pids, files, dates), shown under it in the long output."""
+    """One verdict of an aspect's pure evaluation: a state, the sentence that explains it, the
+    admin's next step (concrete: pids, files, dates), shown under it in the long output, and
+    what it is about."""
 
     state: ServiceState
     message: str
     advice: str = field(default="", compare=False)  # the same verdict whatever the advice
+    subject: Subject | None = field(default=None, compare=False)
+
+    def says_not_running(self) -> str | None:
+        """The daemon this finding reports as not running, if it is such a finding."""
+        subject = self.subject
+        if subject is not None and subject.kind == "daemon" and subject.condition == NOT_RUNNING:
+            return subject.name
+        return None
 
 
 class FindingContext(nagiosplugin.Context):
