@@ -106,6 +106,17 @@ def test_foreign_holder_is_named_with_its_pid():
     assert found == [(Critical, "port 3305 held by nc pid 999, not os4xrd_tcpip")]
 
 
+def test_a_second_reuseport_holder_withholds_the_session_from_the_port():
+    """SO_REUSEPORT: the daemon and another program on one port; the kernel may hand the
+    probe's connection to either, so the port gets no session start (no partner password)."""
+    found, report = findings([TCP], [Listener(3305, "::", (3772,)), Listener(3305, "::", (999,))],
+                             {3772: RIGHT, 999: Owner(999, "nc")})
+    assert found == [(Critical, "port 3305 held by nc pid 999, not os4xrd_tcpip")]
+    assert report.foreign == {3305: "held by nc pid 999"}
+    _, healthy = findings([TCP], [Listener(3305, "::", (3772,))], {3772: RIGHT})
+    assert healthy.foreign == {}
+
+
 def test_another_os4x_daemon_on_the_port_is_wrong_too():
     tls = Owner(3773, "os4xrd_tcpip_tls", "os4xrd_tcpip_tls", True)
     found, _ = findings([TCP], [Listener(3305, "::", (3773,))], {3773: tls})

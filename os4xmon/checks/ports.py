@@ -170,6 +170,7 @@ class ListeningReport:
     listening: dict[str, bool] = field(default_factory=dict)
     unverified: list[int] = field(default_factory=list)  # ports whose holder was not visible
     lines: list[str] = field(default_factory=list)
+    foreign: dict[int, str] = field(default_factory=dict)  # port -> "held by X pid N"
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
@@ -219,6 +220,7 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
             else:
                 message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
                           f"not {spec.daemon}"
+                report.foreign.setdefault(spec.port, f"held by {owner.name} pid {owner.pid}")
                 advice = (f"{owner.name} pid {owner.pid} holds port {spec.port}: stop it or "
                           f"move it to another port (ss -ltnp 'sport = :{spec.port}' shows "
                           f"it), then restart {start(spec.daemon)} so that "
@@ -328,7 +330,8 @@ class Ports(Aspect):
             settings = self.settings
             probed = [spec for spec in specs if spec.oftp]
             stopped = self._stopped(probed)
-            for spec, result in zip(probed, self._probe(probed)):
+            withheld = self._withheld(report) if self.session and self.local else {}
+            for spec, result in zip(probed, self._probe(probed, withheld)):
                 judged = judge_probe(spec, result, settings, self.session)
                 if spec.daemon in stopped and result.seconds is None:
                     self.details.extend(f"{finding.message} ({spec.daemon} not running, "
@@ -353,7 +356,16 @@ class Ports(Aspect):
         yield from finding_metrics(self.name, measured + findings)
         yield headline(self.name, self._headline(specs, answering))
 
-    def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+    def _withheld(self, report: ListeningReport) -> dict[int, str]:
+        """Ports whose holder this run named foreign: the partner password never goes there.
+        A holder that could not be seen is said so; its session still starts."""
+        for port in report.unverified:
+            self.details.append(f"port {port}: holder not verified (run as root to see it): "
+                                "the session was started without knowing who holds the port")
+        return report.foreign
+
+    def _probe(self, specs: list[PortSpec],
+               withheld: Mapping[int, str] | None = None) -> Iterator[ProbeResult]:
         from datetime import datetime, timezone
 
         from os4xmon.wire.probe import probe  # sockets and TLS only for runs that probe
@@ -362,13 +374,20 @@ class Ports(Aspect):
         for index, spec in enumerate(specs):
             budget = execution.share(len(specs) - index)  # a silent port cannot starve the next
             budget = budget if budget != float("inf") else self.settings.timeout
+            foreign = (withheld or {}).get(spec.port)
+            session = self.session and foreign is None
+            if foreign is not None:
+                self.details.append(
+                    f"port {spec.port}: no session started ({foreign}, not {spec.daemon}): "
+                    f"the partner password goes only to {spec.daemon}")
             waiting = "the TLS handshake and " if spec.tls else ""
-            waiting += "the session start" if self.session else "the ready message"
+            waiting += "the session start" if session else "the ready message"
             with execution.phase(f"waiting for {waiting} on port {spec.port}"):
                 result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
                                ca_file=self.settings.tls_ca, now=now,
-                               odette_id=self.settings.odette_id,
-                               odette_password=self.settings.odette_password or "",
+                               odette_id=self.settings.odette_id if session else None,
+                               odette_password=self.settings.odette_password or ""
+                               if session else "",
                                client_cert=self.client_cert)
             if result.seconds is not None:
                 self.details.append(f"port {spec.port}: ready message in "

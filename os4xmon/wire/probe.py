@@ -267,6 +267,7 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
                f"octets, {how})"
     if command == ours:
         return unexpected(command, "our own SSID, echoed", oftp.PROTOCOL_VIOLATION)
+    command = oftp.blanked(command, password)  # an ESID text or SSID field that repeats it
     try:
         answer = oftp.parse_answer(command)
     except oftp.AnswerError as error:
