@@ -43,12 +43,6 @@ class Expectation:
                    settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
                    settings.replaced_binary_state)
 
-    @classmethod
-    def for_daemons(cls, settings: Settings, names: tuple[str, ...]) -> Expectation:
-        """Other daemons of the same installation (the ISDN check's receivers)."""
-        return cls(names, settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
-                   settings.replaced_binary_state)
-
     @property
     def installation(self) -> Installation:
         return Installation(self.config, self.bin_dirs, self.user)
