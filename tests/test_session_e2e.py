@@ -386,7 +386,7 @@ def foreign_oftp_holder(port: int, capture) -> subprocess.Popen:
         "    connection.close()\n")
     process = subprocess.Popen([sys.executable, "-c", code, str(port), str(capture)],
                                stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "ready"
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     return process
 
 
