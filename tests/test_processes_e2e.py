@@ -124,7 +124,8 @@ def test_zombie_is_a_warning_naming_it(simulator):
 def test_wrong_user_is_a_warning(simulator):
     sim = simulator.start("--run-as", "os4xsqd=nobody")
     run = run_plugin(*PROCESSES, "--user", "root")
-    assert_status(run, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root")
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
     assert run.summary.count("runs as") == 1  # its two actions run as nobody too: one warning
 
@@ -441,7 +442,8 @@ def test_a_second_instance_names_the_younger_pid_to_stop(simulator):
 def test_a_receiver_is_named_by_its_command_line_name(simulator):
     sim = simulator.start("--run-as", "os4xrd_tcpip=nobody")
     run = run_plugin(*PROCESSES, "--user", "root")
-    assert_status(run, 1, f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs as nobody, not root")
+    assert_status(run, 2, "os4xrd_tcpip not running",
+                  f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
 
 
@@ -464,3 +466,91 @@ def test_a_daemon_held_by_a_debugger_is_not_running(simulator):
         libc.ptrace(ptrace_detach, pid, None, None)
     assert_status(run, 2, f"os4xsqd not running: pid {pid} is stopped (state t: stopped by a "
                   "debugger")
+
+
+# -- whose binary: the very file, the same mount namespace, the master's user --
+
+def _wait_for_exec(process, path: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink(f"/proc/{process.pid}/exe") == path:
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"pid {process.pid} never ran {path}")
+
+
+@as_root
+@pytest.mark.parametrize("user", ["nobody", "root"])
+def test_an_impostor_from_its_own_mount_namespace_is_not_counted(simulator, tmp_path, user):
+    """unshare -Urm (an unprivileged user) or unshare -m (root), a tmpfs over the binary
+    directory and a copy of sleep called os4xsqd in it: /proc/PID/exe shows the right path."""
+    import shutil
+    import subprocess
+
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="os4x-bin-")  # reachable by nobody, unlike tmp_path
+    os.chmod(top, 0o755)  # noqa: S103 - the impostor's user must reach it
+    bin_dir = os.path.join(top, "bin")
+    simulator.start("--bin-dir", bin_dir, "--missing", "os4xsqd")
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    script = (f"mount -t tmpfs none {bin_dir} && cp {sleep} {bin_dir}/os4xsqd && "
+              f"exec {bin_dir}/os4xsqd 1000")
+    unshare = ["unshare", "-Urm"] if user != "root" else ["unshare", "-m"]
+    impostor = subprocess.Popen([*unshare, "sh", "-c", script],  # unshare and sh exec
+                                user=None if user == "root" else user)
+    try:
+        _wait_for_exec(impostor, f"{bin_dir}/os4xsqd")
+        run = run_plugin(*PROCESSES, "--bin-dir", bin_dir, "-v")
+    finally:
+        impostor.kill()
+        impostor.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    assert_status(run, 2, "os4xsqd not running", f"os4xsqd pid {impostor.pid} is not OS4X's: "
+                  "it runs in another mount namespace")
+    assert run.perfdata["os4xsqd"] == "0"
+
+
+@as_root
+def test_without_user_a_daemon_of_another_user_than_the_masters_is_not_counted(simulator):
+    """OS4X's own binary, run by nobody beside a root master (LD_PRELOAD could be anything)."""
+    sim = simulator.start("--run-as", "os4xsqd=nobody")
+    run = run_plugin(*PROCESSES)
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root: not counted")
+
+
+@as_root
+def test_an_update_by_rename_is_a_replaced_binary(simulator, tmp_path):
+    """mv os4xsqd os4xsqd.old; cp new os4xsqd: no ' (deleted)', and still an old binary."""
+    import shutil
+
+    bin_dir = str(tmp_path / "bin")
+    sim = simulator.start("--bin-dir", bin_dir)
+    os.rename(f"{bin_dir}/os4xsqd", f"{bin_dir}/os4xsqd.old")
+    shutil.copy2(f"{bin_dir}/os4xsqd.old", f"{bin_dir}/os4xsqd")
+    run = run_plugin(*PROCESSES, "--bin-dir", bin_dir, "-v")
+    assert_status(run, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary: "
+                  f"{bin_dir}/os4xsqd.old, no longer the file {bin_dir}/os4xsqd (renamed; the "
+                  "new file is dated ")
+    assert run.perfdata["replaced_binaries"] == "1"
+
+
+@as_root
+def test_binaries_that_are_symlinks_into_a_versioned_directory(simulator, tmp_path):
+    """/opt/os4x/bin/os4xrd -> ../v2.5/os4xrd: the kernel shows v2.5, the admin uses bin."""
+    versioned, bin_dir = tmp_path / "v2.5", tmp_path / "bin"
+    sim = simulator.start("--bin-dir", str(versioned))
+    bin_dir.mkdir()
+    for entry in versioned.iterdir():
+        (bin_dir / entry.name).symlink_to(f"../v2.5/{entry.name}")
+    run = run_plugin(*PROCESSES, "--bin-dir", str(bin_dir), "-v")
+    assert_status(run, 0, "4 daemons running")
+    simulator.replace(sim, "os4xsqd")
+    replaced = run_plugin(*PROCESSES, "--bin-dir", str(bin_dir))
+    assert_status(replaced, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary")
