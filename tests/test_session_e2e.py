@@ -412,7 +412,7 @@ def test_the_password_never_goes_to_a_foreign_port_holder(site):
 
 @pytest.mark.unit
 def test_vv_masks_the_password_wherever_it_appears(tmp_path):
-    from os4xmon.cli.configure import parse
+    from os4xmon.cli.read_settings import parse
 
     settings = parse(["--odette-id", MONITOR, "--user", PASSWORD, "--odette-password-file",
                       secret_file(tmp_path / "pw", PASSWORD)], environ={})
@@ -427,7 +427,7 @@ def test_vv_masks_the_password_wherever_it_appears(tmp_path):
     ["--db-password-file=/nonexistent"],
 ])
 def test_the_password_file_options_are_not_mistaken_for_passwords(argv):
-    from os4xmon.cli.configure import UsageError, parse
+    from os4xmon.cli.read_settings import UsageError, parse
 
     with pytest.raises(UsageError, match=r"cannot read --(odette|db)-password-file /nonexistent"):
         parse(["--odette-id", MONITOR, *argv], environ={"OS4X_ODETTE_PASSWORD": PASSWORD})
