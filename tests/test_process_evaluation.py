@@ -137,7 +137,7 @@ def test_hostile_titles_are_escaped_in_messages():
                     exe="/opt/os4x/bin/os4xrd"),
     ], NOW)
     report = assess(table, Expectation(("os4xrd", "os4xrd_tcpip"), "www-data"))
-    assert [finding.message for finding in report.findings][0] == "os4xrd_tcpip not running"
+    assert report.findings[0].message == "os4xrd_tcpip not running"
     for finding in report.findings:  # and the receiver of another user, named escaped
         assert "|" not in finding.message and "\n" not in finding.message
 

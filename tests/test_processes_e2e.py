@@ -491,11 +491,10 @@ def test_an_impostor_from_its_own_mount_namespace_is_not_counted(simulator, tmp_
     directory and a copy of sleep called os4xsqd in it: /proc/PID/exe shows the right path."""
     import shutil
     import subprocess
-
     import tempfile
 
     top = tempfile.mkdtemp(prefix="os4x-bin-")  # reachable by nobody, unlike tmp_path
-    os.chmod(top, 0o755)  # noqa: S103 - the impostor's user must reach it
+    os.chmod(top, 0o755)  # the impostor's user must reach it
     bin_dir = os.path.join(top, "bin")
     simulator.start("--bin-dir", bin_dir, "--missing", "os4xsqd")
     sleep = shutil.which("sleep") or "/bin/sleep"

@@ -477,7 +477,7 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
 
 
 def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | None = None,
-               unreadable: Sequence[str] = (), hidden: str | None = None,
+               unreadable: Sequence[str] = (), hidden: str | None = None, *,
                own_mnt_ns: str | None = None, own_net_ns: str | None = None) -> ProcessTable:
     """The table of the given processes: what a real read returns, and what fixtures build."""
     children: dict[int, list[int]] = {}
