@@ -58,6 +58,25 @@ def test_probe_verdicts_name_the_port():
     assert [f.state for f in unresolved.failures] == [Unknown] and unresolved.thresholds == []
 
 
+def test_a_certificate_not_valid_yet_is_critical_and_one_that_started_is_not():
+    from datetime import datetime, timezone
+
+    settings = parse([], environ={})
+    tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
+    start = datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc)
+    early = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=400.0,
+                                         cert_not_before=start, cert_starts_in=86400.0),
+                        settings)
+    assert [(f.state, f.message) for f in early.failures] == [
+        (Critical, "TLS certificate of port 6619 is not valid yet: it starts 2030-01-02 03:04 "
+                   "UTC, in 1d 0h")]
+    for started in (0.0, -60.0):
+        judged = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=400.0,
+                                              cert_not_before=start, cert_starts_in=started),
+                             settings)
+        assert judged.failures == []
+
+
 def test_a_stopped_daemon_is_a_line_not_a_second_problem():
     spec = PortSpec("oftp", 3305, "os4xrd_tcpip")
     quiet = assess_listening([spec], [], {}, stopped={"os4xrd_tcpip"})

@@ -456,6 +456,13 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 state, f"port {spec.port} {what} {duration(timed)}",
                 f"see why port {spec.port} is slow: the host's load, OS4X's database, "
                 "the network between here and there"))
+    if spec.tls and result.cert_not_before is not None and result.cert_starts_in is not None \
+            and result.cert_starts_in > 0:
+        verdict.failures.append(Finding(
+            Critical, f"TLS certificate of port {spec.port} is not valid yet: it starts "
+            f"{result.cert_not_before:%Y-%m-%d %H:%M} UTC, in {duration(result.cert_starts_in)}",
+            "partners refuse a certificate before its start: install one that is valid now in "
+            "OS4X (or correct this host's clock, if it is the one that is wrong)"))
     if spec.tls and verdict.cert_days is not None:
         days = verdict.cert_days
         state = limits.cert_days.state(days)
@@ -499,3 +506,4 @@ def cert_advice(port: int, days: float, not_after: datetime | None) -> str:
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
     """The resource of the port check (its contexts are the shared ones)."""
     return [Ports(settings, host)]
+

@@ -157,12 +157,17 @@ def _sign(message: bytes, n: int, d: int) -> bytes:
     return pow(int.from_bytes(padded, "big"), d, n).to_bytes(size, "big")
 
 
-def make_certificate(days: float, cert_file: str, key_file: str) -> None:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days``."""
+def make_certificate(days: float, cert_file: str, key_file: str,
+                     starts_in: float = 0.0) -> None:
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days``;
+    ``starts_in`` > 0: not valid yet, it starts that many days from now."""
     n, e, d = _key()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     end = now + timedelta(days=days)
     start = min(end, now) - timedelta(days=30)
+    if starts_in > 0:
+        start = now + timedelta(days=starts_in)
+        end = max(end, start + timedelta(days=1))
     name = sequence(_tlv(0x31, sequence(oid(COMMON_NAME), utf8_string("localhost"))))
     algorithm = sequence(oid(SHA256_WITH_RSA), null())
     public_key = sequence(sequence(oid(RSA_ENCRYPTION), null()),

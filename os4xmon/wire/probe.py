@@ -42,6 +42,8 @@ class ProbeResult:
     unknown: str | None = None  # a failure that says nothing about OS4X (name not resolved)
     cert_days: float | None = None
     cert_not_after: datetime | None = None
+    cert_not_before: datetime | None = None
+    cert_starts_in: float | None = None  # seconds until notBefore (> 0: not valid yet)
     notes: list[str] = field(default_factory=list)
     session_seconds: float | None = None  # connect to the responder's SSID; None: no session
     responder: oftp.SessionStart | None = None
@@ -131,7 +133,7 @@ def _handshake(sock: socket.socket, host: str, ca_file: str | None, *, result: P
     der = wrapped.getpeercert(binary_form=True)
     if der:
         try:
-            result.cert_not_after = x509.not_after(der)
+            result.cert_not_before, result.cert_not_after = x509.validity(der)
         except ValueError as error:
             result.notes.append(f"port {port}: certificate not readable: {error}")
     return wrapped
@@ -340,4 +342,7 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
     if result.cert_not_after is not None:
         moment = now or datetime.now(timezone.utc)
         result.cert_days = (result.cert_not_after - moment).total_seconds() / 86400
+    if result.cert_not_before is not None:
+        result.cert_starts_in = (result.cert_not_before - (now or datetime.now(timezone.utc))
+                                 ).total_seconds()
     return result

@@ -1,8 +1,9 @@
-"""A TLS certificate's end of validity, read from its DER form: a pure parser.
+"""A TLS certificate's validity (its start and its end), read from its DER form: a pure parser.
 
 With an unverified chain ``ssl.getpeercert()`` returns nothing, and the binary form is all there
 is. Only the few ASN.1 elements on the way to the validity are read
-(Certificate > TBSCertificate > Validity > notAfter); anything malformed raises ValueError.
+(Certificate > TBSCertificate > Validity > notBefore, notAfter); anything malformed raises
+ValueError.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def parse_time(tag: int, value: bytes) -> datetime:
 
 def not_after(der: bytes) -> datetime:
     """The end of a certificate's validity: Certificate > TBSCertificate > Validity > notAfter."""
+    return validity(der)[1]
+
+
+def validity(der: bytes) -> tuple[datetime, datetime]:
+    """notBefore and notAfter: a certificate that is not valid yet is refused by partners too."""
     certificate = _expect(read_element(der, 0), SEQUENCE, "certificate")
     tbs = _expect(read_element(der, certificate.start, certificate.end), SEQUENCE,
                   "tbsCertificate")
@@ -76,7 +82,8 @@ def not_after(der: bytes) -> datetime:
     _expect(element, INTEGER, "serialNumber")
     for what in ("signature", "issuer"):
         element = _expect(read_element(der, element.end, tbs.end), SEQUENCE, what)
-    validity = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
-    before = read_element(der, validity.start, validity.end)
-    after = read_element(der, before.end, validity.end)
-    return parse_time(after.tag, der[after.start:after.end])
+    period = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
+    before = read_element(der, period.start, period.end)
+    after = read_element(der, before.end, period.end)
+    return (parse_time(before.tag, der[before.start:before.end]),
+            parse_time(after.tag, der[after.start:after.end]))
