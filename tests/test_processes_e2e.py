@@ -381,19 +381,25 @@ def test_daemons_outside_the_bin_dir_are_not_oftp_daemons(simulator, tmp_path):
     assert_status(run, 2, "os4xrd not running", "is not OS4X's: its binary ")
 
 
-def test_two_installations_each_checked_on_its_own(simulator):
+def second_config(tmp_path) -> str:
+    """The configuration file of a second installation (--os4x-config must exist)."""
+    path = tmp_path / "os4x-b.conf"
+    path.write_text("# the second installation\n")
+    return str(path)
 
 
+def test_two_installations_each_checked_on_its_own(simulator, tmp_path):
+    config = second_config(tmp_path)
     first = simulator.start("--port", str(free_port()), "--tls-port", str(free_port()))
     second_ports = (free_port(), free_port())
-    second = simulator.start("--config", "/etc/os4x-b.conf", "--port", str(second_ports[0]),
+    second = simulator.start("--config", config, "--port", str(second_ports[0]),
                              "--tls-port", str(second_ports[1]), "--no-decoys")
     default = run_plugin(*PROCESSES, "-v")
     assert_status(default, 0, "4 daemons running")
     assert default.perfdata["os4xrd"] == "1"
-    assert any(line.startswith("another installation (-C /etc/os4x-b.conf), not checked here: "
+    assert any(line.startswith(f"another installation (-C {config}), not checked here: "
                                f"os4xrd pid {second.pid('os4xrd')}") for line in default.lines)
-    other = run_plugin(*PROCESSES, "--os4x-config", "/etc/os4x-b.conf", "-v")
+    other = run_plugin(*PROCESSES, "--os4x-config", config, "-v")
     assert_status(other, 0, "4 daemons running")
     assert any(line.startswith(f"os4xrd: pid {second.pid('os4xrd')},") for line in other.lines)
     assert any(f"os4xrd pid {first.pid('os4xrd')}" in line and "/etc/os4x.conf" in line
@@ -401,14 +407,15 @@ def test_two_installations_each_checked_on_its_own(simulator):
     # a port of this installation held by the other one's receiver is not ours
     ports = run_plugin("--checks", "ports", "--port", str(second_ports[0]), "--no-tls")
     assert_status(ports, 2, f"port {second_ports[0]} held by os4xrd_tcpip (of another OS4X "
-                  "installation (-C /etc/os4x-b.conf))")
+                  f"installation (-C {config}))")
 
 
-def test_a_missing_daemon_of_another_installation_says_how_to_start_it(simulator):
-    simulator.start("--config", "/etc/os4x-b.conf", "--missing", "os4xsqd", "--no-decoys")
-    run = run_plugin(*PROCESSES, "--os4x-config", "/etc/os4x-b.conf", "-v")
+def test_a_missing_daemon_of_another_installation_says_how_to_start_it(simulator, tmp_path):
+    config = second_config(tmp_path)
+    simulator.start("--config", config, "--missing", "os4xsqd", "--no-decoys")
+    run = run_plugin(*PROCESSES, "--os4x-config", config, "-v")
     assert_status(run, 2, "os4xsqd not running")
-    assert ("  what to do: start it as OS4X does: /opt/os4x/bin/os4xsqd -C /etc/os4x-b.conf"
+    assert (f"  what to do: start it as OS4X does: /opt/os4x/bin/os4xsqd -C {config}"
             in run.stdout)
 
 

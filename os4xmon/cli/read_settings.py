@@ -99,8 +99,24 @@ def read_config(path: str) -> dict[str, str]:
         if "\n" in value:  # configparser joins an indented line to the key above it
             raise UsageError(f"--config {path}: a line after {key} is indented, so it would "
                              f"become part of {key}'s value: remove the indentation")
-        values[key] = value
+        values[key] = _without_comment(key, value, path)
     return values
+
+
+def _without_comment(key: str, value: str, path: str) -> str:
+    """The value without an inline comment (``bin-dir = /opt/os4x/bin   # where OS4X lives``):
+    configparser keeps it in the value. A ``#`` or ``;`` after a blank (or first) starts one,
+    as admins expect; in a password it may be part of it, so that value is refused instead,
+    without showing it."""
+    for index, char in enumerate(value):
+        if char in "#;" and (index == 0 or value[index - 1].isspace()):
+            if f"--{key}" in SECRET_FLAGS:
+                raise UsageError(f"--config {path}: {key} holds a blank followed by {char!r}: "
+                                 "an inline comment or part of the password? Put comments on "
+                                 f"lines of their own; a password like that goes into "
+                                 f"--{key}-file")
+            return value[:index].rstrip()
+    return value
 
 
 def read_password_file(path: str, flag: str = "--db-password-file") -> str:
