@@ -392,3 +392,20 @@ def test_port_held_by_a_child_of_the_daemon(site):
     assert_status(run, 2, f"port {clientd} held by a child of os4xclientd (pid {child}), not by "
                   "its instance")
     assert "restart /opt/os4x/bin/os4xclientd at a quiet moment" in run.stdout
+
+
+def test_os4x_in_another_network_namespace_is_unknown_not_down(simulator):
+    """A container on this host: the daemons run (same process table), their ports live in
+    another network namespace. Not "not listening": UNKNOWN, check from inside it."""
+    tcp, tls = free_port(), free_port()
+    with two_hosts() as hosts:
+        sim = simulator.start("--port", str(tcp), "--tls-port", str(tls), prefix=hosts.on_server)
+        run = run_plugin("--checks", "ports", "--port", str(tcp), "--tls-port", str(tls),
+                         "--probe", "-v")
+        inside = run_plugin("--checks", "ports", "--port", str(tcp), "--tls-port", str(tls),
+                            "--probe", prefix=hosts.on_server)
+    assert_status(run, 3, f"port {tcp} not visible: os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} "
+                  "runs in another network namespace (net:[", "check from inside it")
+    assert "not listening" not in run.stdout and "refused" not in run.stdout
+    assert run.perfdata["oftp_response_time"] == "U"
+    assert_status(inside, 0, "2 ports listening, 2 answering")

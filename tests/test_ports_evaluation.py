@@ -258,3 +258,21 @@ def test_parse_proc_net_tcp_skips_ports_that_are_not_four_hex_digits():
     lines = ["header"] + [f"   0: 7F000001:{port} 00000000:0000 0A 0:0 00:0 0 33 0 7 1"
                           for port in ("-001", "10CE9", "CE9", "0CE9")]
     assert parse_proc_net_tcp("\n".join(lines), "big") == [Entry("127.0.0.1", 3305, 7)]
+
+
+def test_a_daemon_in_another_network_namespace_makes_its_port_unknown():
+    from nagiosplugin.state import Unknown
+
+    from os4xmon.facts.holders import in_other_network_namespace
+
+    table = table_from([ProcessInfo(12, 1, "os4xrd", ("os4xrd_tcpip",), net_ns="net:[2]"),
+                        ProcessInfo(13, 1, "os4xrd", ("os4xrd_tcpip_tls",), net_ns="net:[1]")],
+                       0.0, own_net_ns="net:[1]")
+    elsewhere = in_other_network_namespace(table, {"os4xrd_tcpip", "os4xrd_tcpip_tls"})
+    assert elsewhere == {"os4xrd_tcpip": (12, "net:[2]")}
+    report = assess_listening([TCP], [], {}, elsewhere=elsewhere)
+    assert [(f.state, f.message) for f in report.findings] == [
+        (Unknown, "port 3305 not visible: os4xrd_tcpip pid 12 runs in another network namespace "
+                  "(net:[2]): check from inside it")]
+    assert in_other_network_namespace(table_from(list(table.processes.values()), 0.0),
+                                      {"os4xrd_tcpip"}) == {}  # own namespace not known

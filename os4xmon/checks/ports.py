@@ -33,11 +33,16 @@ from os4xmon.core.settings import (
 )
 from os4xmon.core.text import duration, plural, printable
 from os4xmon.core.thresholds import Threshold
-from os4xmon.facts.identity import Identity, classify, foreign_note, installation_of
+from os4xmon.facts.holders import (
+    Owner,
+    foreign_owner,
+    in_other_network_namespace,
+    owners_from_table,
+)
+from os4xmon.facts.identity import classify, installation_of
 from os4xmon.os4x import daemons
 from os4xmon.sources.ephemeral import EphemeralPorts, read_ephemeral_ports
 from os4xmon.sources.listening import Listener
-from os4xmon.sources.proctable import ProcessTable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -111,59 +116,6 @@ def expected_ports(settings: Settings, configured: Mapping[str, object]
     return specs, notes
 
 
-@dataclass(frozen=True)
-class Owner:
-    """A process holding a socket, as far as the plugin knows it."""
-
-    pid: int
-    name: str  # printable
-    daemon: str | None = None  # the OS4X daemon it is, if any
-    instance: bool = False  # a daemon whose parent is not a process of the same daemon
-
-
-def owners_from_table(pids: Sequence[int], table: ProcessTable,
-                      identities: Mapping[int, Identity] | None = None) -> dict[int, Owner]:
-    """Owners of the pids the process table knows: OS4X processes and their children.
-
-    With the process check's classification (``identities``), a daemon of another installation
-    or an impostor is named as such and never counts as this installation's holder.
-    """
-    owners = {}
-    for pid in pids:
-        process = table.processes.get(pid)
-        if process is None:
-            continue
-        identity = identities.get(pid) if identities else None
-        note = foreign_note(identity) if identity else ""
-        if note:
-            owners[pid] = Owner(pid, f"{identity.daemon} ({note})")  # type: ignore[union-attr]
-            continue
-        daemon = daemons.daemon_of(process.cmdline, process.comm)
-        parent = table.processes.get(process.ppid)
-        parent_daemon = daemons.daemon_of(parent.cmdline, parent.comm) if parent else None
-        name = daemon or printable(daemons.first_word(process.cmdline or ()) or process.comm, 32)
-        owners[pid] = Owner(pid, name, daemon, daemon is not None and parent_daemon != daemon)
-    return owners
-
-
-def foreign_owner(pid: int) -> Owner:
-    """A holder outside the process table (not OS4X): its short name from the system."""
-    try:
-        import psutil
-    except ImportError:  # the single file without the system's psutil: Linux's /proc
-        try:
-            with open(f"/proc/{pid}/comm", "rb") as stream:
-                name = printable(stream.read(64).decode("utf-8", "replace").strip(), 32)
-        except OSError:
-            name = ""
-        return Owner(pid, name or "a process")
-    try:
-        name = printable(psutil.Process(pid).name(), 32)
-    except (psutil.Error, OSError):
-        name = "a process"
-    return Owner(pid, name)
-
-
 @dataclass
 class ListeningReport:
     findings: list[Finding] = field(default_factory=list)
@@ -176,7 +128,8 @@ class ListeningReport:
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                      owners: Mapping[int, Owner], stopped: Collection[str] = (), *,
                      ephemeral: EphemeralPorts | None = None,
-                     start: Callable[[str], str] = daemons.start_command) -> ListeningReport:
+                     start: Callable[[str], str] = daemons.start_command,
+                     elsewhere: Mapping[str, tuple[int, str]] | None = None) -> ListeningReport:
     """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
 
     ``stopped``: daemons another check of this run already reports as not running; their
@@ -184,6 +137,8 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     host's ephemeral port range, where an outgoing connection may take a port whose daemon is
     down (said in the long output, and in the advice when the port does not listen).
     ``start``: how a daemon is started on the installation checked, for the advice.
+    ``elsewhere``: daemons that run in another network namespace than the plugin (a container
+    on this host), by name: (pid, namespace); their ports cannot be seen from here.
     """
     report = ListeningReport()
     for spec in specs:
@@ -195,6 +150,15 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
         if not mine and spec.daemon in stopped:
             report.lines.append(f"{spec.describe()}: not listening, {spec.daemon} not running "
                                 "(reported by the process check)")
+            continue
+        if not mine and elsewhere and spec.daemon in elsewhere:
+            pid, namespace = elsewhere[spec.daemon]
+            report.findings.append(Finding(
+                Unknown, f"port {spec.port} not visible: {spec.daemon} pid {pid} runs in another "
+                f"network namespace ({printable(namespace, 40)}): check from inside it",
+                f"run the plugin in that namespace (nsenter --net=/proc/{pid}/ns/net "
+                "check_os4x ..., or inside the container), where the port is"))
+            report.lines.append(f"{spec.describe()}: not in this network namespace")
             continue
         if not mine:
             report.findings.append(Finding(
@@ -271,6 +235,7 @@ class Ports(Aspect):
         self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
             if settings.tls_cert else None
         self.debug_details: list[str] = []
+        self.elsewhere: dict[str, tuple[int, str]] = {}  # daemon -> (pid, its network ns)
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured().ports)
@@ -302,10 +267,12 @@ class Ports(Aspect):
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
+        self.elsewhere = in_other_network_namespace(table, {spec.daemon for spec in specs})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
                                 ephemeral=read_ephemeral_ports(),
                                 start=daemons.start_commands(self.settings.bin_dir,
-                                                             self.settings.os4x_config))
+                                                             self.settings.os4x_config),
+                                elsewhere=self.elsewhere)
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()
@@ -368,12 +335,17 @@ class Ports(Aspect):
                withheld: Mapping[int, str] | None = None) -> Iterator[ProbeResult]:
         from datetime import datetime, timezone
 
-        from os4xmon.wire.probe import probe  # sockets and TLS only for runs that probe
+        from os4xmon.wire.probe import ProbeResult, probe  # sockets, TLS: runs that probe
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
             budget = execution.share(len(specs) - index)  # a silent port cannot starve the next
             budget = budget if budget != float("inf") else self.settings.timeout
+            if spec.daemon in self.elsewhere:  # its port is not reachable from this namespace
+                self.details.append(f"port {spec.port}: not probed ({spec.daemon} runs in "
+                                    "another network namespace)")
+                yield ProbeResult(spec.port)
+                continue
             foreign = (withheld or {}).get(spec.port)
             session = self.session and foreign is None
             if foreign is not None:
