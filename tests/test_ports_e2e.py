@@ -409,3 +409,18 @@ def test_os4x_in_another_network_namespace_is_unknown_not_down(simulator):
     assert "not listening" not in run.stdout and "refused" not in run.stdout
     assert run.perfdata["oftp_response_time"] == "U"
     assert_status(inside, 0, "2 ports listening, 2 answering")
+
+
+def test_a_worker_and_an_event_script_that_inherited_the_socket_are_a_note(site):
+    """The receiver still holds its port; a forked worker and the event script it started
+    hold it too (inherited): no lost port, a line at -v."""
+    simulation = site.start("--port-fault", "os4xrd_tcpip=inherited")
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    receiver = simulation.pid("os4xrd_tcpip")
+    inherited = [line for line in run.lines if line.startswith(f"port {site.tcp} is also held")]
+    assert {line.split(" pid ")[0].rsplit(" ", 1)[-1] for line in inherited} == \
+        {"os4xrd_tcpip", "sleep"}, run.stdout
+    assert all(line.endswith("inherited it from os4xrd_tcpip (a forked worker or an event "
+                             "script); os4xrd_tcpip still holds it") for line in inherited)
+    assert f"pid {receiver}," not in "".join(inherited)

@@ -101,6 +101,22 @@ def test_not_listening_names_port_and_daemon():
     assert report.listening == {"oftp": False}
 
 
+def test_a_worker_or_script_that_inherited_the_socket_is_a_note_while_the_instance_holds_it():
+    worker = Owner(3800, "os4xrd_tcpip", "os4xrd_tcpip", False, (3772, 3771, 1))
+    script = Owner(3801, "sh", None, False, (3800, 3772, 3771, 1))
+    found, report = findings([TCP], [Listener(3305, "::", (3772, 3800, 3801))],
+                             {3772: RIGHT, 3800: worker, 3801: script})
+    assert found == [] and report.foreign == {}
+    assert report.lines[:2] == [
+        "port 3305 is also held by os4xrd_tcpip pid 3800, which inherited it from os4xrd_tcpip "
+        "(a forked worker or an event script); os4xrd_tcpip still holds it",
+        "port 3305 is also held by sh pid 3801, which inherited it from os4xrd_tcpip (a forked "
+        "worker or an event script); os4xrd_tcpip still holds it"]
+    lost, _ = findings([TCP], [Listener(3305, "::", (3800,))], {3800: worker})  # instance gone
+    assert lost == [(Critical, "port 3305 held by a child of os4xrd_tcpip (pid 3800), not by "
+                     "its instance")]
+
+
 def test_foreign_holder_is_named_with_its_pid():
     found, _ = findings([TCP], [Listener(3305, "0.0.0.0", (999,))], {999: Owner(999, "nc")})
     assert found == [(Critical, "port 3305 held by nc pid 999, not os4xrd_tcpip")]
@@ -189,9 +205,9 @@ def test_owners_from_the_process_table():
         ProcessInfo(502, 500, "sh", ("/bin/sh", "-c", "job|x")),
     ], 0.0)
     owners = owners_from_table([3772, 500, 501, 502, 4242], table)
-    assert owners[3772] == Owner(3772, "os4xrd_tcpip", "os4xrd_tcpip", True)
+    assert owners[3772] == Owner(3772, "os4xrd_tcpip", "os4xrd_tcpip", True, (3771, 1))
     assert owners[500].instance and not owners[501].instance
-    assert owners[502] == Owner(502, "sh", None, False)
+    assert owners[502] == Owner(502, "sh", None, False, (500, 1))
     assert 4242 not in owners
 
 

@@ -172,8 +172,16 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
         addresses = ", ".join(sorted({listener.address for listener in mine}))
         pids = sorted({pid for listener in mine for pid in listener.pids})
         known = [owners.get(pid, Owner(pid, "a process")) for pid in pids]
+        instances = {owner.pid for owner in known
+                     if owner.daemon == spec.daemon and owner.instance}
         for owner in known:
             if owner.daemon == spec.daemon and owner.instance:
+                continue
+            if instances & set(owner.ancestors):  # a worker or event script inherited it
+                report.lines.append(
+                    f"port {spec.port} is also held by {owner.name} pid {owner.pid}, which "
+                    f"inherited it from {spec.daemon} (a forked worker or an event script); "
+                    f"{spec.daemon} still holds it")
                 continue
             if owner.daemon == spec.daemon:
                 message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
@@ -266,7 +274,7 @@ class Ports(Aspect):
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
-        owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
+        owners.update({pid: foreign_owner(pid, table) for pid in pids if pid not in owners})
         self.elsewhere = in_other_network_namespace(table, {spec.daemon for spec in specs})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
                                 ephemeral=read_ephemeral_ports(),

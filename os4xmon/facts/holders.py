@@ -28,6 +28,37 @@ class Owner:
     name: str  # printable
     daemon: str | None = None  # the OS4X daemon it is, if any
     instance: bool = False  # a daemon whose parent is not a process of the same daemon
+    ancestors: tuple[int, ...] = ()  # its parent, grandparent, ... (a few, as far as known)
+
+
+MAX_ANCESTORS = 8
+"""Generations looked up for a holder: a worker or event script is a child or grandchild."""
+
+
+def ancestors_of(pid: int, table: ProcessTable) -> tuple[int, ...]:
+    """The pids above pid, from the process table, then from /proc for the rest: I/O."""
+    from os4xmon.sources.proctable import parse_stat  # only a holder's family needs it
+
+    found: list[int] = []
+    current = pid
+    while len(found) < MAX_ANCESTORS and current > 1:
+        process = table.processes.get(current)
+        if process is not None:
+            parent = process.ppid
+        else:
+            try:
+                with open(f"/proc/{current}/stat", "rb") as stream:
+                    line = parse_stat(stream.read(4096))
+            except OSError:
+                break
+            if line is None:
+                break
+            parent = line.ppid
+        if parent <= 0 or parent in found:
+            break
+        found.append(parent)
+        current = parent
+    return tuple(found)
 
 
 def owners_from_table(pids: Sequence[int], table: ProcessTable,
@@ -51,7 +82,8 @@ def owners_from_table(pids: Sequence[int], table: ProcessTable,
         parent = table.processes.get(process.ppid)
         parent_daemon = daemons.daemon_of(parent.cmdline, parent.comm) if parent else None
         name = daemon or printable(daemons.first_word(process.cmdline or ()) or process.comm, 32)
-        owners[pid] = Owner(pid, name, daemon, daemon is not None and parent_daemon != daemon)
+        owners[pid] = Owner(pid, name, daemon, daemon is not None and parent_daemon != daemon,
+                            ancestors_of(pid, table))
     return owners
 
 
@@ -71,8 +103,16 @@ def in_other_network_namespace(table: ProcessTable,
     return found
 
 
-def foreign_owner(pid: int) -> Owner:
-    """A holder outside the process table (not OS4X): its short name from the system."""
+def foreign_owner(pid: int, table: ProcessTable | None = None) -> Owner:
+    """A holder outside the process table (not OS4X): its short name from the system, and
+    its ancestors (an event script is a child of a daemon)."""
+    owner = _named_owner(pid)
+    if table is None:
+        return owner
+    return Owner(owner.pid, owner.name, ancestors=ancestors_of(pid, table))
+
+
+def _named_owner(pid: int) -> Owner:
     try:
         import psutil
     except ImportError:  # the single file without the system's psutil: Linux's /proc

@@ -47,6 +47,8 @@ FAULTS = {
     "plain": "the TLS port speaks without TLS: the handshake fails",
     "foreign": "another program (nc) holds the port; the daemon does not listen",
     "child": "a child of the daemon holds the port, the daemon itself closed it (a lost socket)",
+    "inherited": "a forked worker and an event script (sleep) hold the listening socket too, "
+                 "beside the daemon (inherited, not lost)",
     "session-silent": "sends the ready message, then never answers the session start",
     "session-violation": "answers the session start with a command that breaks the protocol",
     "session-busy": "refuses every session start: ESID 08, resources not available",
@@ -352,11 +354,21 @@ def serve(name: str, scenario: Scenario) -> None:
     except OSError as error:  # a second instance (--duplicate), or the port is taken
         sys.stderr.write(f"simulator: {name} cannot listen on {CONFIG.ports[name]}: {error}\n")
         tree.idle()
+    if fault == "inherited":  # a forked worker, and an event script it ran, keep the socket
+        tree.spawn(lambda: _inheriting_worker(server))
     if fault == "child":  # the socket lives on in a child only, as after a bad fork
         tree.spawn(lambda: _accept(server, None, tls, name))
         server.close()
         tree.idle()
     _accept(server, fault, tls, name)
+
+
+def _inheriting_worker(server: socket.socket) -> None:
+    """A session worker that holds the listening socket it was forked with and runs an event
+    script (sleep) that inherits it too; neither accepts."""
+    os.set_inheritable(server.fileno(), True)
+    tree.spawn(lambda: os.execvp("sleep", ["sleep", "100000"]))
+    tree.idle()
 
 
 def _accept(server: socket.socket, fault: str | None, tls: Any, name: str) -> None:
