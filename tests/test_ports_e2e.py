@@ -424,3 +424,14 @@ def test_a_worker_and_an_event_script_that_inherited_the_socket_are_a_note(site)
     assert all(line.endswith("inherited it from os4xrd_tcpip (a forked worker or an event "
                              "script); os4xrd_tcpip still holds it") for line in inherited)
     assert f"pid {receiver}," not in "".join(inherited)
+
+
+def test_a_receiver_bound_to_one_address_is_probed_there(site):
+    """Bound to the public address only (here 127.0.0.7), not 0.0.0.0: the probe goes where
+    it listens instead of reporting a refusal of its own making."""
+    site.start("--listen-address", "127.0.0.7")
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    assert f"port {site.tcp} listens on 127.0.0.7 only (not on 127.0.0.1): probed there" \
+        in run.lines
+    assert "refused" not in run.stdout

@@ -292,3 +292,17 @@ def test_a_daemon_in_another_network_namespace_makes_its_port_unknown():
                   "(net:[2]): check from inside it")]
     assert in_other_network_namespace(table_from(list(table.processes.values()), 0.0),
                                       {"os4xrd_tcpip"}) == {}  # own namespace not known
+
+
+@pytest.mark.parametrize(("host", "addresses", "target"), [
+    ("127.0.0.1", ["10.0.0.5"], "10.0.0.5"),  # the public address only
+    ("127.0.0.1", ["fe80::1", "10.0.0.5"], "10.0.0.5"),  # IPv4 first
+    ("127.0.0.1", ["0.0.0.0"], "127.0.0.1"),
+    ("127.0.0.1", ["::"], "127.0.0.1"),
+    ("127.0.0.1", ["127.0.0.1", "10.0.0.5"], "127.0.0.1"),
+    ("127.0.0.1", [], "127.0.0.1"),  # not seen: --host as given
+])
+def test_a_port_is_probed_where_it_listens(host, addresses, target):
+    from os4xmon.wire.probe import probe_address
+
+    assert probe_address(host, addresses) == target

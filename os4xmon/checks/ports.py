@@ -123,6 +123,7 @@ class ListeningReport:
     unverified: list[int] = field(default_factory=list)  # ports whose holder was not visible
     lines: list[str] = field(default_factory=list)
     foreign: dict[int, str] = field(default_factory=dict)  # port -> "held by X pid N"
+    addresses: dict[int, list[str]] = field(default_factory=dict)  # port -> bound addresses
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
@@ -169,7 +170,8 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 + (_reserve_advice(spec, exposed) if exposed is not None else "")))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
-        addresses = ", ".join(sorted({listener.address for listener in mine}))
+        report.addresses[spec.port] = sorted({listener.address for listener in mine})
+        addresses = ", ".join(report.addresses[spec.port])
         pids = sorted({pid for listener in mine for pid in listener.pids})
         known = [owners.get(pid, Owner(pid, "a process")) for pid in pids]
         instances = {owner.pid for owner in known
@@ -244,6 +246,7 @@ class Ports(Aspect):
             if settings.tls_cert else None
         self.debug_details: list[str] = []
         self.elsewhere: dict[str, tuple[int, str]] = {}  # daemon -> (pid, its network ns)
+        self.bound: dict[int, list[str]] = {}  # port -> the addresses it listens on
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured().ports)
@@ -306,6 +309,7 @@ class Ports(Aspect):
             probed = [spec for spec in specs if spec.oftp]
             stopped = self._stopped(probed)
             withheld = self._withheld(report) if self.session and self.local else {}
+            self.bound = report.addresses if self.local else {}
             for spec, result in zip(probed, self._probe(probed, withheld)):
                 judged = judge_probe(spec, result, settings, self.session)
                 if spec.daemon in stopped and result.seconds is None:
@@ -343,7 +347,8 @@ class Ports(Aspect):
                withheld: Mapping[int, str] | None = None) -> Iterator[ProbeResult]:
         from datetime import datetime, timezone
 
-        from os4xmon.wire.probe import ProbeResult, probe  # sockets, TLS: runs that probe
+        # sockets and TLS only for runs that probe
+        from os4xmon.wire.probe import ProbeResult, probe, probe_address
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
@@ -362,8 +367,12 @@ class Ports(Aspect):
                     f"the partner password goes only to {spec.daemon}")
             waiting = "the TLS handshake and " if spec.tls else ""
             waiting += "the session start" if session else "the ready message"
+            target = probe_address(self.settings.host, self.bound.get(spec.port, []))
+            if target != self.settings.host:
+                self.details.append(f"port {spec.port} listens on {printable(target, 60)} only "
+                                    f"(not on {printable(self.settings.host, 60)}): probed there")
             with execution.phase(f"waiting for {waiting} on port {spec.port}"):
-                result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
+                result = probe(target, spec.port, budget, tls=spec.tls,
                                ca_file=self.settings.tls_ca, now=now,
                                odette_id=self.settings.odette_id if session else None,
                                odette_password=self.settings.odette_password or ""

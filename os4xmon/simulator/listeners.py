@@ -78,6 +78,7 @@ class Config:
     partner_password: str = ""
     partner_password_file: str = ""  # where the password is: an exec'd daemon reads it there
     session_log: str = ""
+    listen_address: str = ""  # the receivers listen on this address only; "": on every one
 
 
 CONFIG = Config()
@@ -108,6 +109,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help=f"port of os4xdebugd on localhost (default {DEFAULT_DEBUGD_PORT})")
     parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
                         help="lifetime left of the TLS certificate (negative: expired)")
+    parser.add_argument("--listen-address", default="", metavar="ADDRESS",
+                        help="the receivers listen on this address only (default: every one)")
     parser.add_argument("--cert-starts-in", type=float, default=0.0, metavar="DAYS",
                         help="the TLS certificate is not valid yet: it starts in DAYS")
     parser.add_argument("--cert-file", metavar="FILE",
@@ -130,6 +133,7 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                     daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
     CONFIG.faults = dict(args.port_fault)
     CONFIG.cert_days = args.cert_days
+    CONFIG.listen_address = args.listen_address
     CONFIG.partner = args.partner
     CONFIG.session_log = args.session_log
     if args.partner_password_file:
@@ -162,7 +166,7 @@ def child_state() -> dict[str, Any]:
             "workdir": CONFIG.workdir, "cert_file": CONFIG.cert_file,
             "key_file": CONFIG.key_file, "partner": CONFIG.partner,
             "partner_password_file": CONFIG.partner_password_file,
-            "session_log": CONFIG.session_log}
+            "session_log": CONFIG.session_log, "listen_address": CONFIG.listen_address}
 
 
 def restore(state: dict[str, Any]) -> None:
@@ -204,6 +208,10 @@ def _listen(port: int, local: bool) -> socket.socket:
     if local:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         address: tuple = ("127.0.0.1", port)
+    elif CONFIG.listen_address:  # one address only, as a receiver bound to the public IP
+        family = socket.AF_INET6 if ":" in CONFIG.listen_address else socket.AF_INET
+        server = socket.socket(family, socket.SOCK_STREAM)
+        address = (CONFIG.listen_address, port)
     else:
         try:
             server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)

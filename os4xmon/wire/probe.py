@@ -25,7 +25,7 @@ from os4xmon.wire import oftp, x509
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any
+    from typing import Any, Sequence
 
 
 MIN_BUDGET = 0.05
@@ -53,6 +53,19 @@ class ProbeResult:
 def connect_host(host: str) -> str:
     """--host as the socket layer wants it: IPv6 literals may come in brackets."""
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+WILDCARDS = ("0.0.0.0", "::")  # noqa: S104 - addresses a listener may be bound to, compared
+
+
+def probe_address(host: str, addresses: Sequence[str]) -> str:
+    """Where to probe a port of this machine: --host, unless the receiver listens on one or
+    more particular addresses only (the public IP) and --host is none of them; then the
+    first of those (IPv4 first), so that the probe never reports a refusal of its own making.
+    """
+    if not addresses or host in addresses or any(bound in WILDCARDS for bound in addresses):
+        return host
+    return sorted(addresses, key=lambda bound: (":" in bound, bound))[0]
 
 
 def _wait(budget: float) -> str:
