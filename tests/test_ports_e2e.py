@@ -6,6 +6,8 @@ to the plugin, so that another OS4X simulator on this machine never answers in o
 
 from __future__ import annotations
 
+import os
+
 import nagiosplugin
 import pytest
 from helpers import assert_status, free_port, run_plugin
@@ -435,3 +437,55 @@ def test_a_receiver_bound_to_one_address_is_probed_there(site):
     assert f"port {site.tcp} listens on 127.0.0.7 only (not on 127.0.0.1): probed there" \
         in run.lines
     assert "refused" not in run.stdout
+
+
+def _processes_with_many_files(count: int, files: int):
+    """count sleeping processes holding files descriptors each (dups of /dev/null, cheap for
+    the kernel), as root: what a busy host's descriptor tables look like to a holder search."""
+    import resource
+    import subprocess
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, files + 64), max(hard, files + 64)))
+    base = os.open("/dev/null", os.O_RDONLY)
+    held = [os.dup(base) for _ in range(files)]
+    try:
+        return [subprocess.Popen(["sleep", "600"], pass_fds=held) for _ in range(count)]
+    finally:
+        for fd in [base, *held]:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to read every process's descriptors")
+def test_many_open_files_on_the_host_cost_no_critical(site, tmp_path):
+    """1,000 processes with 2,000 descriptors each, another program (as nobody) on the
+    receiver's port: the holder search reads the socket owner's processes first and stops
+    when every socket has its holder, so both CRITICALs come within -t (reading every
+    descriptor took longer than -t, and the UNKNOWN hid them)."""
+    import subprocess
+    import sys
+    import time
+
+    site.start("--port-fault", "os4xrd_tcpip=not-listening", "--missing", "os4xsqd")
+    squatter = subprocess.Popen(
+        [sys.executable, "-c", "import socket, time\ns = socket.socket(socket.AF_INET6)\n"
+         "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+         f"s.bind(('::', {site.tcp})); s.listen(1); print('ready', flush=True)\n"
+         "time.sleep(600)"], user="nobody", stdout=subprocess.PIPE, text=True)
+    crowd = []
+    try:
+        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
+        crowd = _processes_with_many_files(1000, 2000)
+        started = time.monotonic()
+        run = run_plugin("--checks", "processes,ports", "--port", str(site.tcp), "--tls-port",
+                         str(site.tls), "-t", "8", "-v")
+        seconds = time.monotonic() - started
+    finally:
+        for process in [squatter, *crowd]:
+            process.kill()
+        for process in [squatter, *crowd]:
+            process.wait()
+    assert_status(run, 2, "os4xsqd not running", f"port {site.tcp} held by python pid "
+                  f"{squatter.pid}, not os4xrd_tcpip")
+    assert seconds < 8 + MARGIN

@@ -306,3 +306,39 @@ def test_a_port_is_probed_where_it_listens(host, addresses, target):
     from os4xmon.wire.probe import probe_address
 
     assert probe_address(host, addresses) == target
+
+
+def fake_proc(tmp_path, holders_by_pid):
+    """A /proc of directories: pid/fd/N -> socket:[inode], each pid owned by its uid."""
+    import os
+
+    for pid, (uid, inodes) in holders_by_pid.items():
+        fd = tmp_path / str(pid) / "fd"
+        fd.mkdir(parents=True)
+        for number, inode in enumerate(inodes):
+            (fd / str(number)).symlink_to(f"socket:[{inode}]")
+        if os.geteuid() == 0:
+            os.chown(tmp_path / str(pid), uid, uid)
+    return str(tmp_path)
+
+
+def test_the_holder_search_reads_the_owners_processes_first_and_stops(tmp_path, monkeypatch):
+    import os
+
+    from os4xmon.sources import listening
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the fake processes their owners")
+    crowd = {pid: (0, [pid * 10]) for pid in range(100, 400)}
+    proc = fake_proc(tmp_path, {**crowd, 999: (65534, [77]), 50: (0, [88])})
+    visited = []
+    real = listening._socket_inodes
+    monkeypatch.setattr(listening, "_socket_inodes",
+                        lambda pid, where: visited.append(pid) or real(pid, where))
+    search = listening.holders({77, 88}, [50], proc, owners={65534})
+    assert search.found == {77: {999}, 88: {50}} and search.stopped == ""
+    assert visited == [50, 999]  # the candidate, then the socket owner's process: done
+    visited.clear()
+    late = listening.holders({77}, [], proc, deadline=0.0)  # the time limit already passed
+    assert late.found == {} and late.stopped.startswith("the holder search stopped at its "
+                                                        "time limit after 0 of 302")

@@ -274,6 +274,8 @@ class Ports(Aspect):
             except OSError as error:  # neither netlink nor /proc/net: cannot see, not down
                 return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
         self.debug_details.append(f"listening sockets read from {source}")
+        if "holder search stopped" in source:  # a host with very many open files
+            self.details.append(source.split("; ", 1)[-1] + ": holders not all verified")
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
