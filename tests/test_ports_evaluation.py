@@ -301,6 +301,8 @@ def test_a_daemon_in_another_network_namespace_makes_its_port_unknown():
     ("127.0.0.1", ["::"], "127.0.0.1"),
     ("127.0.0.1", ["127.0.0.1", "10.0.0.5"], "127.0.0.1"),
     ("127.0.0.1", [], "127.0.0.1"),  # not seen: --host as given
+    ("localhost", ["10.0.0.5"], "localhost"),  # a name: each of its addresses is tried
+    ("[::1]", ["10.0.0.5"], "10.0.0.5"),
 ])
 def test_a_port_is_probed_where_it_listens(host, addresses, target):
     from os4xmon.wire.probe import probe_address
@@ -333,8 +335,11 @@ def test_the_holder_search_reads_the_owners_processes_first_and_stops(tmp_path, 
     proc = fake_proc(tmp_path, {**crowd, 999: (65534, [77]), 50: (0, [88])})
     visited = []
     real = listening._socket_inodes
-    monkeypatch.setattr(listening, "_socket_inodes",
-                        lambda pid, where: visited.append(pid) or real(pid, where))
+    def counted(pid, where):
+        visited.append(pid)
+        return real(pid, where)
+
+    monkeypatch.setattr(listening, "_socket_inodes", counted)
     search = listening.holders({77, 88}, [50], proc, owners={65534})
     assert search.found == {77: {999}, 88: {50}} and search.stopped == ""
     assert visited == [50, 999]  # the candidate, then the socket owner's process: done

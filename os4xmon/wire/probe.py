@@ -60,10 +60,18 @@ WILDCARDS = ("0.0.0.0", "::")  # noqa: S104 - addresses a listener may be bound 
 
 def probe_address(host: str, addresses: Sequence[str]) -> str:
     """Where to probe a port of this machine: --host, unless the receiver listens on one or
-    more particular addresses only (the public IP) and --host is none of them; then the
-    first of those (IPv4 first), so that the probe never reports a refusal of its own making.
+    more particular addresses only (the public IP) and --host is an address that is none of
+    them; then the first of those (IPv4 first), so that the probe never reports a refusal of
+    its own making. A name is left as it is: its addresses are each tried.
     """
-    if not addresses or host in addresses or any(bound in WILDCARDS for bound in addresses):
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(connect_host(host))
+    except ValueError:
+        return host
+    if not addresses or connect_host(host) in addresses \
+            or any(bound in WILDCARDS for bound in addresses):
         return host
     return sorted(addresses, key=lambda bound: (":" in bound, bound))[0]
 
