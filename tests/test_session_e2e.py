@@ -335,6 +335,26 @@ def test_an_oversized_answer_still_gets_our_esid():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(("reply", "phrase"), [
+    (b"", "no answer to the session start of partner"),
+    (b"\x10\x00\x00\x41X5O0013", "answer to the session start on port"),  # 61 announced
+    (b"\x10\x00", "answer to the session start on port"),  # half a header
+])
+def test_a_responder_silent_after_the_ssid_still_gets_esid_09_within_the_time(reply, phrase):
+    """Silent after our SSID, or a cut-short answer and then silence: the session we started
+    is still ended, with ESID 09 (time out), within -t."""
+    import time as clock
+
+    responder = HostileResponder(lambda ssid: reply)
+    started = clock.monotonic()
+    run = responder.run("-t", "3")
+    assert clock.monotonic() - started < 3 + MARGIN + 1  # the namespaces' own set-up
+    assert_status(run, 2, phrase)
+    assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.TIME_OUT))), \
+        responder.received
+
+
+@pytest.mark.unit
 def test_an_echo_of_our_own_ssid_is_not_a_login():
     responder = HostileResponder(lambda ssid: ssid)
     run = responder.run()

@@ -263,6 +263,8 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
                f"{oftp.shown(oftp.masked(received, password))} ({why})"
 
     header, end = _receive(sock, oftp.HEADER_LENGTH, deadline)
+    if end == "timeout":  # silent, or cut short and silent: the session still ends with ESID 09
+        _end_session(sock, oftp.TIME_OUT, deadline)
     if not header:
         if end == "timeout":
             return f"no answer to the session start of partner {partner} within " \
@@ -283,6 +285,8 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
         return unexpected(header + more, f"the header announces {length} octets; an SSID or "
                           f"ESID has at most {oftp.MAX_ANSWER}", oftp.BUFFER_SIZE_ERROR)
     command, end = _receive(sock, length, deadline)
+    if end == "timeout":
+        _end_session(sock, oftp.TIME_OUT, deadline)
     if end:
         how = "then closed" if end == "closed" else f"then nothing within {_wait(budget)}"
         return f"answer to the session start on port {port} cut short: " \
