@@ -65,3 +65,51 @@ def test_a_password_with_a_blank_and_hash_is_refused_without_showing_it(tmp_path
         parse(["--config", path], environ={})
     assert "db-password holds a blank followed by '#'" in str(caught.value)
     assert "s3cret" not in str(caught.value) and "or is it" not in str(caught.value)
+
+
+def encrypted_key_pair(tmp_path, traditional: bool = False) -> tuple[str, str]:
+    import subprocess
+
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=monitor",
+                    "-passout", "pass:secret"], check=True, capture_output=True)
+    if traditional:  # "Proc-Type: 4,ENCRYPTED" instead of PKCS#8
+        subprocess.run(["openssl", "rsa", "-in", str(key), "-passin", "pass:secret",
+                        "-aes128", "-traditional", "-passout", "pass:secret", "-out",
+                        str(key)], check=True, capture_output=True)
+    key.chmod(0o600)
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("traditional", [False, True], ids=["pkcs8", "traditional"])
+def test_an_encrypted_tls_key_is_unknown_at_once_even_on_a_terminal(tmp_path, traditional):
+    """On a terminal OpenSSL asked for the pass phrase and waited for the alarm."""
+    import shlex
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cert, key = encrypted_key_pair(tmp_path, traditional)
+    plugin = str(Path(sys.executable).parent / "check_os4x")
+    command = shlex.join([plugin, "--checks", "ports", "--probe", "--tls-cert", cert,
+                          "--tls-key", key, "-t", "8"])
+    started = time.monotonic()
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
+                          text=True, timeout=30, stdin=subprocess.DEVNULL, check=False)
+    assert time.monotonic() - started < 4, done.stdout
+    assert done.returncode == 3, done.stdout
+    assert done.stdout.startswith(f"OS4X UNKNOWN - --tls-key {key}: the key is encrypted"), \
+        done.stdout
+    assert "Enter PEM pass phrase" not in done.stdout  # OpenSSL's own prompt
+
+
+@pytest.mark.unit
+def test_the_probe_never_asks_for_a_pass_phrase(tmp_path):
+    """Past the option check (Settings built in code): the TLS context refuses, no prompt."""
+    from os4xmon.wire.probe import _tls_context
+
+    cert, key = encrypted_key_pair(tmp_path)
+    with pytest.raises(OSError, match="the key is encrypted"):
+        _tls_context(None, (cert, key))

@@ -281,7 +281,36 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(name) and _missing(values[name]):
             raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
                              "does not exist")
+    key = values.get("tls_key") or values.get("tls_cert")
+    if key and _encrypted_key(key):
+        flag = "--tls-key" if values.get("tls_key") else "--tls-cert"
+        raise UsageError(f"{flag} {printable(key, 100)}: the key is encrypted; the plugin "
+                         "cannot type its pass phrase: give it a key without one (openssl pkey "
+                         "-in KEY -out PLAIN, mode 600)")
     _check_port_roles(values)
+
+
+ENCRYPTED_PEM = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+
+def _encrypted_key(path: str) -> bool:
+    """Whether the PEM file holds an encrypted private key (OpenSSL would ask for its pass
+    phrase on the terminal and wait until -t ran out); unreadable: left to the probe."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)  # a FIFO must not block: the alarm is not armed
+    except OSError:
+        return False
+    try:
+        head = os.read(descriptor, MAX_FILE_BYTES) \
+            if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return any(marker in head for marker in ENCRYPTED_PEM)
 
 
 def _missing(path: str) -> bool:

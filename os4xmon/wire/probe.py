@@ -90,8 +90,14 @@ def _tls_context(ca_file: str | None, client_cert: tuple[str, str] | None = None
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if client_cert:  # for servers that require one (--tls-cert, --tls-key)
-        context.load_cert_chain(client_cert[0], client_cert[1])
+        context.load_cert_chain(client_cert[0], client_cert[1], password=_no_pass_phrase)
     return context
+
+
+def _no_pass_phrase() -> bytes:
+    """OpenSSL asks for an encrypted key's pass phrase on the terminal, and waited there until
+    the alarm: the plugin has none to give."""
+    raise OSError("the key is encrypted (the plugin has no pass phrase to give)")
 
 
 TLS_ALERTS = {
