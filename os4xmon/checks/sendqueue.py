@@ -59,7 +59,7 @@ _STATE_WORDS = {**{state: state for state in STATES},
 MAX_PROBLEMS_SHOWN = 3
 MAX_PARTNER_LINES = 50
 MAX_NUMBER_DIGITS = 30
-_NUMBER = re.compile(r"[+-]?[0-9]{1,30}(\.[0-9]{1,12})?")
+_NUMBER = re.compile(r"[+-]?([0-9]+)(\.[0-9]{1,12})?")
 
 
 # -- the rows: validated, pure --
@@ -111,13 +111,16 @@ def _number(value: Any, what: str) -> float:
         number = float(value) if not isinstance(value, int) else value
     else:
         text = database_text(value).strip()
-        if not _NUMBER.fullmatch(text):
+        found = _NUMBER.fullmatch(text)
+        if not found:
             raise RowError(f"{what} '{printable(text, 30)}' is not a number")
+        if len(found.group(1)) > MAX_NUMBER_DIGITS:  # a 300-digit age: never converted
+            raise RowError(f"{what} {printable(text, 30)} is too large")
         number = float(text) if "." in text else int(text)
-    if isinstance(number, int) and number > 10**MAX_NUMBER_DIGITS:
-        raise RowError(f"{what} {printable(str(value), 30)} is too large")
     if isinstance(number, float) and not math.isfinite(number):
         raise RowError(f"{what} {printable(str(value), 20)} is not a finite number")
+    if number > 10**MAX_NUMBER_DIGITS:  # huge integers, and Decimals and floats above 1e30
+        raise RowError(f"{what} {printable(str(value), 30)} is too large")
     if number < 0:
         raise RowError(f"{what} {printable(str(value), 30)} is negative")
     return number
