@@ -532,6 +532,34 @@ def test_without_user_a_daemon_of_another_user_than_the_masters_is_not_counted(s
 
 
 @as_root
+def test_the_real_binary_run_by_another_user_with_ld_preload_is_not_counted(simulator, tmp_path):
+    """OS4X's own os4xsqd (here the simulator's copy of the interpreter), started by nobody
+    with LD_PRELOAD, while the real os4xsqd is missing and the master runs as root."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="os4x-bin-")  # reachable by nobody, unlike tmp_path
+    os.chmod(top, 0o755)
+    bin_dir = os.path.join(top, "bin")
+    simulator.start("--bin-dir", bin_dir, "--missing", "os4xsqd")
+    preload = next((path for path in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+                                      "/lib/aarch64-linux-gnu/libc.so.6")
+                    if os.path.exists(path)), "")
+    impostor = subprocess.Popen([f"{bin_dir}/os4xsqd", "-c", "import time; time.sleep(600)"],
+                                user="nobody", env={"LD_PRELOAD": preload}, cwd="/")
+    try:
+        _wait_for_exec(impostor, f"{bin_dir}/os4xsqd")
+        run = run_plugin(*PROCESSES, "--bin-dir", bin_dir)
+    finally:
+        impostor.kill()
+        impostor.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {impostor.pid} runs as nobody, not root: not counted")
+
+
+@as_root
 def test_an_update_by_rename_is_a_replaced_binary(simulator, tmp_path):
     """mv os4xsqd os4xsqd.old; cp new os4xsqd: no ' (deleted)', and still an old binary."""
     import shutil
@@ -559,4 +587,5 @@ def test_binaries_that_are_symlinks_into_a_versioned_directory(simulator, tmp_pa
     assert_status(run, 0, "4 daemons running")
     simulator.replace(sim, "os4xsqd")
     replaced = run_plugin(*PROCESSES, "--bin-dir", str(bin_dir))
-    assert_status(replaced, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary")
+    assert_status(replaced, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary: "
+                  f"{bin_dir}/os4xsqd was replaced on disk")  # the admin's path, not v2.5

@@ -253,6 +253,13 @@ def _judge_file(identity: Identity, process: ProcessInfo,
     bin_dir = printable(installation.bin_dir, 80)
     if deleted or process.exe_id is None or not installation.files:
         if in_bin_dir(binary, installation.bin_dirs):
+            current = installation.file_named(posixpath.basename(binary))
+            if deleted and current and not daemons.same_file_name(
+                    posixpath.dirname(binary), installation.bin_dir):
+                # where a symlink of the directory leads (v2.5/): the admin's path instead,
+                # dated by the file now there
+                return _with(identity, genuine=True, replaced=True, installed_since=current[2],
+                             binary=posixpath.join(installation.bin_dir, current[0]))
             return _with(identity, genuine=True, binary=binary, replaced=deleted)
         return _with(identity, genuine=False, binary=binary, replaced=deleted,
                      reason=f"its binary {printable(binary, 80)} is not in {bin_dir}")

@@ -349,8 +349,10 @@ def _judge_binaries(report: ProcessReport, replaced_since: Mapping[str, float | 
                 continue  # a receiver restarts with its replaced master: said once, there
             report.replaced.append(process)
             binary = identity.binary or ""
+            since = {binary: identity.installed_since, **replaced_since} \
+                if identity.installed_since is not None else replaced_since
             message = (f"{name} pid {process.pid} runs an old binary: {printable(binary, 120)} "
-                       f"{_since(binary, replaced_since)}")
+                       f"{_since(binary, since)}")
             if identity.installed is not None:  # updated by rename: the old file lives on
                 binary = identity.installed
                 moment = identity.installed_since
