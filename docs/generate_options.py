@@ -37,6 +37,8 @@ EXAMPLES = {
     "--timeout": "check_os4x -t 20",
     "--checks": "check_os4x --checks processes",
     "--config": "check_os4x --config /etc/nagios/check_os4x.ini",
+    "--output": "check_os4x --output json",
+    "--textfile-dir": "check_os4x --textfile-dir /var/lib/prometheus/node-exporter",
     "--user": "check_os4x --user www-data",
     "--isdn-controllers": "check_os4x --isdn-controllers 2",
     "--action-age-warning": "check_os4x --action-age-warning 1800",
@@ -52,6 +54,12 @@ EXAMPLES = {
     "--response-critical": "check_os4x --probe --response-critical 5",
     "--cert-warning": "check_os4x --probe --cert-warning 45",
     "--cert-critical": "check_os4x --probe --cert-critical 14",
+    "--cert-file": "check_os4x --cert-file '/opt/os4x/cert/*.pem' --cert-file /etc/os4x/tls.der",
+    "--crl-file": "check_os4x --crl-file '/opt/os4x/cert/*.crl'",
+    "--cert-query": "check_os4x --db-type mysql --cert-query \"SELECT partner, 'encryption', "
+                    "enc_cert FROM {prefix}partner_certificates\"",
+    "--cert-dir": "check_os4x --cert-dir /opt/os4x/cert",
+    "--crl-max-age": "check_os4x --checks certs --crl-max-age 36h",
     "--db-type": "check_os4x --db-type mariadb",
     "--db-host": "check_os4x --db-host 127.0.0.1",
     "--db-port": "check_os4x --db-port 5433",
@@ -93,7 +101,8 @@ Every option can also be set in the `[check_os4x]` section of an INI file given 
 the command line wins. This keeps site settings and secrets off the command line and out of the
 process list. `contrib/nrpe/check_os4x.ini` lists every key, commented, with an example value.
 The "check" column names the aspect an option belongs to ([processes](processes.md),
-[ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md)).
+[ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md),
+[certs](certificates.md)).
 
 """
 

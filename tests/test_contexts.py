@@ -58,23 +58,20 @@ def test_probe_verdicts_name_the_port():
     assert [f.state for f in unresolved.failures] == [Unknown] and unresolved.thresholds == []
 
 
-def test_a_certificate_not_valid_yet_is_critical_and_one_that_started_is_not():
+def test_a_tls_certificate_not_yet_valid_is_critical_whatever_the_thresholds():
     from datetime import datetime, timezone
 
-    settings = parse([], environ={})
+    settings = parse(["--cert-warning", "0", "--cert-critical", "0"], environ={})
     tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
-    start = datetime(2030, 1, 2, 3, 4, tzinfo=timezone.utc)
-    early = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=400.0,
-                                         cert_not_before=start, cert_starts_in=86400.0),
+    start = datetime(2027, 1, 2, 3, 4, tzinfo=timezone.utc)
+    early = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=300.0,
+                                         cert_not_before=start, cert_not_yet_valid=True),
                         settings)
-    assert [(f.state, f.message) for f in early.failures] == [
-        (Critical, "TLS certificate of port 6619 is not valid yet: it starts 2030-01-02 03:04 "
-                   "UTC, in 1d 0h")]
-    for started in (0.0, -60.0):
-        judged = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=400.0,
-                                              cert_not_before=start, cert_starts_in=started),
-                             settings)
-        assert judged.failures == []
+    assert [(f.state, f.message) for f in early.thresholds] == [
+        (Critical, "TLS certificate of port 6619 not yet valid: from 2027-01-02 03:04 UTC")]
+    valid = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=300.0,
+                                         cert_not_before=start), settings)
+    assert valid.thresholds == []
 
 
 def test_a_stopped_daemon_is_a_line_not_a_second_problem():

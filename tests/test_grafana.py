@@ -16,6 +16,7 @@ from dbtools import ScratchDatabase, reachable
 from deploy_helpers import CONTRIB
 from helpers import assert_status, free_port, load_script, needs_server, run_plugin
 
+from os4xmon.simulator.certstore import CERT_QUERY
 from os4xmon.simulator.database import QUEUE_QUERY
 
 
@@ -66,9 +67,13 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
     simulator.start("--no-decoys", *mariadb.simulator_args(), "--enterprise", "--debugd",
                     "--isdn-controllers", "2", "--port", str(tcp), "--tls-port", str(tls),
                     "--clientd-port", str(clientd), "--debugd-port", str(debugd),
-                    "--queue-entry", "O0013000000PART:new:60:1")
+                    "--queue-entry", "O0013000000PART:new:60:1",
+                    "--cert-store", str(simulator.tmp_path / "cert"), "--store-cert", "server:200",
+                    "--partner-cert", "ODETTE-VW:encryption:300")
     capi = simulator.running[-1].state_file + ".capi"
-    run = run_plugin("--checks", "processes,ports,database,isdn,queue", "--probe", "--enterprise",
+    run = run_plugin("--checks", "processes,ports,database,isdn,queue,certs", "--probe",
+                     "--enterprise", "--cert-dir", str(simulator.tmp_path / "cert"),
+                     "--cert-query", CERT_QUERY,
                      "--require-debugd", "--isdn-controllers", "2",
                      "--capi-file", f"{capi}/controller", "--port", str(tcp),
                      "--tls-port", str(tls), "--clientd-port", str(clientd),
@@ -76,7 +81,8 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
                      "--queue-query", QUEUE_QUERY["mysql"])
     assert_status(run, 0)
     labels = sorted(run.perfdata)
-    assert len(labels) >= 30 and "queue_oldest_age" in labels, labels
+    assert len(labels) >= 30 and "queue_oldest_age" in labels and "crl_min_hours" in labels, \
+        labels
     unplaced = {label: families_of(label) for label in labels if len(families_of(label)) != 1}
     assert not unplaced, f"labels in no panel or in several: {unplaced}"
 

@@ -40,9 +40,9 @@ def test_not_after_of_real_certificates(moment):
     assert x509.not_after(make_der(moment)) == moment
 
 
-def test_validity_reads_the_start_too():
-    end = datetime(2031, 5, 17, 8, 30, 5, tzinfo=timezone.utc)
-    assert x509.validity(make_der(end)) == (end - timedelta(days=400), end)
+def test_validity_gives_not_before_too():
+    moment = datetime(2031, 5, 17, 8, 30, 5, tzinfo=timezone.utc)
+    assert x509.validity(make_der(moment)) == (moment - timedelta(days=400), moment)
 
 
 def test_not_after_without_the_optional_version():

@@ -447,13 +447,6 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 state, f"port {spec.port} {what} {duration(timed)}",
                 f"see why port {spec.port} is slow: the host's load, OS4X's database, "
                 "the network between here and there"))
-    if spec.tls and result.cert_not_before is not None and result.cert_starts_in is not None \
-            and result.cert_starts_in > 0:
-        verdict.failures.append(Finding(
-            Critical, f"TLS certificate of port {spec.port} is not valid yet: it starts "
-            f"{result.cert_not_before:%Y-%m-%d %H:%M} UTC, in {duration(result.cert_starts_in)}",
-            "partners refuse a certificate before its start: install one that is valid now in "
-            "OS4X (or correct this host's clock, if it is the one that is wrong)"))
     if spec.tls and verdict.cert_days is not None:
         days = verdict.cert_days
         state = limits.cert_days.state(days)
@@ -462,6 +455,12 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 f"TLS certificate of port {spec.port} expired {-days:.0f} days ago" if days < 0
                 else f"TLS certificate of port {spec.port} expires in {days:.0f} days"),
                 cert_advice(spec.port, days, result.cert_not_after)))
+    if spec.tls and result.cert_not_yet_valid and result.cert_not_before is not None:
+        verdict.thresholds.append(Finding(
+            Critical, f"TLS certificate of port {spec.port} not yet valid: from "
+            f"{result.cert_not_before:%Y-%m-%d %H:%M} UTC",
+            "OFTP2 partners refuse a certificate before its start: check this host's clock, or "
+            "install the certificate that is valid now"))
     return verdict
 
 

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                                help=option.help)
         else:
             group.add_argument(*option.flags, dest=option.dest, type=_converter(option),
-                               metavar=option.metavar, help=option.help)
+                               metavar=option.metavar, help=option.help,
+                               action="append" if option.repeat else "store")
     return parser
 
 
@@ -92,4 +93,5 @@ def read_with_argparse(argv: Sequence[str]) -> dict[str, Any]:
     parsed, extras = build_parser().parse_known_args(list(argv))
     if extras:
         raise unrecognized(extras)
-    return vars(parsed)
+    return {dest: tuple(value) if isinstance(value, list) else value
+            for dest, value in vars(parsed).items()}

@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
         def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
             ...
 
-    from os4xmon.checks import database, isdn, ports, processes, sendqueue
+    from os4xmon.checks import certs, database, isdn, ports, processes, sendqueue
 
-    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, isdn, ports)
+    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, isdn, certs, ports)
     """mypy holds every aspect module against the protocol here (nothing runs this)."""
 
 
@@ -43,14 +43,15 @@ MODULES = {
     "database": "os4xmon.checks.database",
     "isdn": "os4xmon.checks.isdn",
     "queue": "os4xmon.checks.sendqueue",
+    "certs": "os4xmon.checks.certs",
 }
 """Aspect name -> module."""
 
-ORDER = ("processes", "database", "queue", "isdn", "ports")
+ORDER = ("processes", "database", "queue", "isdn", "certs", "ports")
 """The order the aspects run in, which is also the order of equally bad problems in the first
 line. No aspect needs another to have run (what they share, ``Host`` reads on first request);
-the order is about time: the database and capiinfo take a bounded share of ``-t``, the port
-probes split whatever is left among themselves, so they come last."""
+the order is about time: the database, capiinfo and the certificate query take a bounded
+share of ``-t``, the port probes split whatever is left among themselves, so they come last."""
 
 
 def load(aspect: str) -> AspectModule:

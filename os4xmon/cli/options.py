@@ -10,15 +10,18 @@ from __future__ import annotations
 from os4xmon.core.record import dataclass
 from os4xmon.core.settings import (
     ASPECTS,
+    DEFAULT_CERT_DIR,
     DEFAULT_CLIENTD_PORT,
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
+    OUTPUT_FORMATS,
     Settings,
 )
 from os4xmon.core.values import (
     choice,
     controller_count,
+    duration_value,
     identifier,
     odette_id,
     odette_password,
@@ -78,6 +81,7 @@ class Option:
     metavar: str | None = None
     group: str = "general"
     on_command_line: bool = True  # False: config file only (secrets)
+    repeat: bool = False  # may be given again: the values are collected in a tuple
 
     @property
     def key(self) -> str:
@@ -89,12 +93,20 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--checks",), "checks", "comma-separated aspects to check: "
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
-           "--queue-query is set)",
+           "--queue-query is set, plus certs when --cert-file, --crl-file, --cert-query or "
+           "--cert-dir is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
+    Option(("--output",), "output", "output format: " + ", ".join(OUTPUT_FORMATS) + " (nagios: "
+           "the status line; json: one object; openmetrics: for Prometheus; checkmk: local "
+           "check lines, one service per aspect); the exit code is the state in every format "
+           f"(default {DEFAULTS.output})", choice(*OUTPUT_FORMATS), "FORMAT"),
+    Option(("--textfile-dir",), "textfile_dir", "also write the OpenMetrics text to "
+           "DIR/check_os4x.prom (atomically, mode 0644) for node_exporter's textfile "
+           "collector, whatever --output prints", text_value, "DIR"),
     # processes
     Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING",
            user_name, "NAME", "processes"),
@@ -150,10 +162,12 @@ OPTIONS: tuple[Option, ...] = (
            "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
            "(with --odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
-    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
-           f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
-    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
-           f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate (and, with "
+           "the certs check, any certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate (and any "
+           f"checked certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
     Option(("--odette-id",), "odette_id", "ODETTE ID of a monitoring partner configured in OS4X: "
            "every OFTP probe starts a session as it and ends it normally (implies --probe)",
            odette_id, "ID", "ports"),
@@ -218,6 +232,22 @@ OPTIONS: tuple[Option, ...] = (
            "queue"),
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
            "partner's EERP longer than this", seconds, "SECONDS", "queue"),
+    # certificates
+    Option(("--cert-file",), "cert_file", "certificate file, PEM (every certificate of a "
+           "bundle) or DER; a glob is expanded; repeat the option for more; enables the certs "
+           "check", text_value, "PATH", "certs", repeat=True),
+    Option(("--crl-file",), "crl_file", "CRL file, PEM or DER; a glob is expanded; repeat the "
+           "option for more", text_value, "PATH", "certs", repeat=True),
+    Option(("--cert-query",), "cert_query", "SQL returning rows of (owner, role, certificate as "
+           "PEM text or DER bytes): the partner certificates in OS4X's database; {prefix} is "
+           "replaced by --db-prefix (uses the --db-* options)", read_only_query, "SQL",
+           "certs"),
+    Option(("--cert-dir",), "cert_dir", "directory whose *.pem, *.crt, *.cer, *.der and *.crl "
+           f"files are checked (default {DEFAULT_CERT_DIR} when --checks certs names no other "
+           "source)", text_value, "DIR", "certs"),
+    Option(("--crl-max-age",), "crl_max_age", "WARNING when a CRL's thisUpdate is older than "
+           "this: seconds, or a number with s, m, h or d (36h) (default: not judged)",
+           duration_value, "DURATION", "certs"),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
@@ -236,4 +266,5 @@ GROUP_TITLES = {
     "database": "database: PIDs saved by OS4X",
     "isdn": "isdn: CAPI controllers",
     "queue": "queue: the send queue (files leave for every partner)",
+    "certs": "certs: certificates and CRLs before they expire",
 }

@@ -166,3 +166,28 @@ def boolean(text: str) -> bool:
         return BOOLEAN_WORDS[text.strip().lower()]
     except KeyError:
         raise ValueError(f"{text!r} is not yes or no") from None
+
+
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_value(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``36h`` or ``2d`` (ASCII, not negative): one
+    spelling for every duration of the plugin, so ``36h`` means the same wherever it is given."""
+    stripped = text.strip(" \t\r\n")
+    unit = stripped[-1:].lower()
+    factor = DURATION_UNITS.get(unit)
+    number = stripped[:-1] if factor is not None else stripped
+    try:
+        if number != number.strip(" \t"):  # "1 h": one word or none
+            raise ValueError
+        value = decimal_number(number)
+    except ValueError as error:
+        if "negative" in str(error):
+            raise ValueError(f"{text!r} is negative") from None
+        raise ValueError(f"{text!r} is not a duration: seconds, or a number with s, m, h or d "
+                         "(36h)") from None
+    seconds = value * (factor or 1.0)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds

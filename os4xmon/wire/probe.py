@@ -43,7 +43,7 @@ class ProbeResult:
     cert_days: float | None = None
     cert_not_after: datetime | None = None
     cert_not_before: datetime | None = None
-    cert_starts_in: float | None = None  # seconds until notBefore (> 0: not valid yet)
+    cert_not_yet_valid: bool = False  # notBefore after the moment of the probe
     notes: list[str] = field(default_factory=list)
     session_seconds: float | None = None  # connect to the responder's SSID; None: no session
     responder: oftp.SessionStart | None = None
@@ -373,7 +373,6 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
     if result.cert_not_after is not None:
         moment = now or datetime.now(timezone.utc)
         result.cert_days = (result.cert_not_after - moment).total_seconds() / 86400
-    if result.cert_not_before is not None:
-        result.cert_starts_in = (result.cert_not_before - (now or datetime.now(timezone.utc))
-                                 ).total_seconds()
+        result.cert_not_yet_valid = result.cert_not_before is not None \
+            and result.cert_not_before > moment
     return result

@@ -28,7 +28,7 @@ UTC_TIME = 0x17
 GENERALIZED_TIME = 0x18
 
 
-def read_element(data: bytes, offset: int, limit: int | None = None) -> Element:
+def read_element(data: bytes | bytearray, offset: int, limit: int | None = None) -> Element:
     """One DER tag-length-value at offset; ValueError when it does not fit inside limit."""
     limit = len(data) if limit is None else min(limit, len(data))
     if offset + 2 > limit:
@@ -72,7 +72,7 @@ def not_after(der: bytes) -> datetime:
 
 
 def validity(der: bytes) -> tuple[datetime, datetime]:
-    """notBefore and notAfter: a certificate that is not valid yet is refused by partners too."""
+    """(notBefore, notAfter): Certificate > TBSCertificate > Validity."""
     certificate = _expect(read_element(der, 0), SEQUENCE, "certificate")
     tbs = _expect(read_element(der, certificate.start, certificate.end), SEQUENCE,
                   "tbsCertificate")
@@ -82,8 +82,8 @@ def validity(der: bytes) -> tuple[datetime, datetime]:
     _expect(element, INTEGER, "serialNumber")
     for what in ("signature", "issuer"):
         element = _expect(read_element(der, element.end, tbs.end), SEQUENCE, what)
-    period = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
-    before = read_element(der, period.start, period.end)
-    after = read_element(der, before.end, period.end)
+    dates = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
+    before = read_element(der, dates.start, dates.end)
+    after = read_element(der, before.end, dates.end)
     return (parse_time(before.tag, der[before.start:before.end]),
             parse_time(after.tag, der[after.start:after.end]))
