@@ -76,6 +76,22 @@ def test_every_character_after_dashes_is_read_as_the_server_reads_it(server, pro
     assert differences == []
 
 
+def test_raw_bytes_after_dashes_are_read_as_mariadb_reads_them():
+    """A byte 0x80..0xFF that is not UTF-8 (an undecodable argument, surrogate-escaped) after
+    --: MariaDB (utf8mb4) starts no comment there, and neither does the guard."""
+    needs_server(reachable("mysql"), "mysql is not reachable")
+    connection = admin("mysql")
+    try:
+        for code in range(0x80, 0x100):
+            sql = b"SELECT 100 --" + bytes([code]) + b")"
+            text = sql.decode("utf-8", "surrogateescape")
+            for dialect in dialects("mysql"):
+                assert not guard_reads_as_comment(text, dialect), hex(code)
+            assert not server_reads_as_comment(connection, sql), hex(code)
+    finally:
+        connection.close()
+
+
 def test_the_measured_classes_are_the_ones_named():
     """What the comparison above found, said once: MariaDB starts a comment at -- and a blank,
     a control character or DEL (0x7f), never at U+0080..U+00FF; PostgreSQL ends one at \\r."""
