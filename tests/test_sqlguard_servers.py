@@ -23,7 +23,7 @@ def dialects(kind: str) -> list[Any]:
     return [dialect for dialect in sqlguard.DIALECTS if dialect.postgres == (kind != "mysql")]
 
 
-def server_reads_as_comment(connection: Any, sql: str) -> bool:
+def server_reads_as_comment(connection: Any, sql: str | bytes) -> bool:
     """True when the server answers 100: what followed the comment start was a comment."""
     try:
         with connection.cursor() as cursor:
