@@ -397,15 +397,20 @@ FILES = (("os4xrd", (8, 100), NOW - 86400), ("os4xsqd", (8, 200), NOW - 600),
 MOUNT = "mnt:[4026531841]"
 
 
+USERS = "user:[4026531837]"
+
+
 def identity_table(*processes: ProcessInfo) -> ProcessTable:
     return table_from([ProcessInfo(10, 1, "os4xrd", (f"{BIN}/os4xrd",), "root", NOW - 50,
-                                   exe=f"{BIN}/os4xrd", exe_id=(8, 100), mnt_ns=MOUNT),
-                       *processes], NOW, own_mnt_ns=MOUNT)
+                                   exe=f"{BIN}/os4xrd", exe_id=(8, 100), mnt_ns=MOUNT,
+                                   user_ns=USERS),
+                       *processes], NOW, own_mnt_ns=MOUNT, own_user_ns=USERS)
 
 
 def sqd(**changes) -> ProcessInfo:
     values = dict(pid=20, ppid=1, comm="os4xsqd", cmdline=(f"{BIN}/os4xsqd",), username="root",
-                  create_time=NOW - 40, exe=f"{BIN}/os4xsqd", exe_id=(8, 200), mnt_ns=MOUNT)
+                  create_time=NOW - 40, exe=f"{BIN}/os4xsqd", exe_id=(8, 200), mnt_ns=MOUNT,
+                  user_ns=USERS)
     values.update(changes)
     return ProcessInfo(**values)  # type: ignore[arg-type]
 
@@ -420,9 +425,12 @@ def test_the_very_file_in_the_same_namespace_as_the_masters_user_is_os4x():
 @pytest.mark.parametrize(("changes", "reason"), [
     ({"exe_id": (9, 200)}, f"its binary {BIN}/os4xsqd is not the file of that name in {BIN} "
                            "(another device and inode)"),
-    ({"mnt_ns": "mnt:[4026532999]"}, "it runs in another mount namespace (mnt:[4026532999], "
-                                     f"the plugin's is {MOUNT}), where {BIN} may be any other "
-                                     "directory"),
+    ({"mnt_ns": "mnt:[4026532999]", "user_ns": "user:[4026532998]"},
+     f"it runs in a user and mount namespace of its own (mnt:[4026532999], the plugin's is "
+     f"{MOUNT}), where {BIN} may be any other directory"),
+    ({"mnt_ns": "mnt:[4026532999]", "exe_id": (9, 200)},  # unshare -m by root: the inode says
+     f"its binary {BIN}/os4xsqd is not the file of that name in {BIN} (another device and "
+     "inode)"),
 ])
 def test_a_path_in_the_binary_directory_is_not_proof(changes, reason):
     """unshare -Urm and a tmpfs over the binary directory: the path looks right."""
@@ -430,6 +438,12 @@ def test_a_path_in_the_binary_directory_is_not_proof(changes, reason):
     assert messages(report)[:2] == [
         (Critical, "os4xsqd not running"),
         (Warn, f"os4xsqd pid 20 is not OS4X's: {reason}; not counted as os4xsqd")]
+
+
+def test_the_very_file_in_another_mount_namespace_of_the_same_users_is_os4x():
+    """systemd's PrivateTmp (NRPE on Debian) puts the plugin, or OS4X, into a mount namespace
+    of its own: the device and inode still prove the binary."""
+    assert messages(assess(identity_table(sqd(mnt_ns="mnt:[4026532999]")), WHOSE)) == []
 
 
 def test_without_user_the_masters_user_is_the_os4x_user_for_every_daemon():

@@ -517,9 +517,19 @@ def test_an_impostor_from_its_own_mount_namespace_is_not_counted(simulator, tmp_
         impostor.kill()
         impostor.wait()
         shutil.rmtree(top, ignore_errors=True)
+    reason = "it runs in a user and mount namespace of its own" if user != "root" \
+        else f"its binary {bin_dir}/os4xsqd is not the file of that name in {bin_dir}"
     assert_status(run, 2, "os4xsqd not running", f"os4xsqd pid {impostor.pid} is not OS4X's: "
-                  "it runs in another mount namespace")
+                  + reason)
     assert run.perfdata["os4xsqd"] == "0"
+
+
+def test_a_plugin_in_a_private_mount_namespace_still_sees_os4x(simulator):
+    """NRPE on Debian runs with systemd's PrivateTmp: the plugin in a mount namespace of its
+    own. OS4X's daemons are still OS4X's (the same files, device and inode)."""
+    simulator.start()
+    run = run_plugin(*PROCESSES, prefix=["unshare", "--mount"])
+    assert_status(run, 0, "4 daemons running")
 
 
 @as_root

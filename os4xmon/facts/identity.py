@@ -4,7 +4,9 @@ Pure functions of one process table. A name is not proof: a copy of ``sleep`` ca
 looks like the send queue daemon to ``ps``, and so does one started in a mount namespace of its
 own (``unshare -Urm``) with anything mounted over the binary directory: ``/proc/PID/exe`` shows
 the path as seen inside that namespace. A process counts as OS4X's only when it runs in the
-plugin's own mount namespace, its executable is the very file of the installation's binary
+plugin's mount namespace or at least its user namespace (systemd's ``PrivateTmp``, which NRPE
+has on Debian, gives the plugin a mount namespace of its own; an unprivileged ``unshare -m``
+needs a user namespace too), its executable is the very file of the installation's binary
 directory (``--bin-dir``: device and inode, symlinks of the directory resolved, not the path
 text), and it runs as the OS4X user (``--user``, else the user of the installation's ``os4xrd``
 master, for every daemon: a real binary run by another user with ``LD_PRELOAD`` is not OS4X).
@@ -175,8 +177,8 @@ def _reference_users(table: ProcessTable, names: Mapping[int, str | None],
         if names[pid] != daemons.MASTER or names.get(process.ppid) == daemons.MASTER \
                 or process.zombie or process.username is None:
             continue
-        if table.own_mnt_ns and process.mnt_ns and process.mnt_ns != table.own_mnt_ns:
-            continue  # in a mount namespace of its own: nobody's reference
+        if table.own_user_ns and process.user_ns and process.user_ns != table.own_user_ns:
+            continue  # in a user namespace of its own (unshare -U): nobody's reference
         if process.exe is None:
             unverified.append(process)
         elif _judge_file(Identity(pid, daemons.MASTER, True, configs[pid], True), process,
@@ -215,19 +217,25 @@ def classify(table: ProcessTable, installation: Installation) -> dict[int, Ident
         if name is not None and not process.zombie:
             identity = _judge_binary(identity, process, installation,
                                      installation.user if ours and installation.user
-                                     else references.get(config), table.own_mnt_ns)
+                                     else references.get(config),
+                                     (table.own_mnt_ns, table.own_user_ns))
         identities[pid] = identity
     return identities
 
 
 def _judge_binary(identity: Identity, process: ProcessInfo, installation: Installation,
-                  user: str | None, own_mount: str | None) -> Identity:
+                  user: str | None, own_mount: tuple[str | None, str | None]) -> Identity:
     """Mount namespace, then the executable's device and inode, then the user."""
     bin_dir = printable(installation.bin_dir, 80)
-    if own_mount and process.mnt_ns and process.mnt_ns != own_mount:
+    if own_mount[0] and process.mnt_ns and process.mnt_ns != own_mount[0] and own_mount[1] \
+            and process.user_ns and process.user_ns != own_mount[1]:
+        # unshare -Urm: any user may mount anything over the binary directory in there. In
+        # another mount namespace of the plugin's user namespace (systemd's PrivateTmp, which
+        # NRPE on Debian has) the device and inode below decide
         return _with(identity, genuine=False, binary=process.exe, reason=(
-            f"it runs in another mount namespace ({printable(process.mnt_ns, 40)}, the plugin's "
-            f"is {printable(own_mount, 40)}), where {bin_dir} may be any other directory"))
+            f"it runs in a user and mount namespace of its own ({printable(process.mnt_ns, 40)}"
+            f", the plugin's is {printable(own_mount[0], 40)}), where {bin_dir} may be any "
+            "other directory"))
     if process.exe is not None:
         judged = _judge_file(identity, process, installation)
         if judged.genuine is False:

@@ -46,6 +46,7 @@ class ProcessInfo:
     exe_id: tuple[int, int] | None = None  # the executable's device and inode, in any namespace
     mnt_ns: str | None = None  # /proc/PID/ns/mnt ("mnt:[4026531841]"); None: not readable
     net_ns: str | None = None  # /proc/PID/ns/net
+    user_ns: str | None = None  # /proc/PID/ns/user: another one is an unprivileged unshare -U
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ProcessTable:
     hidden: str | None = None  # why other users' processes cannot be seen at all, if so
     own_mnt_ns: str | None = None  # the plugin's own mount namespace; None: not known
     own_net_ns: str | None = None  # the plugin's own network namespace
+    own_user_ns: str | None = None
 
     def children(self, pid: int) -> list[ProcessInfo]:
         return [self.processes[child] for child in self.children_by_pid.get(pid, ())
@@ -376,7 +378,7 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
         with contextlib.suppress(OSError):  # the very file, whatever path its namespace shows
             status = os.stat(f"{base}/exe")
             exe_id = (status.st_dev, status.st_ino)
-        mnt_ns, net_ns = _namespace(base, "mnt"), _namespace(base, "net")
+        spaces = [_namespace(base, kind) for kind in ("mnt", "net", "user")]
         again = parse_stat(_read(f"{base}/stat", 4096))
     except (FileNotFoundError, ProcessLookupError):
         return None
@@ -388,7 +390,7 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
     return ProcessInfo(pid, line.ppid, line.comm, cmdline, username,
                        clock.epoch(line.start_ticks),
                        None if zombie else line.rss_pages * clock.page_size, zombie,
-                       again.state, exe, exe_id, mnt_ns, net_ns)
+                       again.state, exe, exe_id, *spaces)
 
 
 def _namespace(base: str, kind: str) -> str | None:
@@ -472,13 +474,14 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
             hidden = (f"{proc}/PID/comm or stat of {len(denied)} processes cannot be read (pid "
                       f"{denied[0]}...): run the plugin as root (see the sudo rule)")
     return table_from(processes, taken_at, scanned=scanned, unreadable=unreadable,
-                      hidden=hidden, own_mnt_ns=_namespace(f"{proc}/self", "mnt") if linux
-                      else None, own_net_ns=_namespace(f"{proc}/self", "net") if linux else None)
+                      hidden=hidden, **({f"own_{kind}_ns": _namespace(f"{proc}/self", kind)
+                                         for kind in ("mnt", "net", "user")} if linux else {}))
 
 
 def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | None = None,
                unreadable: Sequence[str] = (), hidden: str | None = None, *,
-               own_mnt_ns: str | None = None, own_net_ns: str | None = None) -> ProcessTable:
+               own_mnt_ns: str | None = None, own_net_ns: str | None = None,
+               own_user_ns: str | None = None) -> ProcessTable:
     """The table of the given processes: what a real read returns, and what fixtures build."""
     children: dict[int, list[int]] = {}
     for info in processes:
@@ -492,4 +495,5 @@ def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | Non
         hidden=hidden,
         own_mnt_ns=own_mnt_ns,
         own_net_ns=own_net_ns,
+        own_user_ns=own_user_ns,
     )
