@@ -56,6 +56,14 @@ def test_parse_pid_refuses_anything_else(value):
         parse_pid(value)
 
 
+@pytest.mark.parametrize("value", [10**30, decimal.Decimal("1e30"), decimal.Decimal("1E+400"),
+                                   1e30, 1e300, "9" * 300, b"1" * 31])
+def test_parse_pid_refuses_huge_numbers_of_every_type_alike(value):
+    with pytest.raises(ValueError, match="is too large for a PID"):
+        parse_pid(value)
+    assert parse_pid(10**30 - 1) == 10**30 - 1  # the largest that is still taken
+
+
 # -- parse_rows --
 
 

@@ -6,6 +6,8 @@ to the plugin, so that another OS4X simulator on this machine never answers in o
 
 from __future__ import annotations
 
+import os
+
 import nagiosplugin
 import pytest
 from helpers import assert_status, free_port, run_plugin
@@ -391,3 +393,98 @@ def test_port_held_by_a_child_of_the_daemon(site):
     assert_status(run, 2, f"port {clientd} held by a child of os4xclientd (pid {child}), not by "
                   "its instance")
     assert "restart /opt/os4x/bin/os4xclientd at a quiet moment" in run.stdout
+
+
+def test_os4x_in_another_network_namespace_is_unknown_not_down(simulator):
+    """A container on this host: the daemons run (same process table), their ports live in
+    another network namespace. Not "not listening": UNKNOWN, check from inside it."""
+    tcp, tls = free_port(), free_port()
+    with two_hosts() as hosts:
+        sim = simulator.start("--port", str(tcp), "--tls-port", str(tls), prefix=hosts.on_server)
+        run = run_plugin("--checks", "ports", "--port", str(tcp), "--tls-port", str(tls),
+                         "--probe", "-v")
+        inside = run_plugin("--checks", "ports", "--port", str(tcp), "--tls-port", str(tls),
+                            "--probe", prefix=hosts.on_server)
+    assert_status(run, 3, f"port {tcp} not visible: os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} "
+                  "runs in another network namespace (net:[", "check from inside it")
+    assert "not listening" not in run.stdout and "refused" not in run.stdout
+    assert run.perfdata["oftp_response_time"] == "U"
+    assert_status(inside, 0, "2 ports listening, 2 answering")
+
+
+def test_a_worker_and_an_event_script_that_inherited_the_socket_are_a_note(site):
+    """The receiver still holds its port; a forked worker and the event script it started
+    hold it too (inherited): no lost port, a line at -v."""
+    simulation = site.start("--port-fault", "os4xrd_tcpip=inherited")
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    receiver = simulation.pid("os4xrd_tcpip")
+    inherited = [line for line in run.lines if line.startswith(f"port {site.tcp} is also held")]
+    assert {line.split(" pid ")[0].rsplit(" ", 1)[-1] for line in inherited} == \
+        {"os4xrd_tcpip", "sleep"}, run.stdout
+    assert all(line.endswith("inherited it from os4xrd_tcpip (a forked worker or an event "
+                             "script); os4xrd_tcpip still holds it") for line in inherited)
+    assert f"pid {receiver}," not in "".join(inherited)
+
+
+def test_a_receiver_bound_to_one_address_is_probed_there(site):
+    """Bound to the public address only (here 127.0.0.7), not 0.0.0.0: the probe goes where
+    it listens instead of reporting a refusal of its own making."""
+    site.start("--listen-address", "127.0.0.7")
+    run = run_plugin(*site.args, "--probe", "-v")
+    assert_status(run, 0, "2 ports listening, 2 answering")
+    assert f"port {site.tcp} listens on 127.0.0.7 only (not on 127.0.0.1): probed there" \
+        in run.lines
+    assert "refused" not in run.stdout
+
+
+def _processes_with_many_files(count: int, files: int):
+    """count sleeping processes holding files descriptors each (dups of /dev/null, cheap for
+    the kernel), as root: what a busy host's descriptor tables look like to a holder search."""
+    import resource
+    import subprocess
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, files + 64), max(hard, files + 64)))
+    base = os.open("/dev/null", os.O_RDONLY)
+    held = [os.dup(base) for _ in range(files)]
+    try:
+        return [subprocess.Popen(["sleep", "600"], pass_fds=held) for _ in range(count)]
+    finally:
+        for fd in [base, *held]:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to read every process's descriptors")
+def test_many_open_files_on_the_host_cost_no_critical(site, tmp_path):
+    """1,000 processes with 2,000 descriptors each, another program (as nobody) on the
+    receiver's port: the holder search reads the socket owner's processes first and stops
+    when every socket has its holder, so both CRITICALs come within -t (reading every
+    descriptor took longer than -t, and the UNKNOWN hid them)."""
+    import subprocess
+    import sys
+    import time
+
+    site.start("--port-fault", "os4xrd_tcpip=not-listening", "--missing", "os4xsqd")
+    squatter = subprocess.Popen(
+        [sys.executable, "-c", "import socket, time\ns = socket.socket(socket.AF_INET6)\n"
+         "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+         f"s.bind(('::', {site.tcp})); s.listen(1); print('ready', flush=True)\n"
+         "time.sleep(600)"], user="nobody", stdout=subprocess.PIPE, text=True)
+    crowd = []
+    try:
+        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
+        crowd = _processes_with_many_files(1000, 2000)
+        started = time.monotonic()
+        run = run_plugin("--checks", "processes,ports", "--port", str(site.tcp), "--tls-port",
+                         str(site.tls), "-t", "8", "-v")
+        seconds = time.monotonic() - started
+    finally:
+        for process in [squatter, *crowd]:
+            process.kill()
+        for process in [squatter, *crowd]:
+            process.wait()
+    assert_status(run, 2, "os4xsqd not running", f"port {site.tcp} held by python pid "
+                  f"{squatter.pid}, not os4xrd_tcpip")
+    assert seconds < 8 + MARGIN

@@ -101,9 +101,36 @@ def test_not_listening_names_port_and_daemon():
     assert report.listening == {"oftp": False}
 
 
+def test_a_worker_or_script_that_inherited_the_socket_is_a_note_while_the_instance_holds_it():
+    worker = Owner(3800, "os4xrd_tcpip", "os4xrd_tcpip", False, (3772, 3771, 1))
+    script = Owner(3801, "sh", None, False, (3800, 3772, 3771, 1))
+    found, report = findings([TCP], [Listener(3305, "::", (3772, 3800, 3801))],
+                             {3772: RIGHT, 3800: worker, 3801: script})
+    assert found == [] and report.foreign == {}
+    assert report.lines[:2] == [
+        "port 3305 is also held by os4xrd_tcpip pid 3800, which inherited it from os4xrd_tcpip "
+        "(a forked worker or an event script); os4xrd_tcpip still holds it",
+        "port 3305 is also held by sh pid 3801, which inherited it from os4xrd_tcpip (a forked "
+        "worker or an event script); os4xrd_tcpip still holds it"]
+    lost, _ = findings([TCP], [Listener(3305, "::", (3800,))], {3800: worker})  # instance gone
+    assert lost == [(Critical, "port 3305 held by a child of os4xrd_tcpip (pid 3800), not by "
+                     "its instance")]
+
+
 def test_foreign_holder_is_named_with_its_pid():
     found, _ = findings([TCP], [Listener(3305, "0.0.0.0", (999,))], {999: Owner(999, "nc")})
     assert found == [(Critical, "port 3305 held by nc pid 999, not os4xrd_tcpip")]
+
+
+def test_a_second_reuseport_holder_withholds_the_session_from_the_port():
+    """SO_REUSEPORT: the daemon and another program on one port; the kernel may hand the
+    probe's connection to either, so the port gets no session start (no partner password)."""
+    found, report = findings([TCP], [Listener(3305, "::", (3772,)), Listener(3305, "::", (999,))],
+                             {3772: RIGHT, 999: Owner(999, "nc")})
+    assert found == [(Critical, "port 3305 held by nc pid 999, not os4xrd_tcpip")]
+    assert report.foreign == {3305: "held by nc pid 999"}
+    _, healthy = findings([TCP], [Listener(3305, "::", (3772,))], {3772: RIGHT})
+    assert healthy.foreign == {}
 
 
 def test_another_os4x_daemon_on_the_port_is_wrong_too():
@@ -178,9 +205,9 @@ def test_owners_from_the_process_table():
         ProcessInfo(502, 500, "sh", ("/bin/sh", "-c", "job|x")),
     ], 0.0)
     owners = owners_from_table([3772, 500, 501, 502, 4242], table)
-    assert owners[3772] == Owner(3772, "os4xrd_tcpip", "os4xrd_tcpip", True)
+    assert owners[3772] == Owner(3772, "os4xrd_tcpip", "os4xrd_tcpip", True, (3771, 1))
     assert owners[500].instance and not owners[501].instance
-    assert owners[502] == Owner(502, "sh", None, False)
+    assert owners[502] == Owner(502, "sh", None, False, (500, 1))
     assert 4242 not in owners
 
 
@@ -247,3 +274,76 @@ def test_parse_proc_net_tcp_skips_ports_that_are_not_four_hex_digits():
     lines = ["header"] + [f"   0: 7F000001:{port} 00000000:0000 0A 0:0 00:0 0 33 0 7 1"
                           for port in ("-001", "10CE9", "CE9", "0CE9")]
     assert parse_proc_net_tcp("\n".join(lines), "big") == [Entry("127.0.0.1", 3305, 7)]
+
+
+def test_a_daemon_in_another_network_namespace_makes_its_port_unknown():
+    from nagiosplugin.state import Unknown
+
+    from os4xmon.facts.holders import in_other_network_namespace
+
+    table = table_from([ProcessInfo(12, 1, "os4xrd", ("os4xrd_tcpip",), net_ns="net:[2]"),
+                        ProcessInfo(13, 1, "os4xrd", ("os4xrd_tcpip_tls",), net_ns="net:[1]")],
+                       0.0, own_net_ns="net:[1]")
+    elsewhere = in_other_network_namespace(table, {"os4xrd_tcpip", "os4xrd_tcpip_tls"})
+    assert elsewhere == {"os4xrd_tcpip": (12, "net:[2]")}
+    report = assess_listening([TCP], [], {}, elsewhere=elsewhere)
+    assert [(f.state, f.message) for f in report.findings] == [
+        (Unknown, "port 3305 not visible: os4xrd_tcpip pid 12 runs in another network namespace "
+                  "(net:[2]): check from inside it")]
+    assert in_other_network_namespace(table_from(list(table.processes.values()), 0.0),
+                                      {"os4xrd_tcpip"}) == {}  # own namespace not known
+
+
+@pytest.mark.parametrize(("host", "addresses", "target"), [
+    ("127.0.0.1", ["10.0.0.5"], "10.0.0.5"),  # the public address only
+    ("127.0.0.1", ["fe80::1", "10.0.0.5"], "10.0.0.5"),  # IPv4 first
+    ("127.0.0.1", ["0.0.0.0"], "127.0.0.1"),
+    ("127.0.0.1", ["::"], "127.0.0.1"),
+    ("127.0.0.1", ["127.0.0.1", "10.0.0.5"], "127.0.0.1"),
+    ("127.0.0.1", [], "127.0.0.1"),  # not seen: --host as given
+    ("localhost", ["10.0.0.5"], "localhost"),  # a name: each of its addresses is tried
+    ("[::1]", ["10.0.0.5"], "10.0.0.5"),
+])
+def test_a_port_is_probed_where_it_listens(host, addresses, target):
+    from os4xmon.wire.probe import probe_address
+
+    assert probe_address(host, addresses) == target
+
+
+def fake_proc(tmp_path, holders_by_pid):
+    """A /proc of directories: pid/fd/N -> socket:[inode], each pid owned by its uid."""
+    import os
+
+    for pid, (uid, inodes) in holders_by_pid.items():
+        fd = tmp_path / str(pid) / "fd"
+        fd.mkdir(parents=True)
+        for number, inode in enumerate(inodes):
+            (fd / str(number)).symlink_to(f"socket:[{inode}]")
+        if os.geteuid() == 0:
+            os.chown(tmp_path / str(pid), uid, uid)
+    return str(tmp_path)
+
+
+def test_the_holder_search_reads_the_owners_processes_first_and_stops(tmp_path, monkeypatch):
+    import os
+
+    from os4xmon.sources import listening
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the fake processes their owners")
+    crowd = {pid: (0, [pid * 10]) for pid in range(100, 400)}
+    proc = fake_proc(tmp_path, {**crowd, 999: (65534, [77]), 50: (0, [88])})
+    visited = []
+    real = listening._socket_inodes
+    def counted(pid, where):
+        visited.append(pid)
+        return real(pid, where)
+
+    monkeypatch.setattr(listening, "_socket_inodes", counted)
+    search = listening.holders({77, 88}, [50], proc, owners={65534})
+    assert search.found == {77: {999}, 88: {50}} and search.stopped == ""
+    assert visited == [50, 999]  # the candidate, then the socket owner's process: done
+    visited.clear()
+    late = listening.holders({77}, [], proc, deadline=0.0)  # the time limit already passed
+    assert late.found == {} and late.stopped.startswith("the holder search stopped at its "
+                                                        "time limit after 0 of 302")

@@ -83,14 +83,17 @@ def test_orphaned_receiver_and_zombie_action():
 
 
 def test_a_wrong_user_is_one_warning_per_instance_not_per_action():
-    binary = "/opt/os4x/bin/os4xsqd"  # readable: the binary, not the user, says it is OS4X's
+    """OS4X's binary run by another user is not OS4X's daemon (it may carry LD_PRELOAD): the
+    daemon is missing, the instance named once, an action that changed user on its own."""
+    binary = "/opt/os4x/bin/os4xsqd"
     processes = [ProcessInfo(30, 1, "os4xsqd", (binary,), "nobody", NOW - 9, exe=binary),
                  ProcessInfo(31, 30, "os4xsqd", (binary,), "nobody", NOW - 5, exe=binary),
                  ProcessInfo(32, 30, "os4xsqd", (binary,), "nobody", NOW - 4, exe=binary),
                  ProcessInfo(33, 30, "os4xsqd", (binary,), "root", NOW - 3, exe=binary)]
     report = assess(table_from(processes, NOW), Expectation(("os4xsqd",), "www-data"))
+    assert messages(report)[0] == (Critical, "os4xsqd not running")
     assert [message for state, message in messages(report) if state == Warn] == [
-        "os4xsqd pid 30 runs as nobody, not www-data",
+        "os4xsqd pid 30 runs as nobody, not www-data: not counted as os4xsqd",
         "os4xsqd pid 33 runs as root, not www-data"]  # an action that changed user: its own
 
 
@@ -134,8 +137,9 @@ def test_hostile_titles_are_escaped_in_messages():
                     exe="/opt/os4x/bin/os4xrd"),
     ], NOW)
     report = assess(table, Expectation(("os4xrd", "os4xrd_tcpip"), "www-data"))
-    (finding,) = report.findings
-    assert "|" not in finding.message and "\n" not in finding.message
+    assert report.findings[0].message == "os4xrd_tcpip not running"
+    for finding in report.findings:  # and the receiver of another user, named escaped
+        assert "|" not in finding.message and "\n" not in finding.message
 
 
 def test_ages_against_thresholds_name_the_process():
@@ -383,3 +387,85 @@ def test_naming_the_default_file_with_c_is_the_default_installation():
                          "www-data", NOW - 9, 1, exe="/opt/os4x/bin/os4xrd")
     table = with_processes(load_ps("healthy.txt"), master)
     assert messages(assess(table, STANDARD)) == []
+
+
+# --- whose binary: the very file (device and inode), the same mount namespace, the user ---
+
+BIN = "/opt/os4x/bin"
+FILES = (("os4xrd", (8, 100), NOW - 86400), ("os4xsqd", (8, 200), NOW - 600),
+         ("os4xsqd.old", (8, 199), NOW - 86400))
+MOUNT = "mnt:[4026531841]"
+
+
+USERS = "user:[4026531837]"
+
+
+def identity_table(*processes: ProcessInfo) -> ProcessTable:
+    return table_from([ProcessInfo(10, 1, "os4xrd", (f"{BIN}/os4xrd",), "root", NOW - 50,
+                                   exe=f"{BIN}/os4xrd", exe_id=(8, 100), mnt_ns=MOUNT,
+                                   user_ns=USERS),
+                       *processes], NOW, own_mnt_ns=MOUNT, own_user_ns=USERS)
+
+
+def sqd(**changes) -> ProcessInfo:
+    values = dict(pid=20, ppid=1, comm="os4xsqd", cmdline=(f"{BIN}/os4xsqd",), username="root",
+                  create_time=NOW - 40, exe=f"{BIN}/os4xsqd", exe_id=(8, 200), mnt_ns=MOUNT,
+                  user_ns=USERS)
+    values.update(changes)
+    return ProcessInfo(**values)  # type: ignore[arg-type]
+
+
+WHOSE = Expectation(("os4xrd", "os4xsqd"), files=FILES)
+
+
+def test_the_very_file_in_the_same_namespace_as_the_masters_user_is_os4x():
+    assert messages(assess(identity_table(sqd()), WHOSE)) == []
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"exe_id": (9, 200)}, f"its binary {BIN}/os4xsqd is not the file of that name in {BIN} "
+                           "(another device and inode)"),
+    ({"mnt_ns": "mnt:[4026532999]", "user_ns": "user:[4026532998]"},
+     f"it runs in a user and mount namespace of its own (mnt:[4026532999], the plugin's is "
+     f"{MOUNT}), where {BIN} may be any other directory"),
+    ({"mnt_ns": "mnt:[4026532999]", "exe_id": (9, 200)},  # unshare -m by root: the inode says
+     f"its binary {BIN}/os4xsqd is not the file of that name in {BIN} (another device and "
+     "inode)"),
+])
+def test_a_path_in_the_binary_directory_is_not_proof(changes, reason):
+    """unshare -Urm and a tmpfs over the binary directory: the path looks right."""
+    report = assess(identity_table(sqd(**changes)), WHOSE)
+    assert messages(report)[:2] == [
+        (Critical, "os4xsqd not running"),
+        (Warn, f"os4xsqd pid 20 is not OS4X's: {reason}; not counted as os4xsqd")]
+
+
+def test_the_very_file_in_another_mount_namespace_of_the_same_users_is_os4x():
+    """systemd's PrivateTmp (NRPE on Debian) puts the plugin, or OS4X, into a mount namespace
+    of its own: the device and inode still prove the binary."""
+    assert messages(assess(identity_table(sqd(mnt_ns="mnt:[4026532999]")), WHOSE)) == []
+
+
+def test_without_user_the_masters_user_is_the_os4x_user_for_every_daemon():
+    report = assess(identity_table(sqd(username="nobody")), WHOSE)
+    assert messages(report) == [
+        (Critical, "os4xsqd not running"),
+        (Warn, "os4xsqd pid 20 runs as nobody, not root: not counted as os4xsqd")]
+
+
+def test_a_binary_reached_by_a_symlink_is_named_by_the_admins_path():
+    """/opt/os4x/bin/os4xsqd -> ../v2.5/os4xsqd: the kernel shows the versioned path."""
+    report = assess(identity_table(sqd(exe="/opt/os4x/v2.5/os4xsqd")), WHOSE)
+    assert messages(report) == []
+    assert report.identities[20].binary == f"{BIN}/os4xsqd"
+
+
+def test_an_update_by_rename_is_a_replaced_binary():
+    """mv os4xsqd os4xsqd.old; cp new os4xsqd: the daemon runs os4xsqd.old, no (deleted)."""
+    report = assess(identity_table(sqd(exe=f"{BIN}/os4xsqd.old", exe_id=(8, 199))), WHOSE)
+    (finding,) = report.findings
+    assert finding.state == Warn
+    assert finding.message.startswith(f"os4xsqd pid 20 runs an old binary: {BIN}/os4xsqd.old, "
+                                      f"no longer the file {BIN}/os4xsqd (renamed; the new file "
+                                      "is dated ")
+    assert f"runs the installed {BIN}/os4xsqd" in finding.advice

@@ -124,7 +124,8 @@ def test_zombie_is_a_warning_naming_it(simulator):
 def test_wrong_user_is_a_warning(simulator):
     sim = simulator.start("--run-as", "os4xsqd=nobody")
     run = run_plugin(*PROCESSES, "--user", "root")
-    assert_status(run, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root")
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
     assert run.summary.count("runs as") == 1  # its two actions run as nobody too: one warning
 
@@ -381,19 +382,25 @@ def test_daemons_outside_the_bin_dir_are_not_oftp_daemons(simulator, tmp_path):
     assert_status(run, 2, "os4xrd not running", "is not OS4X's: its binary ")
 
 
-def test_two_installations_each_checked_on_its_own(simulator):
+def second_config(tmp_path) -> str:
+    """The configuration file of a second installation (--os4x-config must exist)."""
+    path = tmp_path / "os4x-b.conf"
+    path.write_text("# the second installation\n")
+    return str(path)
 
 
+def test_two_installations_each_checked_on_its_own(simulator, tmp_path):
+    config = second_config(tmp_path)
     first = simulator.start("--port", str(free_port()), "--tls-port", str(free_port()))
     second_ports = (free_port(), free_port())
-    second = simulator.start("--config", "/etc/os4x-b.conf", "--port", str(second_ports[0]),
+    second = simulator.start("--config", config, "--port", str(second_ports[0]),
                              "--tls-port", str(second_ports[1]), "--no-decoys")
     default = run_plugin(*PROCESSES, "-v")
     assert_status(default, 0, "4 daemons running")
     assert default.perfdata["os4xrd"] == "1"
-    assert any(line.startswith("another installation (-C /etc/os4x-b.conf), not checked here: "
+    assert any(line.startswith(f"another installation (-C {config}), not checked here: "
                                f"os4xrd pid {second.pid('os4xrd')}") for line in default.lines)
-    other = run_plugin(*PROCESSES, "--os4x-config", "/etc/os4x-b.conf", "-v")
+    other = run_plugin(*PROCESSES, "--os4x-config", config, "-v")
     assert_status(other, 0, "4 daemons running")
     assert any(line.startswith(f"os4xrd: pid {second.pid('os4xrd')},") for line in other.lines)
     assert any(f"os4xrd pid {first.pid('os4xrd')}" in line and "/etc/os4x.conf" in line
@@ -401,14 +408,15 @@ def test_two_installations_each_checked_on_its_own(simulator):
     # a port of this installation held by the other one's receiver is not ours
     ports = run_plugin("--checks", "ports", "--port", str(second_ports[0]), "--no-tls")
     assert_status(ports, 2, f"port {second_ports[0]} held by os4xrd_tcpip (of another OS4X "
-                  "installation (-C /etc/os4x-b.conf))")
+                  f"installation (-C {config}))")
 
 
-def test_a_missing_daemon_of_another_installation_says_how_to_start_it(simulator):
-    simulator.start("--config", "/etc/os4x-b.conf", "--missing", "os4xsqd", "--no-decoys")
-    run = run_plugin(*PROCESSES, "--os4x-config", "/etc/os4x-b.conf", "-v")
+def test_a_missing_daemon_of_another_installation_says_how_to_start_it(simulator, tmp_path):
+    config = second_config(tmp_path)
+    simulator.start("--config", config, "--missing", "os4xsqd", "--no-decoys")
+    run = run_plugin(*PROCESSES, "--os4x-config", config, "-v")
     assert_status(run, 2, "os4xsqd not running")
-    assert ("  what to do: start it as OS4X does: /opt/os4x/bin/os4xsqd -C /etc/os4x-b.conf"
+    assert (f"  what to do: start it as OS4X does: /opt/os4x/bin/os4xsqd -C {config}"
             in run.stdout)
 
 
@@ -442,7 +450,8 @@ def test_a_second_instance_names_the_younger_pid_to_stop(simulator):
 def test_a_receiver_is_named_by_its_command_line_name(simulator):
     sim = simulator.start("--run-as", "os4xrd_tcpip=nobody")
     run = run_plugin(*PROCESSES, "--user", "root")
-    assert_status(run, 1, f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs as nobody, not root")
+    assert_status(run, 2, "os4xrd_tcpip not running",
+                  f"os4xrd_tcpip pid {sim.pid('os4xrd_tcpip')} runs as nobody, not root")
     assert "os4xrd pid" not in run.summary
 
 
@@ -465,3 +474,129 @@ def test_a_daemon_held_by_a_debugger_is_not_running(simulator):
         libc.ptrace(ptrace_detach, pid, None, None)
     assert_status(run, 2, f"os4xsqd not running: pid {pid} is stopped (state t: stopped by a "
                   "debugger")
+
+
+# -- whose binary: the very file, the same mount namespace, the master's user --
+
+def _wait_for_exec(process, path: str) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink(f"/proc/{process.pid}/exe") == path:
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"pid {process.pid} never ran {path}")
+
+
+@as_root
+@pytest.mark.parametrize("user", ["nobody", "root"])
+def test_an_impostor_from_its_own_mount_namespace_is_not_counted(simulator, tmp_path, user):
+    """unshare -Urm (an unprivileged user) or unshare -m (root), a tmpfs over the binary
+    directory and a copy of sleep called os4xsqd in it: /proc/PID/exe shows the right path."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="os4x-bin-")  # reachable by nobody, unlike tmp_path
+    os.chmod(top, 0o755)  # the impostor's user must reach it
+    bin_dir = os.path.join(top, "bin")
+    simulator.start("--bin-dir", bin_dir, "--missing", "os4xsqd")
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    script = (f"mount -t tmpfs none {bin_dir} && cp {sleep} {bin_dir}/os4xsqd && "
+              f"exec {bin_dir}/os4xsqd 1000")
+    unshare = ["unshare", "-Urm"] if user != "root" else ["unshare", "-m"]
+    impostor = subprocess.Popen([*unshare, "sh", "-c", script],  # unshare and sh exec
+                                user=None if user == "root" else user)
+    try:
+        _wait_for_exec(impostor, f"{bin_dir}/os4xsqd")
+        run = run_plugin(*PROCESSES, "--bin-dir", bin_dir, "-v")
+    finally:
+        impostor.kill()
+        impostor.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    reason = "it runs in a user and mount namespace of its own" if user != "root" \
+        else f"its binary {bin_dir}/os4xsqd is not the file of that name in {bin_dir}"
+    assert_status(run, 2, "os4xsqd not running", f"os4xsqd pid {impostor.pid} is not OS4X's: "
+                  + reason)
+    assert run.perfdata["os4xsqd"] == "0"
+
+
+def test_a_plugin_in_a_private_mount_namespace_still_sees_os4x(simulator):
+    """NRPE on Debian runs with systemd's PrivateTmp: the plugin in a mount namespace of its
+    own. OS4X's daemons are still OS4X's (the same files, device and inode)."""
+    simulator.start()
+    run = run_plugin(*PROCESSES, prefix=["unshare", "--mount"])
+    assert_status(run, 0, "4 daemons running")
+
+
+@as_root
+def test_without_user_a_daemon_of_another_user_than_the_masters_is_not_counted(simulator):
+    """OS4X's own binary, run by nobody beside a root master (LD_PRELOAD could be anything)."""
+    sim = simulator.start("--run-as", "os4xsqd=nobody")
+    run = run_plugin(*PROCESSES)
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {sim.pid('os4xsqd')} runs as nobody, not root: not counted")
+
+
+@as_root
+def test_the_real_binary_run_by_another_user_with_ld_preload_is_not_counted(simulator, tmp_path):
+    """OS4X's own os4xsqd (here the simulator's copy of the interpreter), started by nobody
+    with LD_PRELOAD, while the real os4xsqd is missing and the master runs as root."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="os4x-bin-")  # reachable by nobody, unlike tmp_path
+    os.chmod(top, 0o755)
+    bin_dir = os.path.join(top, "bin")
+    simulator.start("--bin-dir", bin_dir, "--missing", "os4xsqd")
+    preload = next((path for path in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+                                      "/lib/aarch64-linux-gnu/libc.so.6")
+                    if os.path.exists(path)), "")
+    impostor = subprocess.Popen([f"{bin_dir}/os4xsqd", "-c", "import time; time.sleep(600)"],
+                                user="nobody", env={"LD_PRELOAD": preload}, cwd="/")
+    try:
+        _wait_for_exec(impostor, f"{bin_dir}/os4xsqd")
+        run = run_plugin(*PROCESSES, "--bin-dir", bin_dir)
+    finally:
+        impostor.kill()
+        impostor.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    assert_status(run, 2, "os4xsqd not running",
+                  f"os4xsqd pid {impostor.pid} runs as nobody, not root: not counted")
+
+
+@as_root
+def test_an_update_by_rename_is_a_replaced_binary(simulator, tmp_path):
+    """mv os4xsqd os4xsqd.old; cp new os4xsqd: no ' (deleted)', and still an old binary."""
+    import shutil
+
+    bin_dir = str(tmp_path / "bin")
+    sim = simulator.start("--bin-dir", bin_dir)
+    os.rename(f"{bin_dir}/os4xsqd", f"{bin_dir}/os4xsqd.old")
+    shutil.copy2(f"{bin_dir}/os4xsqd.old", f"{bin_dir}/os4xsqd")
+    run = run_plugin(*PROCESSES, "--bin-dir", bin_dir, "-v")
+    assert_status(run, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary: "
+                  f"{bin_dir}/os4xsqd.old, no longer the file {bin_dir}/os4xsqd (renamed; the "
+                  "new file is dated ")
+    assert run.perfdata["replaced_binaries"] == "1"
+
+
+@as_root
+def test_binaries_that_are_symlinks_into_a_versioned_directory(simulator, tmp_path):
+    """/opt/os4x/bin/os4xrd -> ../v2.5/os4xrd: the kernel shows v2.5, the admin uses bin."""
+    versioned, bin_dir = tmp_path / "v2.5", tmp_path / "bin"
+    sim = simulator.start("--bin-dir", str(versioned))
+    bin_dir.mkdir()
+    for entry in versioned.iterdir():
+        (bin_dir / entry.name).symlink_to(f"../v2.5/{entry.name}")
+    run = run_plugin(*PROCESSES, "--bin-dir", str(bin_dir), "-v")
+    assert_status(run, 0, "4 daemons running")
+    simulator.replace(sim, "os4xsqd")
+    replaced = run_plugin(*PROCESSES, "--bin-dir", str(bin_dir))
+    assert_status(replaced, 1, f"os4xsqd pid {sim.pid('os4xsqd')} runs an old binary: "
+                  f"{bin_dir}/os4xsqd was replaced on disk")  # the admin's path, not v2.5

@@ -72,6 +72,8 @@ def test_ages_from_every_driver_type(age):
     (float("nan"), "not a finite number"), (float("inf"), "not a finite number"),
     (decimal.Decimal("NaN"), "not a finite number"), (True, "is not a number"),
     (None, "age is NULL"), ("1e5", "is not a number"), (10**40, "too large"),
+    ("1" * 300, "too large"), ("1" * 300 + ".5", "too large"), (decimal.Decimal("1e31"),
+    "too large"), (decimal.Decimal("9" * 40), "too large"), (1e300, "too large"),
     ("٣", "is not a number"),  # Arabic-Indic digit: int() would take it
 ])
 def test_bad_ages(value, said):

@@ -12,11 +12,14 @@ import contextlib
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 from helpers import assert_status, free_port, run_plugin
+from netns import SERVER, two_hosts
 
 from os4xmon.simulator.listeners import RESPONDER_PASSWORD
 from os4xmon.wire import oftp
@@ -245,14 +248,36 @@ def test_a_bad_password_file_is_named_but_not_shown(tmp_path):
     assert_status(missing, 3, "cannot read --odette-password-file ")
 
 
+def socket_in_namespace(pid: int) -> socket.socket:
+    """A TCP socket of the network namespace of pid: a thread enters it (setns acts on the
+    calling thread only), makes the socket, and ends; the socket stays in that namespace."""
+    import ctypes
+
+    made: list[socket.socket] = []
+
+    def make() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        with open(f"/proc/{pid}/ns/net") as namespace:
+            assert libc.setns(namespace.fileno(), 0x40000000) == 0, ctypes.get_errno()
+        made.append(socket.socket())
+
+    thread = threading.Thread(target=make)
+    thread.start()
+    thread.join()
+    return made[0]
+
+
 class HostileResponder:
-    """A listener on 127.0.0.2 (another host to the plugin): the ready message, then
-    reply(the probe's SSID), then for then_stream seconds a stream of zeros; it keeps what
-    the probe sent until it hung up."""
+    """A listener on another host (a network namespace of its own, tests/netns.py): the
+    ready message, then reply(the probe's SSID), then for then_stream seconds a stream of
+    zeros; it keeps what the probe sent until it hung up. On this machine it would be a
+    foreign holder of the port, which never gets the session start."""
 
     def __init__(self, reply, then_stream: float = 0.0) -> None:
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.2", 0))
+        self._hosts = two_hosts()
+        self.hosts = self._hosts.__enter__()
+        self.server = socket_in_namespace(self.hosts.server_pid)
+        self.server.bind((SERVER, 0))
         self.server.listen(1)
         self.port = self.server.getsockname()[1]
         self.reply, self.then_stream = reply, then_stream
@@ -280,9 +305,14 @@ class HostileResponder:
         self.server.close()
 
     def run(self, *args: str):
-        return run_plugin("--checks", "ports", "--host", "127.0.0.2", "--port", str(self.port),
-                          "--no-tls", "--odette-id", MONITOR, *args,
-                          env={"OS4X_ODETTE_PASSWORD": PASSWORD})
+        try:
+            return run_plugin("--checks", "ports", "--host", SERVER, "--port", str(self.port),
+                              "--no-tls", "--odette-id", MONITOR, *args,
+                              env={"OS4X_ODETTE_PASSWORD": PASSWORD},
+                              prefix=self.hosts.on_client)
+        finally:
+            self.thread.join(10)
+            self._hosts.__exit__(None, None, None)
 
 
 @pytest.mark.unit
@@ -305,6 +335,26 @@ def test_an_oversized_answer_still_gets_our_esid():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(("reply", "phrase"), [
+    (b"", "no answer to the session start of partner"),
+    (b"\x10\x00\x00\x41X5O0013", "answer to the session start on port"),  # 61 announced
+    (b"\x10\x00", "answer to the session start on port"),  # half a header
+])
+def test_a_responder_silent_after_the_ssid_still_gets_esid_09_within_the_time(reply, phrase):
+    """Silent after our SSID, or a cut-short answer and then silence: the session we started
+    is still ended, with ESID 09 (time out), within -t."""
+    import time as clock
+
+    responder = HostileResponder(lambda ssid: reply)
+    started = clock.monotonic()
+    run = responder.run("-t", "3")
+    assert clock.monotonic() - started < 3 + MARGIN + 1  # the namespaces' own set-up
+    assert_status(run, 2, phrase)
+    assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.TIME_OUT))), \
+        responder.received
+
+
+@pytest.mark.unit
 def test_an_echo_of_our_own_ssid_is_not_a_login():
     responder = HostileResponder(lambda ssid: ssid)
     run = responder.run()
@@ -312,6 +362,72 @@ def test_an_echo_of_our_own_ssid_is_not_a_login():
     assert PASSWORD not in run.stdout
     responder.thread.join(10)
     assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.PROTOCOL_VIOLATION)))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("shape", ["esid", "ssid"])
+def test_what_the_peer_repeats_of_our_ssid_is_masked_at_every_verbosity(shape):
+    """A careless or hostile responder repeats our SSID in its ESID's reason text, or puts the
+    password into its own SSID's fields: neither shows the password, at -vvv either."""
+    def reply(ssid: bytes) -> bytes:
+        if shape == "esid":
+            return oftp.frame(oftp.encode_esid(3, "you sent " + ssid[4:].decode()))
+        return oftp.frame(oftp.encode_ssid(PASSWORD, "THEIRS"))
+
+    responder = HostileResponder(reply)
+    run = responder.run("-vvv")
+    assert PASSWORD not in run.stdout + run.stderr
+    if shape == "esid":
+        assert_status(run, 2, "user code not known (ESID 03)")
+        assert any("the ESID says 'you sent X5" in line and "*******" in line
+                   for line in run.lines), run.stdout
+
+
+def foreign_oftp_holder(port: int, capture) -> subprocess.Popen:
+    """Another program on OS4X's port that sends a perfect ready message and keeps what it is
+    sent: what a program squatting on the port would learn."""
+    code = (
+        "import socket, sys\n"
+        "server = socket.socket(socket.AF_INET6)\n"
+        "server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)\n"
+        "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "server.bind(('::', int(sys.argv[1]))); server.listen(4)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    connection, _ = server.accept()\n"
+        "    connection.settimeout(3)\n"
+        f"    connection.sendall({oftp.READY!r})\n"
+        "    try:\n"
+        "        while True:\n"
+        "            chunk = connection.recv(4096)\n"
+        "            if not chunk: break\n"
+        "            open(sys.argv[2], 'ab').write(chunk)\n"
+        "    except OSError: pass\n"
+        "    connection.close()\n")
+    process = subprocess.Popen([sys.executable, "-c", code, str(port), str(capture)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
+def test_the_password_never_goes_to_a_foreign_port_holder(site):
+    """os4xrd_tcpip does not listen, another program holds its port and answers like OFTP:
+    the plugin names it and starts no session there (it sends no SSID), while the TLS port,
+    held by os4xrd_tcpip_tls, still gets its session."""
+    site.start("--port-fault", "os4xrd_tcpip=not-listening")
+    capture = site.tmp / "squatter.bin"
+    squatter = foreign_oftp_holder(site.tcp, capture)
+    try:
+        run = run_plugin(*site.args, "--odette-password-file", site.password_file(), "-vvv")
+    finally:
+        squatter.kill()
+        squatter.wait()
+    assert_status(run, 2, f"port {site.tcp} held by python")
+    received = capture.read_bytes() if capture.exists() else b""
+    assert PASSWORD.encode() not in received and b"X5" not in received, received
+    assert f"port {site.tcp}: no session started (held by python" in run.stdout
+    assert "the partner password goes only to os4xrd_tcpip" in run.stdout
+    assert [entry["daemon"] for entry in site.sessions()] == ["os4xrd_tcpip_tls"]
 
 
 @pytest.mark.unit

@@ -25,6 +25,7 @@ ACCEPTED = [
     ("SELECT 'it''s', pid FROM t", None),
     ("SELECT \"update\", pid FROM t", None),  # quoted in every dialect: a name or a string
     ("SELECT name, pid FROM t WHERE updated_at > 0 AND into_x = 1", None),
+    ("SELECT a, b FROM t --\u00e9 comment? no: arithmetic", None),  # both read no ; here
 ]
 
 
@@ -69,6 +70,14 @@ REFUSED = [
     ("SELECT $$;$$", "a ; inside"),  # MySQL: $$ is a name
     ("SELECT $x$ ; DROP TABLE t", "a ; inside"),
     ("SELECT `x` FROM t WHERE `;`; DROP TABLE t", "a ; inside"),
+    # MariaDB reads --DEL as a comment, and PostgreSQL ends a -- comment at a carriage return
+    ("SELECT 1 --\x7f '\n/* /* */ INTO OUTFILE '/tmp/x' -- ' */", "INTO is not allowed"),
+    ("SELECT 1 --\x1f '\n/* /* */ INTO OUTFILE '/tmp/x' -- ' */", "INTO is not allowed"),
+    ("SELECT 1 -- x\r; DROP TABLE t", "a ; inside (only one statement is allowed) "
+     "(as PostgreSQL reads it)"),
+    # standard_conforming_strings off: '\' , ' is one string, and # an operator
+    ("SELECT a FROM t WHERE '\\' , ' <> 'x' OR 1 # '1\n' = 0) AS q; DELETE FROM t; "
+     "SELECT * FROM (SELECT 1 -- '", "(as PostgreSQL (standard_conforming_strings off) reads it)"),
 ]
 
 

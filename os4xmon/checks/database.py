@@ -109,19 +109,29 @@ def parse_pid(value: Any) -> int | None:
     if isinstance(value, int):
         number = value
     elif isinstance(value, (decimal.Decimal, float)):
-        if not math.isfinite(value) or value != int(value):
+        finite = value.is_finite() if isinstance(value, decimal.Decimal) \
+            else math.isfinite(value)  # a Decimal of 1E+400 is finite, as a float it is not
+        if not finite or value != int(value):
             raise ValueError(f"{printable(str(value), 30)} is not a whole number")
         number = int(value)
     else:
         text = database_text(value).strip()
         if text == "":
             return None
-        if not re.fullmatch(r"[+-]?[0-9]{1,30}", text):
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
             raise ValueError(f"{printable(text, 30)!r} is not a whole number")
+        if len(text.lstrip("+-")) > MAX_PID_DIGITS:  # never converted
+            raise ValueError(f"{printable(text, 30)} is too large for a PID")
         number = int(text)
     if number < 0:
         raise ValueError(f"{number} is negative")
+    if number >= 10**MAX_PID_DIGITS:  # as a text of more digits: a Decimal or float too
+        raise ValueError(f"{printable(str(value), 30)} is too large for a PID")
     return number or None
+
+
+MAX_PID_DIGITS = 30
+"""Digits of a saved PID at most, whatever type the driver returns it as."""
 
 
 def parse_rows(width: int, rows: Sequence[Sequence[Any]]) -> SavedPids:

@@ -33,11 +33,16 @@ from os4xmon.core.settings import (
 )
 from os4xmon.core.text import duration, plural, printable
 from os4xmon.core.thresholds import Threshold
-from os4xmon.facts.identity import Identity, classify, foreign_note, installation_of
+from os4xmon.facts.holders import (
+    Owner,
+    foreign_owner,
+    in_other_network_namespace,
+    owners_from_table,
+)
+from os4xmon.facts.identity import classify, installation_of
 from os4xmon.os4x import daemons
 from os4xmon.sources.ephemeral import EphemeralPorts, read_ephemeral_ports
 from os4xmon.sources.listening import Listener
-from os4xmon.sources.proctable import ProcessTable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -111,71 +116,21 @@ def expected_ports(settings: Settings, configured: Mapping[str, object]
     return specs, notes
 
 
-@dataclass(frozen=True)
-class Owner:
-    """A process holding a socket, as far as the plugin knows it."""
-
-    pid: int
-    name: str  # printable
-    daemon: str | None = None  # the OS4X daemon it is, if any
-    instance: bool = False  # a daemon whose parent is not a process of the same daemon
-
-
-def owners_from_table(pids: Sequence[int], table: ProcessTable,
-                      identities: Mapping[int, Identity] | None = None) -> dict[int, Owner]:
-    """Owners of the pids the process table knows: OS4X processes and their children.
-
-    With the process check's classification (``identities``), a daemon of another installation
-    or an impostor is named as such and never counts as this installation's holder.
-    """
-    owners = {}
-    for pid in pids:
-        process = table.processes.get(pid)
-        if process is None:
-            continue
-        identity = identities.get(pid) if identities else None
-        note = foreign_note(identity) if identity else ""
-        if note:
-            owners[pid] = Owner(pid, f"{identity.daemon} ({note})")  # type: ignore[union-attr]
-            continue
-        daemon = daemons.daemon_of(process.cmdline, process.comm)
-        parent = table.processes.get(process.ppid)
-        parent_daemon = daemons.daemon_of(parent.cmdline, parent.comm) if parent else None
-        name = daemon or printable(daemons.first_word(process.cmdline or ()) or process.comm, 32)
-        owners[pid] = Owner(pid, name, daemon, daemon is not None and parent_daemon != daemon)
-    return owners
-
-
-def foreign_owner(pid: int) -> Owner:
-    """A holder outside the process table (not OS4X): its short name from the system."""
-    try:
-        import psutil
-    except ImportError:  # the single file without the system's psutil: Linux's /proc
-        try:
-            with open(f"/proc/{pid}/comm", "rb") as stream:
-                name = printable(stream.read(64).decode("utf-8", "replace").strip(), 32)
-        except OSError:
-            name = ""
-        return Owner(pid, name or "a process")
-    try:
-        name = printable(psutil.Process(pid).name(), 32)
-    except (psutil.Error, OSError):
-        name = "a process"
-    return Owner(pid, name)
-
-
 @dataclass
 class ListeningReport:
     findings: list[Finding] = field(default_factory=list)
     listening: dict[str, bool] = field(default_factory=dict)
     unverified: list[int] = field(default_factory=list)  # ports whose holder was not visible
     lines: list[str] = field(default_factory=list)
+    foreign: dict[int, str] = field(default_factory=dict)  # port -> "held by X pid N"
+    addresses: dict[int, list[str]] = field(default_factory=dict)  # port -> bound addresses
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                      owners: Mapping[int, Owner], stopped: Collection[str] = (), *,
                      ephemeral: EphemeralPorts | None = None,
-                     start: Callable[[str], str] = daemons.start_command) -> ListeningReport:
+                     start: Callable[[str], str] = daemons.start_command,
+                     elsewhere: Mapping[str, tuple[int, str]] | None = None) -> ListeningReport:
     """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
 
     ``stopped``: daemons another check of this run already reports as not running; their
@@ -183,6 +138,8 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
     host's ephemeral port range, where an outgoing connection may take a port whose daemon is
     down (said in the long output, and in the advice when the port does not listen).
     ``start``: how a daemon is started on the installation checked, for the advice.
+    ``elsewhere``: daemons that run in another network namespace than the plugin (a container
+    on this host), by name: (pid, namespace); their ports cannot be seen from here.
     """
     report = ListeningReport()
     for spec in specs:
@@ -195,6 +152,15 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
             report.lines.append(f"{spec.describe()}: not listening, {spec.daemon} not running "
                                 "(reported by the process check)")
             continue
+        if not mine and elsewhere and spec.daemon in elsewhere:
+            pid, namespace = elsewhere[spec.daemon]
+            report.findings.append(Finding(
+                Unknown, f"port {spec.port} not visible: {spec.daemon} pid {pid} runs in another "
+                f"network namespace ({printable(namespace, 40)}): check from inside it",
+                f"run the plugin in that namespace (nsenter --net=/proc/{pid}/ns/net "
+                "check_os4x ..., or inside the container), where the port is"))
+            report.lines.append(f"{spec.describe()}: not in this network namespace")
+            continue
         if not mine:
             report.findings.append(Finding(
                 Critical, f"port {spec.port} not listening ({spec.daemon} should)",
@@ -204,11 +170,20 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 + (_reserve_advice(spec, exposed) if exposed is not None else "")))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
-        addresses = ", ".join(sorted({listener.address for listener in mine}))
+        report.addresses[spec.port] = sorted({listener.address for listener in mine})
+        addresses = ", ".join(report.addresses[spec.port])
         pids = sorted({pid for listener in mine for pid in listener.pids})
         known = [owners.get(pid, Owner(pid, "a process")) for pid in pids]
+        instances = {owner.pid for owner in known
+                     if owner.daemon == spec.daemon and owner.instance}
         for owner in known:
             if owner.daemon == spec.daemon and owner.instance:
+                continue
+            if instances & set(owner.ancestors):  # a worker or event script inherited it
+                report.lines.append(
+                    f"port {spec.port} is also held by {owner.name} pid {owner.pid}, which "
+                    f"inherited it from {spec.daemon} (a forked worker or an event script); "
+                    f"{spec.daemon} still holds it")
                 continue
             if owner.daemon == spec.daemon:
                 message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
@@ -219,6 +194,7 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
             else:
                 message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
                           f"not {spec.daemon}"
+                report.foreign.setdefault(spec.port, f"held by {owner.name} pid {owner.pid}")
                 advice = (f"{owner.name} pid {owner.pid} holds port {spec.port}: stop it or "
                           f"move it to another port (ss -ltnp 'sport = :{spec.port}' shows "
                           f"it), then restart {start(spec.daemon)} so that "
@@ -269,6 +245,8 @@ class Ports(Aspect):
         self.client_cert = (settings.tls_cert, settings.tls_key or settings.tls_cert) \
             if settings.tls_cert else None
         self.debug_details: list[str] = []
+        self.elsewhere: dict[str, tuple[int, str]] = {}  # daemon -> (pid, its network ns)
+        self.bound: dict[int, list[str]] = {}  # port -> the addresses it listens on
 
     def _specs(self) -> list[PortSpec]:
         specs, notes = expected_ports(self.settings, self.host.configured().ports)
@@ -296,14 +274,18 @@ class Ports(Aspect):
             except OSError as error:  # neither netlink nor /proc/net: cannot see, not down
                 return ListeningReport(findings=[Finding(Unknown, unseen_sockets(error))])
         self.debug_details.append(f"listening sockets read from {source}")
+        if "holder search stopped" in source:  # a host with very many open files
+            self.details.append(source.split("; ", 1)[-1] + ": holders not all verified")
         pids = sorted({pid for listener in listeners for pid in listener.pids})
         owners = owners_from_table(pids, table,
                                    classify(table, installation_of(self.settings)))
-        owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
+        owners.update({pid: foreign_owner(pid, table) for pid in pids if pid not in owners})
+        self.elsewhere = in_other_network_namespace(table, {spec.daemon for spec in specs})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
                                 ephemeral=read_ephemeral_ports(),
                                 start=daemons.start_commands(self.settings.bin_dir,
-                                                             self.settings.os4x_config))
+                                                             self.settings.os4x_config),
+                                elsewhere=self.elsewhere)
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()
@@ -328,7 +310,9 @@ class Ports(Aspect):
             settings = self.settings
             probed = [spec for spec in specs if spec.oftp]
             stopped = self._stopped(probed)
-            for spec, result in zip(probed, self._probe(probed)):
+            withheld = self._withheld(report) if self.session and self.local else {}
+            self.bound = report.addresses if self.local else {}
+            for spec, result in zip(probed, self._probe(probed, withheld)):
                 judged = judge_probe(spec, result, settings, self.session)
                 if spec.daemon in stopped and result.seconds is None:
                     self.details.extend(f"{finding.message} ({spec.daemon} not running, "
@@ -353,22 +337,48 @@ class Ports(Aspect):
         yield from finding_metrics(self.name, measured + findings)
         yield headline(self.name, self._headline(specs, answering))
 
-    def _probe(self, specs: list[PortSpec]) -> Iterator[ProbeResult]:
+    def _withheld(self, report: ListeningReport) -> dict[int, str]:
+        """Ports whose holder this run named foreign: the partner password never goes there.
+        A holder that could not be seen is said so; its session still starts."""
+        for port in report.unverified:
+            self.details.append(f"port {port}: holder not verified (run as root to see it): "
+                                "the session was started without knowing who holds the port")
+        return report.foreign
+
+    def _probe(self, specs: list[PortSpec],
+               withheld: Mapping[int, str] | None = None) -> Iterator[ProbeResult]:
         from datetime import datetime, timezone
 
-        from os4xmon.wire.probe import probe  # sockets and TLS only for runs that probe
+        # sockets and TLS only for runs that probe
+        from os4xmon.wire.probe import ProbeResult, probe, probe_address
 
         now = datetime.now(timezone.utc)
         for index, spec in enumerate(specs):
             budget = execution.share(len(specs) - index)  # a silent port cannot starve the next
             budget = budget if budget != float("inf") else self.settings.timeout
+            if spec.daemon in self.elsewhere:  # its port is not reachable from this namespace
+                self.details.append(f"port {spec.port}: not probed ({spec.daemon} runs in "
+                                    "another network namespace)")
+                yield ProbeResult(spec.port)
+                continue
+            foreign = (withheld or {}).get(spec.port)
+            session = self.session and foreign is None
+            if foreign is not None:
+                self.details.append(
+                    f"port {spec.port}: no session started ({foreign}, not {spec.daemon}): "
+                    f"the partner password goes only to {spec.daemon}")
             waiting = "the TLS handshake and " if spec.tls else ""
-            waiting += "the session start" if self.session else "the ready message"
+            waiting += "the session start" if session else "the ready message"
+            target = probe_address(self.settings.host, self.bound.get(spec.port, []))
+            if target != self.settings.host:
+                self.details.append(f"port {spec.port} listens on {printable(target, 60)} only "
+                                    f"(not on {printable(self.settings.host, 60)}): probed there")
             with execution.phase(f"waiting for {waiting} on port {spec.port}"):
-                result = probe(self.settings.host, spec.port, budget, tls=spec.tls,
+                result = probe(target, spec.port, budget, tls=spec.tls,
                                ca_file=self.settings.tls_ca, now=now,
-                               odette_id=self.settings.odette_id,
-                               odette_password=self.settings.odette_password or "",
+                               odette_id=self.settings.odette_id if session else None,
+                               odette_password=self.settings.odette_password or ""
+                               if session else "",
                                client_cert=self.client_cert)
             if result.seconds is not None:
                 self.details.append(f"port {spec.port}: ready message in "
@@ -486,3 +496,4 @@ def cert_advice(port: int, days: float, not_after: datetime | None) -> str:
 def build(settings: Settings, host: Host) -> list[nagiosplugin.Resource]:
     """The resource of the port check (its contexts are the shared ones)."""
     return [Ports(settings, host)]
+

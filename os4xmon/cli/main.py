@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
+from os4xmon.cli.options import DEFAULTS
 from os4xmon.cli.read_settings import UsageError, output_hint, parse, verbosity_hint
 from os4xmon.core import execution
 from os4xmon.core.text import printable
@@ -101,7 +102,32 @@ def locate(settings: Settings) -> Settings:
                          settings.verbose)
     if settings.user and local:
         _check_user(settings.user)
+    if local:
+        _check_installation_paths(settings)
     return settings.replaced(host_is_local=local)
+
+
+def _check_installation_paths(settings: Settings) -> None:
+    """A --bin-dir or --os4x-config given that does not exist here is a typo, not a missing
+    OS4X: every daemon would look "not running" (or another installation's)."""
+    import os
+    import stat
+
+    for flag, value, default, directory in (
+            ("--bin-dir", settings.bin_dir, DEFAULTS.bin_dir, True),
+            ("--os4x-config", settings.os4x_config, DEFAULTS.os4x_config, False)):
+        if value == default:
+            continue  # no OS4X here at all is the process check's CRITICAL
+        try:
+            is_directory = stat.S_ISDIR(os.stat(value).st_mode)
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            raise UsageError(f"{flag} {printable(value, 100)} does not exist on this host: "
+                             "give the path of the OS4X installation to check") from None
+        except OSError:
+            continue  # not visible to this user: the checks say what they cannot verify
+        if is_directory != directory:
+            kind = "a directory" if directory else "a file"
+            raise UsageError(f"{flag} {printable(value, 100)} is not {kind}")
 
 
 def _check_user(name: str) -> None:

@@ -127,8 +127,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--min-uptime",), "min_uptime", "WARNING when the os4xrd master started less than "
            "this ago (restart loops)", seconds, "SECONDS", "processes"),
     Option(("--bin-dir",), "bin_dir", "OS4X's binary directory: a process counts as a daemon "
-           "only if its executable lies here (or, where it cannot be read, if it runs as the "
-           "OS4X user) (default /opt/os4x/bin)", text_value, "DIR", "processes"),
+           "only if its executable is a file here (device and inode, symlinks followed), run "
+           "by the OS4X user (default /opt/os4x/bin)",
+           text_value, "DIR", "processes"),
     Option(("--os4x-config",), "os4x_config", "the installation to check: its daemons name "
            "this file with -C (none: /etc/os4x.conf); other installations are listed only "
            "(default /etc/os4x.conf)", text_value, "FILE", "processes"),

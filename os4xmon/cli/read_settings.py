@@ -100,8 +100,24 @@ def read_config(path: str) -> dict[str, str]:
         if "\n" in value:  # configparser joins an indented line to the key above it
             raise UsageError(f"--config {path}: a line after {key} is indented, so it would "
                              f"become part of {key}'s value: remove the indentation")
-        values[key] = value
+        values[key] = _without_comment(key, value, path)
     return values
+
+
+def _without_comment(key: str, value: str, path: str) -> str:
+    """The value without an inline comment (``bin-dir = /opt/os4x/bin   # where OS4X lives``):
+    configparser keeps it in the value. A ``#`` or ``;`` after a blank (or first) starts one,
+    as admins expect; in a password it may be part of it, so that value is refused instead,
+    without showing it."""
+    for index, char in enumerate(value):
+        if char in "#;" and (index == 0 or value[index - 1].isspace()):
+            if f"--{key}" in SECRET_FLAGS:
+                raise UsageError(f"--config {path}: {key} holds a blank followed by {char!r}: "
+                                 "an inline comment or part of the password? Put comments on "
+                                 f"lines of their own; a password like that goes into "
+                                 f"--{key}-file")
+            return value[:index].rstrip()
+    return value
 
 
 def read_password_file(path: str, flag: str = "--db-password-file") -> str:
@@ -274,7 +290,36 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(name) and _missing(values[name]):
             raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
                              "does not exist")
+    key = values.get("tls_key") or values.get("tls_cert")
+    if key and _encrypted_key(key):
+        flag = "--tls-key" if values.get("tls_key") else "--tls-cert"
+        raise UsageError(f"{flag} {printable(key, 100)}: the key is encrypted; the plugin "
+                         "cannot type its pass phrase: give it a key without one (openssl pkey "
+                         "-in KEY -out PLAIN, mode 600)")
     _check_port_roles(values)
+
+
+ENCRYPTED_PEM = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+
+def _encrypted_key(path: str) -> bool:
+    """Whether the PEM file holds an encrypted private key (OpenSSL would ask for its pass
+    phrase on the terminal and wait until -t ran out); unreadable: left to the probe."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)  # a FIFO must not block: the alarm is not armed
+    except OSError:
+        return False
+    try:
+        head = os.read(descriptor, MAX_FILE_BYTES) \
+            if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return any(marker in head for marker in ENCRYPTED_PEM)
 
 
 def _missing(path: str) -> bool:

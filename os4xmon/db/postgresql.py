@@ -183,8 +183,10 @@ def _pg_arguments(params: ConnectParams, deadline: Deadline,
     milliseconds = max(int(deadline.left() * 1000), 1)
     kwargs: dict[str, Any] = {
         "dbname": params.name,
+        # standard_conforming_strings: the string syntax the SQL guard reads ('\' is a
+        # whole string); a per-database or per-role "off" would let a backslash hide a ;
         "options": f"-c statement_timeout={milliseconds} "
-                   "-c default_transaction_read_only=on",
+                   "-c default_transaction_read_only=on -c standard_conforming_strings=on",
         "application_name": "check_os4x",
         "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
         "keepalives_count": 2,

@@ -9,10 +9,14 @@ data-modifying CTE. The read-only transaction stays as the second wall, the moni
 
 Where a statement ends depends on the SQL dialect: MySQL escapes quotes with backslashes (unless
 ``NO_BACKSLASH_ESCAPES``), reads ``"..."`` as a string (unless ``ANSI_QUOTES``), ``#`` and
-``-- `` as comments and runs ``/*! ... */``; PostgreSQL nests ``/* */``, reads every ``--`` as a
-comment, has ``$tag$...$tag$`` and ``E'...'``. The text is therefore scanned once per dialect,
-and must be safe in every one of them: a trick that hides a ``;`` from one reading is seen by
-another. Pure: no I/O, no driver.
+``--`` followed by a blank or control character (DEL too) as comments, ends them at a line feed
+only, and runs ``/*! ... */``; PostgreSQL nests ``/* */``, reads every ``--`` as a comment up to a
+line feed or a carriage return, has ``$tag$...$tag$`` and ``E'...'``, and reads ``'\'`` as an
+escaped quote where ``standard_conforming_strings`` is off (a per-database or per-role setting).
+Each of these was measured character by character (U+0000 to U+00FF) against the real servers
+(``tests/test_sqlguard_servers.py``). The text is therefore scanned once per dialect, and must be
+safe in every one of them: a trick that hides a ``;`` from one reading is seen by another.
+Pure: no I/O, no driver.
 """
 
 from __future__ import annotations
@@ -76,7 +80,14 @@ DIALECTS = (
              postgres=False),
     _Dialect("MySQL (ANSI)", backslash=False, double_quote_is_string=False, postgres=False),
     _Dialect("PostgreSQL", backslash=False, double_quote_is_string=False, postgres=True),
+    _Dialect("PostgreSQL (standard_conforming_strings off)", backslash=True,
+             double_quote_is_string=False, postgres=True),
 )
+MYSQL_COMMENT_AFTER_DASHES = frozenset(chr(code) for code in range(1, 33)) | {"\x7f"}
+"""What makes ``--`` a comment for MariaDB/MySQL (its lexer: ``my_isspace || my_iscntrl``):
+blanks, control characters and DEL; measured on the real server, U+0080 and above are not."""
+LINE_ENDS = {True: "\n\r", False: "\n"}
+"""What ends a line comment: PostgreSQL's lexer stops at \n or \r, MySQL's at \n only."""
 
 
 class _Refused(ValueError):
@@ -117,12 +128,20 @@ def _comment_end(sql: str, start: int, nested: bool) -> int:
 
 def _line_comment(sql: str, index: int, dialect: _Dialect) -> bool:
     """A comment to the end of the line starts here: every -- in PostgreSQL; in MySQL a --
-    followed by a blank or control character (1--1 is arithmetic), and #."""
+    followed by a blank, a control character or DEL (1--1 is arithmetic), and #."""
     if not dialect.postgres and sql.startswith("#", index):
         return True
     if not sql.startswith("--", index):
         return False
-    return dialect.postgres or index + 2 == len(sql) or ord(sql[index + 2]) <= 32
+    return dialect.postgres or index + 2 == len(sql) \
+        or sql[index + 2] in MYSQL_COMMENT_AFTER_DASHES
+
+
+def _line_end(sql: str, index: int, dialect: _Dialect) -> int:
+    """Index after the character that ends the line comment starting at index."""
+    ends = [found for found in (sql.find(char, index) for char in LINE_ENDS[dialect.postgres])
+            if found >= 0]
+    return min(ends) + 1 if ends else len(sql)
 
 
 def _tokens(sql: str, dialect: _Dialect) -> list[Token]:
@@ -141,8 +160,7 @@ def _tokens(sql: str, dialect: _Dialect) -> list[Token]:
                 raise _Refused("an executable /*! ... */ comment")
             index = _comment_end(sql, index, dialect.postgres)
         elif _line_comment(sql, index, dialect):
-            end = sql.find("\n", index)
-            index = length if end < 0 else end + 1
+            index = _line_end(sql, index, dialect)
         elif char == "'":
             index = _quoted_end(sql, index, "'", dialect.backslash)
             tokens.append(("quoted", "'"))

@@ -15,7 +15,7 @@ from os4xmon.core.findings import STATES_BY_NAME, Finding, daemon_not_running
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import pid_list, pids_with_verb, printable
-from os4xmon.facts.identity import Identity, Installation, bin_dirs_of, classify
+from os4xmon.facts.identity import Identity, Installation, bin_dir_files, bin_dirs_of, classify
 from os4xmon.os4x import daemons
 from os4xmon.os4x.daemons import DEFAULT_BIN_DIR, DEFAULT_CONFIG
 from os4xmon.sources.proctable import ProcessInfo, ProcessTable
@@ -34,6 +34,7 @@ class Expectation:
     config: str = DEFAULT_CONFIG  # --os4x-config: the installation checked
     bin_dirs: tuple[str, ...] = (DEFAULT_BIN_DIR,)  # --bin-dir, then its real path
     replaced_state: str = "warning"  # --replaced-binary-state
+    files: tuple = ()  # the binary directory's files (identity.bin_dir_files); (): not read
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Expectation:
@@ -41,11 +42,11 @@ class Expectation:
                                             settings.enterprise, settings.require_debugd,
                                             settings.fetch_queue),
                    settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
-                   settings.replaced_binary_state)
+                   settings.replaced_binary_state, bin_dir_files(settings.bin_dir))
 
     @property
     def installation(self) -> Installation:
-        return Installation(self.config, self.bin_dirs, self.user)
+        return Installation(self.config, self.bin_dirs, self.user, self.files)
 
     def start_command(self, name: str) -> str:
         """How OS4X starts a daemon of this installation, as a shell line."""
@@ -310,6 +311,16 @@ def _judge_impostors(report: ProcessReport) -> None:
         identity = report.identities[process.pid]
         user = printable(process.username, 32) if process.username else "an unknown user"
         binary = printable(identity.binary, 120) if identity.binary else "unreadable"
+        if identity.wrong_user is not None:  # OS4X's binary, run by another user
+            report.findings.append(Finding(
+                Warn, f"{identity.daemon} pid {process.pid} runs as {user}, not "
+                f"{printable(identity.wrong_user, 32)}: not counted as {identity.daemon}",
+                f"stop pid {process.pid} (a daemon of OS4X runs as the OS4X user, as the "
+                f"master does; another user's copy may carry anything, LD_PRELOAD included) and "
+                f"start {identity.daemon} as {printable(identity.wrong_user, 32)} "
+                f"({report.expectation.start_command(identity.daemon or '')}); give --user "
+                "the site's OS4X user if it was changed on purpose"))
+            continue
         report.findings.append(Finding(
             Warn, f"{identity.daemon} pid {process.pid} is not OS4X's: {identity.reason}; "
             f"not counted as {identity.daemon}",
@@ -338,8 +349,18 @@ def _judge_binaries(report: ProcessReport, replaced_since: Mapping[str, float | 
                 continue  # a receiver restarts with its replaced master: said once, there
             report.replaced.append(process)
             binary = identity.binary or ""
+            since = {binary: identity.installed_since, **replaced_since} \
+                if identity.installed_since is not None else replaced_since
             message = (f"{name} pid {process.pid} runs an old binary: {printable(binary, 120)} "
-                       f"{_since(binary, replaced_since)}")
+                       f"{_since(binary, since)}")
+            if identity.installed is not None:  # updated by rename: the old file lives on
+                binary = identity.installed
+                moment = identity.installed_since
+                message = (f"{name} pid {process.pid} runs an old binary: "
+                           f"{printable(identity.binary or '', 120)}, no longer the file "
+                           f"{printable(binary, 120)} (renamed; "
+                           + (f"the new file is dated {when(moment)})" if moment is not None
+                              else "no file has that name now)"))
             advice = f"restart {name} so that it runs the installed {printable(binary, 120)}"
             if name == daemons.MASTER:
                 advice += " (its receivers restart with it)"

@@ -47,6 +47,8 @@ FAULTS = {
     "plain": "the TLS port speaks without TLS: the handshake fails",
     "foreign": "another program (nc) holds the port; the daemon does not listen",
     "child": "a child of the daemon holds the port, the daemon itself closed it (a lost socket)",
+    "inherited": "a forked worker and an event script (sleep) hold the listening socket too, "
+                 "beside the daemon (inherited, not lost)",
     "session-silent": "sends the ready message, then never answers the session start",
     "session-violation": "answers the session start with a command that breaks the protocol",
     "session-busy": "refuses every session start: ESID 08, resources not available",
@@ -76,6 +78,7 @@ class Config:
     partner_password: str = ""
     partner_password_file: str = ""  # where the password is: an exec'd daemon reads it there
     session_log: str = ""
+    listen_address: str = ""  # the receivers listen on this address only; "": on every one
 
 
 CONFIG = Config()
@@ -106,6 +109,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help=f"port of os4xdebugd on localhost (default {DEFAULT_DEBUGD_PORT})")
     parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
                         help="lifetime left of the TLS certificate (negative: expired)")
+    parser.add_argument("--listen-address", default="", metavar="ADDRESS",
+                        help="the receivers listen on this address only (default: every one)")
     parser.add_argument("--cert-starts-in", type=float, default=None, metavar="DAYS",
                         help="the TLS certificate is valid only from DAYS from now (not yet "
                         "valid; default: since 30 days before now)")
@@ -129,6 +134,7 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
                     daemons.CLIENTD: args.clientd_port, daemons.DEBUGD: args.debugd_port}
     CONFIG.faults = dict(args.port_fault)
     CONFIG.cert_days = args.cert_days
+    CONFIG.listen_address = args.listen_address
     CONFIG.partner = args.partner
     CONFIG.session_log = args.session_log
     if args.partner_password_file:
@@ -161,7 +167,7 @@ def child_state() -> dict[str, Any]:
             "workdir": CONFIG.workdir, "cert_file": CONFIG.cert_file,
             "key_file": CONFIG.key_file, "partner": CONFIG.partner,
             "partner_password_file": CONFIG.partner_password_file,
-            "session_log": CONFIG.session_log}
+            "session_log": CONFIG.session_log, "listen_address": CONFIG.listen_address}
 
 
 def restore(state: dict[str, Any]) -> None:
@@ -203,6 +209,10 @@ def _listen(port: int, local: bool) -> socket.socket:
     if local:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         address: tuple = ("127.0.0.1", port)
+    elif CONFIG.listen_address:  # one address only, as a receiver bound to the public IP
+        family = socket.AF_INET6 if ":" in CONFIG.listen_address else socket.AF_INET
+        server = socket.socket(family, socket.SOCK_STREAM)
+        address = (CONFIG.listen_address, port)
     else:
         try:
             server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -353,11 +363,21 @@ def serve(name: str, scenario: Scenario) -> None:
     except OSError as error:  # a second instance (--duplicate), or the port is taken
         sys.stderr.write(f"simulator: {name} cannot listen on {CONFIG.ports[name]}: {error}\n")
         tree.idle()
+    if fault == "inherited":  # a forked worker, and an event script it ran, keep the socket
+        tree.spawn(lambda: _inheriting_worker(server))
     if fault == "child":  # the socket lives on in a child only, as after a bad fork
         tree.spawn(lambda: _accept(server, None, tls, name))
         server.close()
         tree.idle()
     _accept(server, fault, tls, name)
+
+
+def _inheriting_worker(server: socket.socket) -> None:
+    """A session worker that holds the listening socket it was forked with and runs an event
+    script (sleep) that inherits it too; neither accepts."""
+    os.set_inheritable(server.fileno(), True)
+    tree.spawn(lambda: os.execvp("sleep", ["sleep", "100000"]))
+    tree.idle()
 
 
 def _accept(server: socket.socket, fault: str | None, tls: Any, name: str) -> None:

@@ -7,8 +7,11 @@ process holds a socket when one of its ``/proc/<pid>/fd`` entries links to
 ``socket:[<inode>]``. Only the inodes of the expected ports are looked for, and first only in
 the OS4X processes of the shared process table: on a healthy host that answers everything
 without reading the descriptors of thousands of other processes. Only sockets left without a
-holder make the scan visit every process (a foreign program on the port, or descriptors that
-an unprivileged user may not read). Elsewhere psutil gives one holder per socket.
+holder make the scan visit the other processes (a foreign program on the port, or descriptors
+that an unprivileged user may not read): those of the socket's owner (the kernel names its
+uid) first, and it stops once every socket has a holder, or at its deadline (1,500 processes
+with 2,000 descriptors each took 45 s to read in full). Elsewhere psutil gives one holder per
+socket.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
-from os4xmon.core.record import dataclass
+from os4xmon.core.record import dataclass, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -35,6 +38,7 @@ class Entry:
     address: str
     port: int
     inode: int
+    uid: int | None = field(default=None, compare=False)  # the socket's owner
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ def parse_proc_net_tcp(text: str, byteorder: str = sys.byteorder) -> list[Entry]
         if len(port) != 4 or not all(char in HEX_DIGITS for char in port):  # 0CE9: 3305
             continue
         try:
-            entries.append(Entry(_address(address, byteorder), int(port, 16), int(fields[9])))
+            entries.append(Entry(_address(address, byteorder), int(port, 16), int(fields[9]),
+                                 int(fields[7]) if fields[7].isdigit() else None))
         except ValueError:
             continue
     return entries
@@ -107,23 +112,55 @@ def _all_pids(proc: str) -> list[int]:
         return []
 
 
-def holders(inodes: set[int], first: Iterable[int], proc: str = PROC) -> dict[int, set[int]]:
-    """inode -> pids holding it: the ``first`` pids, then every process if some are unfound."""
-    found: dict[int, set[int]] = {}
+@dataclass
+class HolderSearch:
+    """The result of a holder search: inode -> pids, and whether the deadline cut it short."""
+
+    found: dict[int, set[int]] = field(default_factory=dict)
+    stopped: str = ""  # why the search ended before every socket had a holder
+
+
+def _owner_uid(pid: int, proc: str) -> int | None:
+    try:
+        return os.stat(f"{proc}/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def holders(inodes: set[int], first: Iterable[int], proc: str = PROC,
+            owners: Iterable[int] = (), deadline: float | None = None) -> HolderSearch:
+    """inode -> pids holding it: every ``first`` pid, then the other processes only while an
+    inode has no holder, those of the sockets' owners (``owners``: uids) first, until the
+    deadline (``time.monotonic()``)."""
+    import time
+
+    search = HolderSearch()
+    found = search.found
     visited = set()
-    for pid in first:
+
+    def visit(pid: int) -> None:
         visited.add(pid)
         for inode in _socket_inodes(pid, proc):
             if inode in inodes:
                 found.setdefault(inode, set()).add(pid)
-    if inodes - set(found):
-        for pid in _all_pids(proc):
-            if pid in visited:
-                continue
-            for inode in _socket_inodes(pid, proc):
-                if inode in inodes:
-                    found.setdefault(inode, set()).add(pid)
-    return found
+
+    for pid in first:
+        visit(pid)
+    if not inodes - set(found):
+        return search
+    uids = set(owners)
+    rest = [pid for pid in _all_pids(proc) if pid not in visited]
+    if uids:  # the socket's owner usually still holds it: look there first
+        rest.sort(key=lambda pid: _owner_uid(pid, proc) not in uids)
+    for count, pid in enumerate(rest):
+        if deadline is not None and time.monotonic() > deadline:
+            search.stopped = (f"the holder search stopped at its time limit after {count} of "
+                              f"{len(rest)} other processes")
+            break
+        visit(pid)
+        if not inodes - set(found):
+            break
+    return search
 
 
 NETLINK = "netlink (sock_diag)"
@@ -138,7 +175,7 @@ def _from_netlink(ports: set[int], timeout: float) -> tuple[list[Entry] | None, 
     from os4xmon.sources.netlink import NetlinkError, listening  # Linux only
 
     try:
-        return [Entry(found.address, found.port, found.inode)
+        return [Entry(found.address, found.port, found.inode, found.uid)
                 for found in listening(ports, timeout)], ""
     except NetlinkError as error:
         return None, str(error)
@@ -162,6 +199,9 @@ def read_listeners(ports: set[int], candidates: Iterable[int], proc: str = PROC,
                    timeout: float = 5.0) -> tuple[list[Listener], str]:
     """The listening sockets on the given ports, with their holders where they can be seen,
     and where they were read (netlink, else /proc/net, else psutil), for the long output."""
+    import time
+
+    started = time.monotonic()
     entries, refused = _from_netlink(ports, timeout) if proc == PROC else (None, "")
     source = NETLINK
     if entries is None:
@@ -170,8 +210,13 @@ def read_listeners(ports: set[int], candidates: Iterable[int], proc: str = PROC,
     if entries is None:
         return _read_listeners_portable(ports), PSUTIL
     inodes = {entry.inode for entry in entries if entry.inode}
-    found = holders(inodes, candidates, proc) if inodes else {}
-    return [Listener(entry.port, entry.address, tuple(sorted(found.get(entry.inode, ()))))
+    owners = {entry.uid for entry in entries if entry.uid is not None}
+    # half of the time at most: what is left is the probe's and the other aspects'
+    search = holders(inodes, candidates, proc, owners, started + timeout / 2) if inodes \
+        else HolderSearch()
+    if search.stopped:
+        source += f"; {search.stopped}"
+    return [Listener(entry.port, entry.address, tuple(sorted(search.found.get(entry.inode, ()))))
             for entry in entries], source
 
 

@@ -21,7 +21,7 @@ import os
 import struct
 import time
 
-from os4xmon.core.record import dataclass
+from os4xmon.core.record import dataclass, field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -71,6 +71,7 @@ class Socket:
     address: str
     port: int
     inode: int
+    uid: int | None = field(default=None, compare=False)  # the socket's owner
 
 
 def port_filter(ports: Iterable[int]) -> bytes:
@@ -141,10 +142,10 @@ def parse_reply(data: bytes, sequence: int) -> tuple[list[Socket], bool]:
         if len(body) < MESSAGE.size:
             raise NetlinkError(f"inet_diag_msg of {len(body)} bytes")
         family, state, *_, sport, _dport, source, _dest, _if, _cookie, _expires, _rq, _wq, \
-            _uid, inode = MESSAGE.unpack_from(body)
+            uid, inode = MESSAGE.unpack_from(body)
         if family not in (_socket.AF_INET, _socket.AF_INET6) or state != TCP_LISTEN:
             raise NetlinkError(f"a socket of family {family} in state {state} was not asked for")
-        sockets.append(Socket(_address(family, source), _socket.ntohs(sport), inode))
+        sockets.append(Socket(_address(family, source), _socket.ntohs(sport), inode, uid))
         offset += (length + 3) & ~3  # NLMSG_ALIGN
     return sockets, False
 

@@ -43,6 +43,10 @@ class ProcessInfo:
     zombie: bool = False
     state: str = "S"  # /proc/PID/stat's state letter: R, S, D, T (stopped), t (traced), Z...
     exe: str | None = None  # /proc/PID/exe's target, `` (deleted)`` kept; None: not readable
+    exe_id: tuple[int, int] | None = None  # the executable's device and inode, in any namespace
+    mnt_ns: str | None = None  # /proc/PID/ns/mnt ("mnt:[4026531841]"); None: not readable
+    net_ns: str | None = None  # /proc/PID/ns/net
+    user_ns: str | None = None  # /proc/PID/ns/user: another one is an unprivileged unshare -U
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class ProcessTable:
     unreadable: tuple[str, ...] = ()  # what could not be read, for the long output
     children_by_pid: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     hidden: str | None = None  # why other users' processes cannot be seen at all, if so
+    own_mnt_ns: str | None = None  # the plugin's own mount namespace; None: not known
+    own_net_ns: str | None = None  # the plugin's own network namespace
+    own_user_ns: str | None = None
 
     def children(self, pid: int) -> list[ProcessInfo]:
         return [self.processes[child] for child in self.children_by_pid.get(pid, ())
@@ -367,6 +374,11 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
         exe = None
         with contextlib.suppress(OSError):  # denied (another user's process), or a zombie
             exe = os.readlink(f"{base}/exe")
+        exe_id = None
+        with contextlib.suppress(OSError):  # the very file, whatever path its namespace shows
+            status = os.stat(f"{base}/exe")
+            exe_id = (status.st_dev, status.st_ino)
+        spaces = [_namespace(base, kind) for kind in ("mnt", "net", "user")]
         again = parse_stat(_read(f"{base}/stat", 4096))
     except (FileNotFoundError, ProcessLookupError):
         return None
@@ -378,7 +390,14 @@ def _details_linux(proc: str, pid: int, line: StatLine, clock: LinuxClock,
     return ProcessInfo(pid, line.ppid, line.comm, cmdline, username,
                        clock.epoch(line.start_ticks),
                        None if zombie else line.rss_pages * clock.page_size, zombie,
-                       again.state, exe)
+                       again.state, exe, exe_id, *spaces)
+
+
+def _namespace(base: str, kind: str) -> str | None:
+    try:
+        return os.readlink(f"{base}/ns/{kind}")
+    except OSError:  # denied (another user's process), or no namespaces here
+        return None
 
 
 def _details_psutil(pid: int, line: StatLine, unreadable: list[str]) -> ProcessInfo | None:
@@ -455,11 +474,14 @@ def read_process_table(proc: str = PROC) -> ProcessTable:
             hidden = (f"{proc}/PID/comm or stat of {len(denied)} processes cannot be read (pid "
                       f"{denied[0]}...): run the plugin as root (see the sudo rule)")
     return table_from(processes, taken_at, scanned=scanned, unreadable=unreadable,
-                      hidden=hidden)
+                      hidden=hidden, **({f"own_{kind}_ns": _namespace(f"{proc}/self", kind)
+                                         for kind in ("mnt", "net", "user")} if linux else {}))
 
 
 def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | None = None,
-               unreadable: Sequence[str] = (), hidden: str | None = None) -> ProcessTable:
+               unreadable: Sequence[str] = (), hidden: str | None = None, *,
+               own_mnt_ns: str | None = None, own_net_ns: str | None = None,
+               own_user_ns: str | None = None) -> ProcessTable:
     """The table of the given processes: what a real read returns, and what fixtures build."""
     children: dict[int, list[int]] = {}
     for info in processes:
@@ -471,4 +493,7 @@ def table_from(processes: list[ProcessInfo], taken_at: float, scanned: int | Non
         unreadable=tuple(unreadable),
         children_by_pid={pid: tuple(kids) for pid, kids in children.items()},
         hidden=hidden,
+        own_mnt_ns=own_mnt_ns,
+        own_net_ns=own_net_ns,
+        own_user_ns=own_user_ns,
     )

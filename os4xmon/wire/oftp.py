@@ -107,6 +107,7 @@ COMMAND_NOT_RECOGNISED = 1
 PROTOCOL_VIOLATION = 2
 INVALID_DATA = 6
 BUFFER_SIZE_ERROR = 7
+TIME_OUT = 9
 AUTHENTICATION_INCOMPATIBLE = 12
 
 
@@ -303,3 +304,12 @@ def masked(command: bytes, secret: str = "") -> bytes:
         command = command.replace(secret.encode("utf-8", "surrogateescape"), b"********")
     return command
 
+
+
+def blanked(command: bytes, secret: str) -> bytes:
+    """The command with every copy of our secret starred, at the same length (so that an
+    ESID's text length still holds): what the peer sends back never shows the password."""
+    if not secret:
+        return command
+    encoded = secret.encode("utf-8", "surrogateescape")
+    return command.replace(encoded, b"*" * len(encoded))

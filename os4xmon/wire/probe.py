@@ -25,7 +25,7 @@ from os4xmon.wire import oftp, x509
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any
+    from typing import Any, Sequence
 
 
 MIN_BUDGET = 0.05
@@ -55,6 +55,27 @@ def connect_host(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
+WILDCARDS = ("0.0.0.0", "::")  # noqa: S104 - addresses a listener may be bound to, compared
+
+
+def probe_address(host: str, addresses: Sequence[str]) -> str:
+    """Where to probe a port of this machine: --host, unless the receiver listens on one or
+    more particular addresses only (the public IP) and --host is an address that is none of
+    them; then the first of those (IPv4 first), so that the probe never reports a refusal of
+    its own making. A name is left as it is: its addresses are each tried.
+    """
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(connect_host(host))
+    except ValueError:
+        return host
+    if not addresses or connect_host(host) in addresses \
+            or any(bound in WILDCARDS for bound in addresses):
+        return host
+    return sorted(addresses, key=lambda bound: (":" in bound, bound))[0]
+
+
 def _wait(budget: float) -> str:
     return f"{budget:.1f}s"
 
@@ -69,8 +90,14 @@ def _tls_context(ca_file: str | None, client_cert: tuple[str, str] | None = None
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if client_cert:  # for servers that require one (--tls-cert, --tls-key)
-        context.load_cert_chain(client_cert[0], client_cert[1])
+        context.load_cert_chain(client_cert[0], client_cert[1], password=_no_pass_phrase)
     return context
+
+
+def _no_pass_phrase() -> bytes:
+    """OpenSSL asks for an encrypted key's pass phrase on the terminal, and waited there until
+    the alarm: the plugin has none to give."""
+    raise OSError("the key is encrypted (the plugin has no pass phrase to give)")
 
 
 TLS_ALERTS = {
@@ -242,6 +269,8 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
                f"{oftp.shown(oftp.masked(received, password))} ({why})"
 
     header, end = _receive(sock, oftp.HEADER_LENGTH, deadline)
+    if end == "timeout":  # silent, or cut short and silent: the session still ends with ESID 09
+        _end_session(sock, oftp.TIME_OUT, deadline)
     if not header:
         if end == "timeout":
             return f"no answer to the session start of partner {partner} within " \
@@ -262,6 +291,8 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
         return unexpected(header + more, f"the header announces {length} octets; an SSID or "
                           f"ESID has at most {oftp.MAX_ANSWER}", oftp.BUFFER_SIZE_ERROR)
     command, end = _receive(sock, length, deadline)
+    if end == "timeout":
+        _end_session(sock, oftp.TIME_OUT, deadline)
     if end:
         how = "then closed" if end == "closed" else f"then nothing within {_wait(budget)}"
         return f"answer to the session start on port {port} cut short: " \
@@ -269,6 +300,7 @@ def _session(sock: socket.socket, port: int, odette_id: str, password: str, *,
                f"octets, {how})"
     if command == ours:
         return unexpected(command, "our own SSID, echoed", oftp.PROTOCOL_VIOLATION)
+    command = oftp.blanked(command, password)  # an ESID text or SSID field that repeats it
     try:
         answer = oftp.parse_answer(command)
     except oftp.AnswerError as error:

@@ -1,8 +1,9 @@
-"""A TLS certificate's end of validity, read from its DER form: a pure parser.
+"""A TLS certificate's validity (its start and its end), read from its DER form: a pure parser.
 
 With an unverified chain ``ssl.getpeercert()`` returns nothing, and the binary form is all there
 is. Only the few ASN.1 elements on the way to the validity are read
-(Certificate > TBSCertificate > Validity > notAfter); anything malformed raises ValueError.
+(Certificate > TBSCertificate > Validity > notBefore, notAfter); anything malformed raises
+ValueError.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ SUMMARY_COLUMNS = 5
 ENTRY_FORM = "partner, state, age in seconds, send tries"
 SUMMARY_FORM = "partner, state, count, oldest age in seconds, most send tries"
 MAX_NUMBER_DIGITS = 30
-_NUMBER = re.compile(r"[+-]?[0-9]{1,30}(\.[0-9]{1,12})?")
+_NUMBER = re.compile(r"[+-]?[0-9]{1,400}(\.[0-9]{1,12})?")  # more than 30 digits: too large
 
 
 class RowError(ValueError):
@@ -86,11 +86,11 @@ def _number(value: Any, what: str) -> float:
         text = database_text(value).strip()
         if not _NUMBER.fullmatch(text):
             raise RowError(f"{what} '{printable(text, 30)}' is not a number")
-        number = float(text) if "." in text else int(text)
-    if isinstance(number, int) and number > 10**MAX_NUMBER_DIGITS:
-        raise RowError(f"{what} {printable(str(value), 30)} is too large")
+        number = float(text) if "." in text else int(text)  # 400 digits at most: _NUMBER
     if isinstance(number, float) and not math.isfinite(number):
         raise RowError(f"{what} {printable(str(value), 20)} is not a finite number")
+    if number > 10**MAX_NUMBER_DIGITS:  # huge integers, and Decimals and floats above 1e30
+        raise RowError(f"{what} {printable(str(value), 30)} is too large")
     if number < 0:
         raise RowError(f"{what} {printable(str(value), 30)} is negative")
     return number
