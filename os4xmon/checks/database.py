@@ -32,11 +32,11 @@ from os4xmon.core.findings import (
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, plural, printable
+from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import (
     BAD_RESULT,
     MAX_ROWS,
     QUERY_REFUSED,
-    ConnectParams,
     DatabaseError,
     Deadline,
     connect,
@@ -302,12 +302,6 @@ def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str
 # -- the aspect: I/O --
 
 
-def connect_params(settings: Settings) -> ConnectParams:
-    return ConnectParams(settings.db_type or "mysql", settings.db_name, settings.db_host,
-                         settings.db_port, settings.db_socket, settings.db_user,
-                         settings.db_password, settings.db_ssl, settings.db_ssl_ca)
-
-
 def budget(settings: Settings) -> float:
     """Seconds the database may take: its share of what -t has left (execution.share), half of
     it when the queue, ports or ISDN still have to be checked after the database."""
@@ -456,33 +450,6 @@ def read_configuration(settings: Settings) -> Configured:
     return Configured(configured.ports, tuple(scrub(note, settings.db_password)
                                               for note in configured.notes),
                       configured.stop_requests, table)
-
-
-def error_advice(kind: str, option: str) -> str:
-    """The admin's next step when the database itself failed, by kind of failure."""
-    return {
-        "database unreachable": "check that the database server runs and accepts connections "
-                                "from this host (--db-host, --db-port, --db-socket); OS4X "
-                                "needs it too",
-        "database login refused": "check --db-user and its password (--db-password-file, "
-                                  "OS4X_DB_PASSWORD or the --config file) and that the user "
-                                  "may log in from this host and read the tables (GRANT "
-                                  "SELECT)",
-        "database not found": "check --db-name against the database /etc/os4x.conf names",
-        "database table missing": f"check --db-prefix and the tables in {option} against "
-                                  "what --db-discover lists",
-        "database SQL error": f"run {option} by hand in the database client and fix it",
-        "database silent": "the server did not answer in time: look for locks or load there, "
-                           "or give the check more time (-t)",
-        "database query result unusable": f"fix {option} so that it returns what the check "
-                                          "expects (see --help)",
-        "database query refused": f"make {option} one SELECT (or WITH ... SELECT) that only "
-                                  "reads: no second statement, no INTO, no locking clause",
-        "database driver missing": "install the driver next to the plugin: python3-pymysql or "
-                                   "python3-psycopg2",
-        "database driver failed": "the server answered in a way the driver did not expect: "
-                                  "check --db-type and --db-port (is it the database server?)",
-    }.get(kind, "")
 
 
 class _NotConfigured(DatabaseError):

@@ -32,6 +32,7 @@ from os4xmon.core.findings import (
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import BAD_RESULT, MAX_ROWS, DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
 
@@ -442,8 +443,6 @@ class Queue(Aspect):
             try:
                 rows = self._read()
             except DatabaseError as error:
-                from os4xmon.checks.database import error_advice
-
                 state = STATES_BY_NAME[settings.db_error_state]
                 problem = Finding(state, self._say(f"send queue: {error}"),
                                   error_advice(error.kind, "--queue-query"))
@@ -468,8 +467,6 @@ class Queue(Aspect):
         return scrub(text, self.settings.db_password)
 
     def _read(self) -> Rows:
-        from os4xmon.checks.database import connect_params  # the database aspect's options
-
         params = connect_params(self.settings)
         deadline = Deadline(budget(self.settings))
         with execution.phase(f"waiting for the send queue ({params.where()})"):

@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 import shlex
 
-from os4xmon.checks.database import configuration_query, connect_params, parse_ports
+from os4xmon.checks.database import configuration_query, parse_ports
 from os4xmon.checks.sendqueue import discover_lines
 from os4xmon.core import execution
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import printable
+from os4xmon.db.access import connect_params
 from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.db.sqlguard import FORBIDDEN_WORDS, check_read_only
 

@@ -48,3 +48,34 @@ def decimal_number(text: str) -> float:
     if math.isnan(value) or value in (float("inf"), float("-inf")):
         raise ValueError(f"{text!r} is not a finite number")
     return value
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+"""The suffixes a duration may carry: seconds, minutes, hours, days."""
+
+MAX_DURATION = 100 * 365 * 86400.0
+"""A hundred years: longer than any silence or age an admin means; more is a typo."""
+
+
+def duration_seconds(text: str) -> float:
+    """A duration in seconds from ``90``, ``90s``, ``90m``, ``26h``, ``2d`` or ``1.5h``.
+
+    Plain seconds stay valid, so every option that took seconds takes this form too; the unit is
+    one lower-case letter right after the number (``M`` could be months, so it is refused)."""
+    stripped = text.strip(" \t\r\n")
+    unit = stripped[-1:] if stripped[-1:].isalpha() else ""
+    number = stripped[: len(stripped) - len(unit)] if unit else stripped
+    if unit and unit not in DURATION_UNITS:
+        raise ValueError(f"{text!r} is not a duration: the unit must be s, m, h or d")
+    if unit and number != number.strip(" \t"):
+        raise ValueError(f"{text!r} is not a duration: no space between number and unit")
+    try:
+        value = decimal_number(number) * DURATION_UNITS.get(unit, 1)
+    except ValueError as error:
+        if "negative" in str(error):
+            raise ValueError(f"{text!r} is negative") from None
+        raise ValueError(f"{text!r} is not a duration (seconds, or a number with s, m, h or "
+                         "d: 90m, 26h, 2d)") from None
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is more than a hundred years")
+    return value
