@@ -305,7 +305,8 @@ def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str
 def budget(settings: Settings) -> float:
     """Seconds the database may take: its share of what -t has left (execution.share), half of
     it when the queue, ports or ISDN still have to be checked after the database."""
-    later = any(aspect in settings.selected_checks for aspect in ("queue", "ports", "isdn"))
+    later = any(aspect in settings.selected_checks
+                for aspect in ("queue", "partners", "ports", "isdn"))
     share = execution.share(2 if later else 1)
     return max(share if share != float("inf") else settings.timeout, 0.05)
 

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         elif option.convert is None:
             group.add_argument(*option.flags, dest=option.dest, action="store_true",
                                help=option.help)
+        elif option.repeat:
+            group.add_argument(*option.flags, dest=option.dest, type=_converter(option),
+                               metavar=option.metavar, help=option.help, action="append")
         else:
             group.add_argument(*option.flags, dest=option.dest, type=_converter(option),
                                metavar=option.metavar, help=option.help)
@@ -91,4 +94,5 @@ def read_with_argparse(argv: Sequence[str]) -> dict[str, Any]:
     parsed, extras = build_parser().parse_known_args(list(argv))
     if extras:
         raise unrecognized(extras)
-    return vars(parsed)
+    return {dest: tuple(value) if isinstance(value, list) else value  # repeated options
+            for dest, value in vars(parsed).items()}

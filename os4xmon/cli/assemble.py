@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
         def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
             ...
 
-    from os4xmon.checks import database, isdn, ports, processes, sendqueue
+    from os4xmon.checks import database, isdn, partners, ports, processes, sendqueue
 
-    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, isdn, ports)
+    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, partners, isdn, ports)
     """mypy holds every aspect module against the protocol here (nothing runs this)."""
 
 
@@ -43,10 +43,11 @@ MODULES = {
     "database": "os4xmon.checks.database",
     "isdn": "os4xmon.checks.isdn",
     "queue": "os4xmon.checks.sendqueue",
+    "partners": "os4xmon.checks.partners",
 }
 """Aspect name -> module."""
 
-ORDER = ("processes", "database", "queue", "isdn", "ports")
+ORDER = ("processes", "database", "queue", "partners", "isdn", "ports")
 """The order the aspects run in, which is also the order of equally bad problems in the first
 line. No aspect needs another to have run (what they share, ``Host`` reads on first request);
 the order is about time: the database and capiinfo take a bounded share of ``-t``, the port

@@ -43,9 +43,11 @@ def read_command_line(argv: Sequence[str], options: Sequence[Option]) -> dict[st
         if text == "" or text.startswith("-"):
             return None
         try:
-            values[option.dest] = option.convert(text)
+            value = option.convert(text)
         except (ValueError, TypeError):
             return None  # argparse names the option and the reason
+        values[option.dest] = (*values.get(option.dest, ()), value) if option.repeat \
+            else value
     return values
 
 

@@ -21,8 +21,8 @@ from os4xmon.core.settings import (
     DEFAULT_TLS_PORT,
     Settings,
 )
-from os4xmon.core.text import printable
-from os4xmon.core.values import decimal_number, port_number, whole_number
+from os4xmon.core.text import perf_label, printable
+from os4xmon.core.values import decimal_number, duration_seconds, port_number, whole_number
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -57,6 +57,44 @@ def seconds(text: str) -> float:
         if math.isnan(value) or math.isinf(value):
             raise ValueError(f"{text!r} is not a finite number") from None
         raise ValueError(f"{text!r} is not a number of seconds (ASCII digits)") from None
+
+
+def duration(text: str) -> float:
+    """Seconds, or a number with s, m, h or d (``90m``, ``26h``, ``2d``): core.values."""
+    return duration_seconds(text)
+
+
+PARTNER_DIRECTIONS = {"in": "in", "receive": "in", "out": "out", "send": "out"}
+
+
+def partner(text: str) -> str:
+    """A partner's name as OS4X's logs show it (compared with the query's first column)."""
+    name = text.strip()
+    if not name or not name.isprintable():
+        raise ValueError(f"{printable(text, 40)!r} is not a partner name (printable, not empty)")
+    return name
+
+
+def partner_silence(text: str) -> tuple[str, str, float | None, float | None]:
+    """``PARTNER[/in|/out]=WARNING[,CRITICAL]`` -> (partner, "in", "out" or "", warning,
+    critical); either duration may be left empty (``P=,2d``: no warning)."""
+    target, equals, limits = text.rpartition("=")
+    if not equals or not target.strip():
+        raise ValueError(f"{printable(text, 60)!r} is not PARTNER[/in|/out]=WARNING[,CRITICAL]")
+    name, slash, direction = target.rpartition("/")
+    if slash and direction.strip().lower() in PARTNER_DIRECTIONS and name.strip():
+        way = PARTNER_DIRECTIONS[direction.strip().lower()]
+    else:
+        name, way = target, ""
+    warning_text, _, critical_text = limits.partition(",")
+    warning = duration(warning_text) if warning_text.strip() else None
+    critical = duration(critical_text) if critical_text.strip() else None
+    if warning is None and critical is None:
+        raise ValueError(f"{printable(text, 60)!r} gives no duration: "
+                         "PARTNER[/in|/out]=WARNING[,CRITICAL]")
+    if warning is not None and critical is not None and warning > critical:
+        raise ValueError(f"{printable(text, 60)!r}: the warning is above the critical duration")
+    return partner(name), way, warning, critical
 
 
 MAX_TIMEOUT = 86400.0
@@ -176,6 +214,7 @@ class Option:
     metavar: str | None = None
     group: str = "general"
     on_command_line: bool = True  # False: config file only (secrets)
+    repeat: bool = False  # may be given several times: a tuple of values (config file: blanks)
 
     @property
     def key(self) -> str:
@@ -206,11 +245,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--require-debugd",), "require_debugd", "os4xdebugd must run (only when support "
            "asks for it)", group="processes"),
     Option(("--action-age-warning",), "action_age_warning", "WARNING when an os4xsqd action "
-           "runs longer than this", seconds, "SECONDS", "processes"),
+           "runs longer than this", duration, "DURATION", "processes"),
     Option(("--action-age-critical",), "action_age_critical", "CRITICAL when an os4xsqd action "
-           "runs longer than this", seconds, "SECONDS", "processes"),
+           "runs longer than this", duration, "DURATION", "processes"),
     Option(("--min-uptime",), "min_uptime", "WARNING when the os4xrd master started less than "
-           "this ago (restart loops)", seconds, "SECONDS", "processes"),
+           "this ago (restart loops)", duration, "DURATION", "processes"),
     Option(("--bin-dir",), "bin_dir", "OS4X's binary directory: a process counts as a daemon "
            "only if its executable lies here (or, where it cannot be read, if it runs as the "
            "OS4X user) (default /opt/os4x/bin)", text_value, "DIR", "processes"),
@@ -296,10 +335,10 @@ OPTIONS: tuple[Option, ...] = (
            read_only_query, "SQL", "queue"),
     Option(("--queue-age-warning",), "queue_age_warning", "WARNING when an entry is new or "
            f"taken for more than this (default {DEFAULTS.queue_age_warning:g}): files not "
-           "leaving", seconds, "SECONDS", "queue"),
+           "leaving", duration, "DURATION", "queue"),
     Option(("--queue-age-critical",), "queue_age_critical", "CRITICAL when an entry is new or "
-           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", seconds,
-           "SECONDS", "queue"),
+           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", duration,
+           "DURATION", "queue"),
     Option(("--queue-tries-warning",), "queue_tries_warning", "WARNING when a pending entry has "
            f"more send tries than this (default {DEFAULTS.queue_tries_warning}): partner "
            "unreachable", whole_number, "N", "queue"),
@@ -311,10 +350,35 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--queue-length-critical",), "queue_length_critical", "CRITICAL when more entries "
            "than this are pending", whole_number, "N", "queue"),
     Option(("--ack-age-warning",), "ack_age_warning", "WARNING when an entry waits for the "
-           "partner's end-to-end response (EERP) longer than this", seconds, "SECONDS",
+           "partner's end-to-end response (EERP) longer than this", duration, "DURATION",
            "queue"),
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
-           "partner's EERP longer than this", seconds, "SECONDS", "queue"),
+           "partner's EERP longer than this", duration, "DURATION", "queue"),
+    # partners
+    Option(("--partner-query",), "partner_query", "SQL returning rows of (partner, direction "
+           "in or out, seconds since the last successful transfer or NULL, failed transfers "
+           "in the window[, last failure's reason]) from OS4X's send and receive logs; "
+           "{prefix} is replaced by --db-prefix; enables the partners check (uses the --db-* "
+           "options)", read_only_query, "SQL", "partners"),
+    Option(("--silence-warning",), "silence_warning", "WARNING when nothing was sent to or "
+           "received from a partner for longer than this, in either direction (default: "
+           "silence not judged)", duration, "DURATION", "partners"),
+    Option(("--silence-critical",), "silence_critical", "CRITICAL when a partner was silent "
+           "in a direction for longer than this (default: not judged)", duration, "DURATION",
+           "partners"),
+    Option(("--partner-silence",), "partner_silence", "one partner's own rhythm, "
+           "PARTNER[/in|/out]=WARNING[,CRITICAL] (durations), instead of --silence-warning "
+           "and --silence-critical for it (repeat the option)", partner_silence,
+           "PARTNER=W,C", "partners", repeat=True),
+    Option(("--failures-warning",), "failures_warning", "WARNING when a partner has more "
+           "failed transfers than this in the query's window, in one direction", whole_number,
+           "N", "partners"),
+    Option(("--failures-critical",), "failures_critical", "CRITICAL when a partner has more "
+           "failed transfers than this in the query's window, in one direction", whole_number,
+           "N", "partners"),
+    Option(("--partner",), "partner", "judge only this partner (repeat the option), with its "
+           "own perfdata; a partner the query does not return is UNKNOWN", partner, "NAME",
+           "partners", repeat=True),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
@@ -333,6 +397,7 @@ GROUP_TITLES = {
     "database": "database: PIDs saved by OS4X",
     "isdn": "isdn: CAPI controllers",
     "queue": "queue: the send queue (files leave for every partner)",
+    "partners": "partners: the transfer logs (files flow with every partner, both ways)",
 }
 
 
@@ -423,6 +488,8 @@ def exposed_secret(path: str, what: str) -> list[str]:
 
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
+        if option.repeat and option.convert is not None:  # several values, between blanks
+            return tuple(option.convert(word) for word in value.split())
         return boolean(value) if option.convert is None else option.convert(value)
     except ValueError as error:
         raise UsageError(f"--config {path}: {option.key}: {error}") from None
@@ -544,13 +611,16 @@ def _check_consistency(values: dict[str, Any]) -> None:
                       ("queue_age_warning", "queue_age_critical"),
                       ("queue_tries_warning", "queue_tries_critical"),
                       ("queue_length_warning", "queue_length_critical"),
-                      ("ack_age_warning", "ack_age_critical")):
+                      ("ack_age_warning", "ack_age_critical"),
+                      ("silence_warning", "silence_critical"),
+                      ("failures_warning", "failures_critical")):
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
     if values.get("queue_query") is not None and values.get("db_type") is None:
         raise UsageError("--queue-query needs --db-type (and the database's connection "
                          "options): the send queue is read from OS4X's database")
+    _check_partners(values)
     if values.get("cert_critical", DEFAULTS.cert_critical) \
             > values.get("cert_warning", DEFAULTS.cert_warning):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
@@ -570,6 +640,33 @@ def _check_consistency(values: dict[str, Any]) -> None:
             raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
                              "does not exist")
     _check_port_roles(values)
+
+
+def _check_partners(values: dict[str, Any]) -> None:
+    """The partner check judges only where a threshold applies: without any, it would say
+    OK for ever; and two partners must not write the same perfdata label."""
+    if values.get("partner_query") is None:
+        for name in ("partner", "partner_silence"):
+            if values.get(name):
+                raise UsageError(f"--{name.replace('_', '-')} needs --partner-query (the "
+                                 "partner check reads OS4X's send and receive logs)")
+        return
+    if values.get("db_type") is None:
+        raise UsageError("--partner-query needs --db-type (and the database's connection "
+                         "options): the transfer logs are read from OS4X's database")
+    if not any(values.get(name) for name in ("partner_silence",)) and all(
+            values.get(name) is None for name in ("silence_warning", "silence_critical",
+                                                  "failures_warning", "failures_critical")):
+        raise UsageError("--partner-query needs a threshold: --silence-warning, "
+                         "--silence-critical, --partner-silence, --failures-warning or "
+                         "--failures-critical (without one, nothing is judged)")
+    labels: dict[str, str] = {}
+    for name in values.get("partner") or ():
+        label = perf_label(name)
+        if label in labels and labels[label] != name:
+            raise UsageError(f"--partner {printable(labels[label], 40)} and --partner "
+                             f"{printable(name, 40)} give the same perfdata label {label}")
+        labels[label] = name
 
 
 def _missing(path: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from os4xmon.core.record import dataclass, field, fields
 
-ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue")
+ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue", "partners")
 """Every aspect the plugin can check, in the order --checks and its help list them (the order
 they run in is ``aspects.ORDER``)."""
 
@@ -96,6 +96,16 @@ class Settings:
     ack_age_warning: float | None = None
     ack_age_critical: float | None = None
 
+    # partners (thresholds: more than this alarms; None: not judged)
+    partner_query: str | None = None
+    silence_warning: float | None = None
+    silence_critical: float | None = None
+    partner_silence: tuple[tuple[str, str, float | None, float | None], ...] = ()
+    """(partner, "in", "out" or "" for both, warning, critical): one partner's own rhythm."""
+    failures_warning: int | None = None
+    failures_critical: int | None = None
+    partner: tuple[str, ...] = ()  # judge only these partners (one service per partner)
+
     # ISDN
     capi_file: str = "/proc/capi/controller"
     capiinfo: str | None = None
@@ -111,7 +121,9 @@ class Settings:
         if self.checks is not None:
             return self.checks
         if not self.local_host:  # processes and sockets of another host cannot be seen
-            return ("ports", "queue") if self.queue_configured else ("ports",)
+            return tuple(aspect for aspect, wanted in (
+                ("ports", True), ("queue", self.queue_configured),
+                ("partners", self.partners_configured)) if wanted)
         chosen = {"processes", "ports"}
         if self.isdn_controllers > 0:
             chosen.add("isdn")
@@ -119,6 +131,8 @@ class Settings:
             chosen.add("database")
         if self.queue_configured:
             chosen.add("queue")
+        if self.partners_configured:
+            chosen.add("partners")
         return tuple(aspect for aspect in ASPECTS if aspect in chosen)
 
     @property
@@ -128,6 +142,10 @@ class Settings:
     @property
     def queue_configured(self) -> bool:
         return self.queue_query is not None
+
+    @property
+    def partners_configured(self) -> bool:
+        return self.partner_query is not None
 
     @property
     def local_host(self) -> bool:

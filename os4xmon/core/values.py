@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from os4xmon.core.text import database_text, printable
+
 DECIMAL_CHARACTERS = frozenset("0123456789.eE+-")
 
 
@@ -79,3 +81,49 @@ def duration_seconds(text: str) -> float:
     if value > MAX_DURATION:
         raise ValueError(f"{text!r} is more than a hundred years")
     return value
+
+
+MAX_ROW_DIGITS = 30
+
+
+def _plain_decimal(text: str) -> bool:
+    """``[+-]digits[.digits]`` in ASCII, at most 30 digits before the point and 12 after."""
+    whole, point, fraction = text.lstrip("+-").partition(".")
+    if len(text) - len(text.lstrip("+-")) > 1:
+        return False
+    return (0 < len(whole) <= MAX_ROW_DIGITS and _ascii_digits(whole)
+            and (not point or (0 < len(fraction) <= 12 and _ascii_digits(fraction))))
+
+
+def row_number(value: object, what: str) -> float:
+    """A finite number that is not negative, from what a database driver returns for a column:
+    int, float, Decimal, an interval (``total_seconds``), or text/bytes of ASCII digits.
+
+    The value is hostile (the admin's query, or the database, may return anything): booleans,
+    NaN, infinity, exponents, non-ASCII digits and negative numbers are refused with a
+    ValueError whose message names ``what``."""
+    import decimal  # only the aspects that read rows pay for it; every run parses options
+
+    if isinstance(value, bool):
+        raise ValueError(f"{what} {value!r} is not a number")
+    number: float
+    if hasattr(value, "total_seconds"):  # an interval (PostgreSQL: now() - finished_at)
+        number = float(value.total_seconds())
+    elif isinstance(value, int):
+        if value > 10**MAX_ROW_DIGITS:
+            raise ValueError(f"{what} {printable(str(value), 30)} is too large")
+        number = value
+    elif isinstance(value, (float, decimal.Decimal)):
+        if isinstance(value, decimal.Decimal) and not value.is_finite():
+            raise ValueError(f"{what} {printable(str(value), 20)} is not a finite number")
+        number = float(value)
+    else:
+        text = database_text(value).strip()
+        if not _plain_decimal(text):
+            raise ValueError(f"{what} '{printable(text, 30)}' is not a number")
+        number = float(text) if "." in text else int(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} {printable(str(value), 20)} is not a finite number")
+    if number < 0:
+        raise ValueError(f"{what} {printable(str(value), 30)} is negative")
+    return number

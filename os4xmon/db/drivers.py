@@ -27,9 +27,18 @@ from os4xmon.core.text import duration, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any, Callable, List, Sequence, Tuple
+    from typing import Any, Callable, List, Protocol, Sequence, Tuple
 
     Rows = List[Tuple[Any, ...]]
+
+    class Folder(Protocol):
+        """What :meth:`Connection.fold` hands the rows to, one at a time as they arrive."""
+
+        def columns(self, width: int) -> None:
+            """The result's number of columns, before any row: raise to refuse the result."""
+
+        def add(self, row: Sequence[Any]) -> None:
+            """One row, folded into the caller's figures and then dropped."""
 
 
 
@@ -185,8 +194,19 @@ class Connection:
         """
         raise NotImplementedError
 
+    def fold(self, query: str, folder: Folder) -> int:
+        """Runs one query in a read-only transaction and hands each row to folder as it
+        arrives, with no row limit: the caller's memory grows with what it keeps (figures per
+        partner), not with the rows. Returns the rows read. A result that is not read to its
+        end (the deadline, or the folder refused it) drops the connection, which rolls back."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
+
+
+FOLD_BATCH = 500
+"""Rows fetched at once while folding: round trips stay few, memory stays a batch."""
 
 
 # -- MySQL / MariaDB through PyMySQL --
@@ -329,6 +349,62 @@ class MysqlConnection(Connection):
         except Exception as error:
             raise _unexpected(error, self.params, "querying") from None
         return results
+
+    def fold(self, query: str, folder: Folder) -> int:
+        if self._spent:
+            raise DatabaseError(BAD_RESULT, "the connection was closed after an unfinished "
+                                "result")
+        count = 0
+        try:
+            with self._conn.cursor() as cursor:
+                self._bound("setting the statement time limit")
+                self._server_limit(cursor)
+                self._bound("starting a read-only transaction")
+                cursor.execute("START TRANSACTION READ ONLY")
+            self._bound("running the query")
+            cursor = self._conn.cursor(self._unbuffered)
+            self._spent = True  # until the result is read to its end: never drain it
+            try:
+                cursor.execute(query)
+                folder.columns(len(cursor.description or ()))
+                while True:
+                    self._bound("reading the rows")
+                    batch = cursor.fetchmany(FOLD_BATCH)
+                    if not batch:
+                        break
+                    for row in batch:
+                        folder.add(row)
+                    count += len(batch)
+                self._spent = False
+            finally:
+                if self._spent:
+                    self._abandon(cursor)
+            cursor.close()
+            self._bound("ending the transaction")
+            self._conn.rollback()
+        except self._too_much as error:
+            self.close()
+            raise DatabaseError(BAD_RESULT, f"{error} for one query", self.params.where()) \
+                from None
+        except self._errors as error:
+            self.close()
+            raise _mysql_error(error, self.params, "querying", self.deadline) from None
+        except DatabaseError:
+            self.close()
+            raise  # already in words: the deadline ran out, or the folder refused the result
+        except Exception as error:
+            self.close()
+            raise _unexpected(error, self.params, "querying") from None
+        return count
+
+    def _abandon(self, cursor: Any) -> None:
+        """Leaves an unfinished result unread: its close() and __del__ would drain the rest
+        (millions of rows, or a silent server); the connection is dropped instead."""
+        result = getattr(cursor, "_result", None)
+        if result is not None:
+            result.unbuffered_active = False
+        cursor.connection = None
+        self.close()
 
     def _unbuffered_rows(self, query: str) -> tuple[int, Rows]:
         """The rows as they arrive (an unbuffered cursor), at most MAX_ROWS + 1: a query that
@@ -609,6 +685,33 @@ class PostgresConnection(Connection):
         except Exception as error:
             raise _unexpected(error, self.params, "querying") from None
         return results
+
+    def fold(self, query: str, folder: Folder) -> int:
+        count = 0
+        try:
+            self.deadline.left_or_fail("running the query")
+            with self._conn.cursor(name="check_os4x_fold") as cursor:
+                cursor.execute(PG_ROW_LIMIT.format(query=query, limit=PG_MAX_ROW))
+                width = 0
+                while True:
+                    self.deadline.left_or_fail("reading the rows")
+                    batch = cursor.fetchmany(FOLD_BATCH)
+                    if count == 0:  # a named cursor knows its columns after the first FETCH
+                        width = len(cursor.description or ())
+                        folder.columns(width)
+                    if not batch:
+                        break
+                    for row in batch:
+                        folder.add(row)
+                    count += len(batch)
+            self._conn.rollback()
+        except self._errors as error:
+            raise _pg_error(error, self.params, "querying", self.deadline) from None
+        except DatabaseError:
+            raise  # already in words: the deadline ran out, or the folder refused the result
+        except Exception as error:
+            raise _unexpected(error, self.params, "querying") from None
+        return count
 
     def _rows_in_batches(self, query: str, number: int) -> tuple[int, Rows]:
         """A server-side cursor (DECLARE ... CURSOR inside the read-only transaction) read in
