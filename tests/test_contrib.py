@@ -123,7 +123,7 @@ def sudoers_commands() -> list[str]:
 def test_sudoers_allows_exactly_one_command_per_aspect_and_no_wildcard():
     commands = sudoers_commands()
     assert commands == [f"{INSTALLED_PLUGIN} --config /etc/check_os4x/root.ini --checks {a}"
-                        for a in ("processes", "ports", "database", "isdn", "queue")]
+                        for a in ("processes", "ports", "database", "isdn", "queue", "partners")]
     assert sorted(a for a in ASPECTS) == sorted(c.split()[-1] for c in commands)
     for command in commands:
         assert not set("*?[]\\") & set(command), command

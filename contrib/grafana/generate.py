@@ -32,7 +32,7 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
      "each daemon must run exactly once: 0 is a stopped daemon, 2 a race"),
     ("Actions, zombies, replaced binaries", r"^(actions|zombies|replaced_binaries)$", "none",
      "os4xsqd's running actions; zombies and daemons running deleted binaries should be 0"),
-    ("Ages and uptime", r"(_age|_uptime)$", "s",
+    ("Ages and uptime", r"^(oldest_action_age|master_uptime|queue_oldest_age)$", "s",
      "a rising action or queue age is a hung send; a short uptime a restart loop"),
     ("Listening ports", r"_listening$", "none", "1 while the port listens"),
     ("Response and session times", r"(_response_time|_session_time)$", "s",
@@ -41,6 +41,13 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
     ("Database", r"^db_", "none", "saved PIDs, inconsistencies and the query time"),
     ("Send queue", r"^queue_(new|taken|waiting|blocked|max_tries)$", "none",
      "entries per state and the most send tries: a partner that cannot be reached"),
+    ("Partners", r"^partners(_silent|_failing)?$", "none",
+     "partners in the transfer logs, and how many are silent or failing"),
+    ("Partner silence", r"(^partner_silence_max|_in_age|_out_age)$", "s",
+     "the longest silence, and per partner (--partner) since the last receive (in) and send "
+     "(out): a rising line is a partner that stopped"),
+    ("Partner failures", r"_failures$", "none",
+     "failed transfers of one partner (--partner) in the query's window, both directions"),
     ("ISDN controllers", r"^capi_", "none", "CAPI controllers found and running, B channels"),
     ("Memory of all OS4X processes", r"^os4x_rss$", "bytes", "resident memory"),
 )

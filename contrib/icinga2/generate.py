@@ -81,6 +81,8 @@ def argument(option: Option, order: int) -> list[str]:
         lines.append(f"      set_if = {quote(macro)}")
     else:
         lines.append(f"      value = {quote(macro)}")
+    if option.repeat:  # an array variable: the option once per element
+        lines.append("      repeat_key = true")
     lines.append(f"      description = {quote(option.help)}")
     lines.append(f"      order = {order}")
     lines.append("    }")
@@ -115,7 +117,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks: processes, ports, database, isdn or queue"
+      description = "the one aspect this service checks: processes, ports, database, isdn, queue or partners"
       order = 2
     }
   }
@@ -176,6 +178,8 @@ def choices(option: Option) -> tuple[str, ...] | None:
 def datatype(option: Option) -> str:
     if option.convert is None:
         return DATATYPE + "Boolean"
+    if option.repeat:
+        return DATATYPE + "Array"
     if choices(option):
         return DATATYPE + "Datalist"
     if option.convert.__name__ in ("whole_number", "port_number"):
@@ -223,6 +227,8 @@ def basket() -> str:
         key = "set_if" if option.convert is None else "value"
         arguments[option.flags[-1]] = {key: f"${variable(option)}$", "order": str(order),
                                        "description": option.help}
+        if option.repeat:  # an array: the option once per element
+            arguments[option.flags[-1]]["repeat_key"] = True
 
     def field_refs(dests: list[str], required: tuple[str, ...] = ()) -> list[dict]:
         return [{"datafield_id": ids[dest], "is_required": "y" if dest in required else "n",
@@ -238,7 +244,8 @@ def basket() -> str:
     templates = {}
     for aspect in ASPECTS:
         mine = [option.dest for option in options if option.group in ("general", aspect)]
-        if aspect == "ports":  # the probe reads the database's ports when it has them
+        if aspect in ("ports", "partners"):  # the probe reads the database's ports when it
+            # has them; the partners read the transfer logs there
             mine += [option.dest for option in options if option.group == "database"]
         name = f"os4x-{aspect}"
         templates[name] = {

@@ -226,7 +226,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--checks",), "checks", "comma-separated aspects to check: "
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
-           "--queue-query is set)",
+           "--queue-query is set, plus partners when --partner-query is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),

@@ -67,7 +67,7 @@ def duration_seconds(text: str) -> float:
     stripped = text.strip(" \t\r\n")
     unit = stripped[-1:] if stripped[-1:].isalpha() else ""
     number = stripped[: len(stripped) - len(unit)] if unit else stripped
-    if unit and unit not in DURATION_UNITS:
+    if unit and unit not in DURATION_UNITS and number[-1:].isdigit():
         raise ValueError(f"{text!r} is not a duration: the unit must be s, m, h or d")
     if unit and number != number.strip(" \t"):
         raise ValueError(f"{text!r} is not a duration: no space between number and unit")
@@ -76,8 +76,8 @@ def duration_seconds(text: str) -> float:
     except ValueError as error:
         if "negative" in str(error):
             raise ValueError(f"{text!r} is negative") from None
-        raise ValueError(f"{text!r} is not a duration (seconds, or a number with s, m, h or "
-                         "d: 90m, 26h, 2d)") from None
+        raise ValueError(f"{text!r} is not a number of seconds, nor a duration such as "
+                         "90m, 26h or 2d (units s, m, h, d)") from None
     if value > MAX_DURATION:
         raise ValueError(f"{text!r} is more than a hundred years")
     return value
