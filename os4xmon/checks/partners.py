@@ -40,14 +40,14 @@ from os4xmon.core.findings import (
     range_above,
 )
 from os4xmon.core.settings import Settings
-from os4xmon.core.text import perf_label, plural
+from os4xmon.core.text import database_text, perf_label, plural, printable
 from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Iterator
+    from typing import Any, Iterator, Sequence
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -194,6 +194,47 @@ class Partners(Aspect):
             yield perfdata(f"{label}_failures", failures,
                            warning=range_above(settings.failures_warning),
                            critical=range_above(settings.failures_critical))
+
+
+# -- --db-discover: the tables a --partner-query maps --
+
+LOG_TABLE_WORDS = ("send", "receiv", "recv", "transfer", "partner", "incoming", "outgoing")
+MAX_DISCOVERED = 20
+
+
+def log_tables(columns: Sequence[Sequence[Any]], prefix: str) -> dict[str, list[tuple[str, str]]]:
+    """From information_schema rows of (table, column, type): the tables whose names suggest
+    a send log, a receive log or the partner list (not the send queue), with their columns."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    queue = f"{prefix}send_queue".lower()
+    for row in columns:
+        if len(row) < 3:
+            continue
+        table = database_text(row[0])
+        lowered = table.lower()
+        if lowered == queue or not any(word in lowered for word in LOG_TABLE_WORDS):
+            continue
+        if table not in tables and len(tables) >= MAX_DISCOVERED:
+            continue
+        tables.setdefault(table, []).append((database_text(row[1]), database_text(row[2])))
+    return tables
+
+
+def discover_lines(columns: Sequence[Sequence[Any]], prefix: str) -> list[str]:
+    """What --db-discover prints about the transfer logs: their columns, and where the worked
+    queries are."""
+    tables = log_tables(columns, prefix)
+    if not tables:
+        return ["transfer logs: no table whose name suggests a send log, receive log or "
+                "partner list; --partner-query must name the tables where OS4X logs its "
+                "transfers (docs/partners.md)"]
+    lines = ["transfer logs: tables for --partner-query (partner, direction, seconds since "
+             "the last success, failed transfers in the window[, reason]; worked queries in "
+             "docs/partners.md):"]
+    for table, mine in tables.items():
+        lines.append(f"  {printable(table, 64)}")
+        lines.extend(f"    {printable(column, 64)} {printable(kind, 32)}" for column, kind in mine)
+    return lines
 
 
 def _whole(seconds: float) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from os4xmon.checks import partners
 from os4xmon.checks.database import configuration_query, parse_ports
 from os4xmon.checks.sendqueue import discover_lines
 from os4xmon.core import execution
@@ -127,10 +128,12 @@ def grants(settings: Settings, tables: Sequence[str]) -> list[str]:
 
 def report(settings: Settings, tables: list[Table], all_tables: int,
            ports: dict[str, int], notes: list[str], *, queue_lines: Sequence[str] = (),
-           queue_table: str | None = None) -> list[str]:
+           queue_table: str | None = None, log_lines: Sequence[str] = (),
+           log_tables: Sequence[str] = ()) -> list[str]:
     """What --db-discover prints: pure, so it can be tested on fixture rows. ``queue_lines``
     describe the send queue's table, ``queue_table`` names it where it exists (the monitoring
-    user reads it for --queue-query)."""
+    user reads it for --queue-query); ``log_lines`` and ``log_tables`` the same for the
+    transfer logs (--partner-query)."""
     prefix = settings.db_prefix
     lines = [f"{all_tables} tables in database {printable(settings.db_name, 64)}; "
              f"{len(tables)} may hold PIDs or daemons (table or column names with pid, daemon, "
@@ -154,10 +157,13 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     lines.extend(queue_lines)
     if queue_table:
         readable.append(queue_table)
+    lines.extend(log_lines)
+    readable.extend(table for table in log_tables if printable(table, 64) == table)
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
     lines.append("a monitoring user that can read only these tables (as the database's admin):")
     lines.extend(f"  {line}" for line in grants(settings, readable))
-    if not [table for table in readable if table not in (f"{prefix}configuration", queue_table)]:
+    if not [table for table in readable
+            if table not in (f"{prefix}configuration", queue_table, *log_tables)]:
         lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
 
@@ -189,5 +195,7 @@ def discover(settings: Settings) -> NoReturn:
     present = next((str(row[0]) for row in columns
                     if str(row[0]).lower() == queue_table.lower()), None)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes,
-                   queue_lines=discover_lines(columns, settings.db_prefix), queue_table=present)
+                   queue_lines=discover_lines(columns, settings.db_prefix), queue_table=present,
+                   log_lines=partners.discover_lines(columns, settings.db_prefix),
+                   log_tables=list(partners.log_tables(columns, settings.db_prefix)))
     execution.emit([scrub(line, settings.db_password) for line in lines], 0)

@@ -25,16 +25,13 @@ PARTNER_TABLE, SEND_LOG, RECEIVE_LOG = "partner", "send_log", "receive_log"
 WINDOW = 86400
 """The worked query counts failures of the last day."""
 
-_REASON_MYSQL = ("SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN l.status <> 0 THEN l.reason END "
-                 "ORDER BY l.finished_at DESC SEPARATOR '\\n'), '\\n', 1)")
-_REASON_PG = ("(array_agg(l.reason ORDER BY l.finished_at DESC) FILTER (WHERE l.status <> 0))"
-              "[1]")
 PARTNER_QUERY = {
     "mysql": (
         "SELECT p.name, d.direction, "
         "TIMESTAMPDIFF(SECOND, MAX(CASE WHEN l.status = 0 THEN l.finished_at END), NOW()), "
         "COUNT(CASE WHEN l.status <> 0 AND l.finished_at > NOW() - INTERVAL 1 DAY "
-        f"THEN 1 END), {_REASON_MYSQL} "
+        "THEN 1 END), SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN l.status <> 0 THEN l.reason END "
+        "ORDER BY l.finished_at DESC SEPARATOR '\n'), '\n', 1) "
         "FROM {prefix}partner p "
         "CROSS JOIN (SELECT 'in' AS direction UNION ALL SELECT 'out') d "
         "LEFT JOIN (SELECT 'out' AS direction, partner, status, reason, finished_at "
@@ -46,7 +43,7 @@ PARTNER_QUERY = {
         "SELECT p.name, d.direction, "
         "EXTRACT(EPOCH FROM now() - MAX(l.finished_at) FILTER (WHERE l.status = 0)), "
         "COUNT(*) FILTER (WHERE l.status <> 0 AND l.finished_at > now() - interval '1 day'), "
-        f"{_REASON_PG} "
+        "(array_agg(l.reason ORDER BY l.finished_at DESC) FILTER (WHERE l.status <> 0))[1] "
         "FROM {prefix}partner p "
         "CROSS JOIN (VALUES ('in'), ('out')) AS d(direction) "
         "LEFT JOIN (SELECT 'out' AS direction, partner, status, reason, finished_at "
