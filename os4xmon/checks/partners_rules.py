@@ -141,10 +141,11 @@ class Tally:
     def add(self, row: Sequence[Any]) -> None:
         self.rows += 1
         shown = "?"
+        if self.wanted is not None and (
+                row[0] is None or partner_name(database_text(row[0])) not in self.wanted):
+            return
         try:
             shown = partner_of(row[0])
-            if self.wanted is not None and shown not in self.wanted:
-                return
             direction = direction_of(row[1])
             age = age_of(row[2])
             failures = failures_of(row[3])
