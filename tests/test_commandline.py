@@ -20,7 +20,8 @@ pytestmark = pytest.mark.unit
 FLAGS = sorted({flag for option in OPTIONS for flag in option.flags})
 VALUES = ["5", "0", "-1", "-5", "", "abc", "3305", "70000", "1e3", "nan", "mysql", "mariadb",
           "processes,ports", "processes,cpu", "os4x_", "x=y", "127.0.0.1", "www-data",
-          "O0013000000MON", "SELECT 1", "warning", "proc", "-", "--", "--probe", "-v"]
+          "O0013000000MON", "SELECT 1", "warning", "proc", "-", "--", "--probe", "-v",
+          "90m", "2d", "ODETTE-VW", "P/in=2h,1d", "P=,3d"]
 
 
 def by_argparse(argv: list[str]) -> dict[str, object] | None:
@@ -86,6 +87,9 @@ def test_whatever_is_accepted_is_read_as_argparse_reads_it(capsys, argv):
      "--min-uptime", "300", "--replaced-binary-state", "critical"],
     ["--queue-query", "SELECT partner, state, age, tries FROM {prefix}send_queue",
      "--db-type", "postgresql", "--queue-age-warning", "3600", "--verbose"],
+    ["--checks", "partners", "--db-type", "mysql", "--partner-query", "SELECT 1",
+     "--silence-warning", "26h", "--partner-silence", "A/in=2d,3d", "--partner-silence=B=1h",
+     "--partner", "A", "--partner", "B", "--failures-warning", "3"],
 ])
 def test_the_command_lines_admins_use_need_no_argparse(argv):
     quick = read_command_line(argv, OPTIONS)
