@@ -12,6 +12,6 @@ __version__ = "0.1.0"
 MINIMUM_PYTHON = (3, 8)
 
 if sys.version_info < MINIMUM_PYTHON:  # pragma: no cover - the entry tests fake the version
-    from os4xmon.pythonguard import refuse
+    from os4xmon.pythonguard import refuse  # only on a Python too old to run the rest
 
     refuse()

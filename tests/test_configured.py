@@ -85,7 +85,6 @@ def test_hostile_configuration_never_raises(raw):
 
 
 def test_host_reads_the_configuration_once_whoever_asks_first(monkeypatch):
-    from os4xmon.checks import database
     from os4xmon.core.settings import Settings
 
     calls = []
@@ -94,7 +93,7 @@ def test_host_reads_the_configuration_once_whoever_asks_first(monkeypatch):
         calls.append(1)
         return configuration.parse_configuration([("os4xclientd_port", "61000")], "t")
 
-    monkeypatch.setattr(database, "read_configuration", reader)
+    monkeypatch.setattr(configuration, "read_configuration", reader)
     assert Host().configured() == configuration.Configured()  # no database check: nothing read
     assert not calls
     settings = Settings(checks=("processes", "database"), db_type="mysql", pid_query="SELECT 1")

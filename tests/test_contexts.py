@@ -7,8 +7,9 @@ import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon.checks.ports import PortSpec, assess_listening, judge_probe
-from os4xmon.cli.options import parse
-from os4xmon.core.findings import PerfdataContext, perfdata, threshold_state
+from os4xmon.cli.configure import parse
+from os4xmon.core.findings import PerfdataContext, perfdata
+from os4xmon.core.thresholds import threshold_state
 from os4xmon.facts.host import Configured, Host
 from os4xmon.sources.proctable import ProcessInfo, table_from
 from os4xmon.wire.probe import ProbeResult
@@ -112,3 +113,17 @@ def test_configured_without_the_database_check_is_empty_and_offers_keep_the_firs
     offered.offer_configured(Configured({"tcp_port": 9999}))
     assert offered.configured().ports == {"tcp_port": 4305}
 
+
+
+def test_one_threshold_gives_the_verdict_and_the_perfdata_fields():
+    from os4xmon.core.thresholds import Threshold
+
+    age = Threshold.above(3600, 7200)
+    assert [age.state(value) for value in (3600, 3601, 7200, 7201)] == [Ok, Warn, Warn, Critical]
+    reading = age.perfdata("oldest_action_age", 10.0, "s").value
+    assert (reading.warning, reading.critical) == ("3600", "7200")
+    days = Threshold.below(30, 7)
+    assert [days.state(value) for value in (31, 30, 29, 7, 6.9)] == [Ok, Ok, Warn, Warn, Critical]
+    reading = days.perfdata("oftp2_cert_days", None).value
+    assert (reading.value, reading.warning, reading.critical) == (None, "30:", "7:")
+    assert Threshold.above(None).state(1e12) == Ok

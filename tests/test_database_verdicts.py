@@ -11,7 +11,9 @@ from os4xmon.checks import database
 from os4xmon.checks.database import Running, SavedPid, judge, parse_pid, parse_ports, parse_rows
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import printable
+from os4xmon.db import access
 from os4xmon.db.drivers import BAD_RESULT, ConnectParams, DatabaseError, one_line, scrub
+from os4xmon.facts.configuration import configuration_query
 
 pytestmark = pytest.mark.unit
 
@@ -275,13 +277,13 @@ def test_budget_leaves_a_margin_and_a_share_for_later_aspects(monkeypatch):
 
     monkeypatch.setattr(execution, "_deadline", [time.monotonic() + 10.0])
     alone = Settings(timeout=10, checks=("database",))
-    assert database.budget(alone) == pytest.approx(9.8, abs=0.05)
+    assert access.budget(alone) == pytest.approx(9.8, abs=0.05)
     with_ports = Settings(timeout=10, checks=("database", "ports"))
-    assert database.budget(with_ports) == pytest.approx(4.9, abs=0.05)
+    assert access.budget(with_ports) == pytest.approx(4.9, abs=0.05)
     monkeypatch.setattr(execution, "_deadline", [time.monotonic() - 1.0])
-    assert database.budget(Settings(timeout=0.1, checks=("database",))) == 0.05
+    assert access.budget(Settings(timeout=0.1, checks=("database",))) == 0.05
     monkeypatch.setattr(execution, "_deadline", [])  # outside a run: -t itself
-    assert database.budget(Settings(timeout=7, checks=("database",))) == 7
+    assert access.budget(Settings(timeout=7, checks=("database",))) == 7
 
 
 def test_prefix_is_replaced_everywhere_in_the_query():
@@ -289,7 +291,7 @@ def test_prefix_is_replaced_everywhere_in_the_query():
     assert database.pid_query(settings) == "SELECT d, p FROM x_a JOIN x_b"
     assert "FROM x_configuration WHERE name IN ('tcp_port', 'tcp_port_tls', " \
         "'os4xclientd_port', 'os4xrd_stop_req', 'os4xsqd_stop_req')" in \
-        database.configuration_query("x_")
+        configuration_query("x_")
 
 
 # -- --db-discover's report --
@@ -375,8 +377,8 @@ def test_every_database_finding_has_advice():
 
 
 def test_every_kind_of_database_failure_has_advice():
-    from os4xmon.checks.database import error_advice
     from os4xmon.db import drivers
+    from os4xmon.db.access import error_advice
 
     kinds = [value for name, value in vars(drivers).items()
              if name.isupper() and isinstance(value, str) and value.startswith("database ")]

@@ -444,7 +444,7 @@ def test_a_named_certificate_file_that_does_not_exist_is_a_usage_error(tmp_path,
 def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
     """300 zombie actions under a healthy os4xsqd (a 14 KB first line on 0.1.0): the status
     text stops near 300 characters, and every zombie is in the long output."""
-    from os4xmon.cli import options
+    from os4xmon.cli import configure as options
     from os4xmon.cli.assemble import build_check
     from os4xmon.facts.host import Host
     from os4xmon.sources.proctable import ProcessInfo, table_from

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import assert_status, run_plugin
 
-from os4xmon.cli.options import UsageError, parse
+from os4xmon.cli.configure import UsageError, parse
 
 pytestmark = pytest.mark.unit
 
@@ -130,3 +130,11 @@ def test_the_copy_deployable_script_runs_the_same_plugin(tmp_path):
                             capture_output=True, text=True, check=False, cwd=tmp_path)
     assert copied.returncode == direct.code == 3
     assert copied.stdout == direct.stdout
+
+
+def test_verbosity_counts_each_word_once():
+    from os4xmon.cli.configure import verbosity, verbosity_hint
+
+    assert [verbosity(word) for word in ("-v", "-vvv", "--verbose", "-vx", "-", "--v")] == \
+        [1, 3, 1, 0, 0, 0]
+    assert verbosity_hint(["-v", "--checks", "processes", "-vv"]) == 3

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_properties import assert_valid_output
 
-from os4xmon.checks import partners
-from os4xmon.cli import options
+from os4xmon.checks.partners import aspect as partners
+from os4xmon.cli import configure
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.core.statusline import MAX_SUMMARY
@@ -25,7 +25,7 @@ BASE = ["--checks", "partners", "--db-type", "mysql", "--partner-query", "SELECT
 
 def run(monkeypatch, capsys, rows, *args, width=4):
     """The check's output and exit code, its query answered with rows."""
-    settings_ = options.parse([*BASE, *args], environ={})
+    settings_ = configure.parse([*BASE, *args], environ={})
 
     def read(self, tally):
         if isinstance(rows, Exception):
@@ -187,8 +187,8 @@ VALUES = st.one_of(st.none(), st.integers(-5, 10**7), st.floats(allow_nan=True),
        st.sampled_from([[], ["-v"]]),
        st.sampled_from([[], ["--partner", "in"], ["--partner", "x", "--partner", "y"]]))
 def test_any_rows_give_one_valid_status_line(monkeypatch, capsys, rows, verbose, named):
-    code, output = run(monkeypatch, capsys, rows, "--silence-warning", "1h",
-                       "--failures-warning", "2", *verbose, *named, width=5)
+    _, output = run(monkeypatch, capsys, rows, "--silence-warning", "1h",
+                    "--failures-warning", "2", *verbose, *named, width=5)
     assert "internal error" not in output
     first = output.splitlines()[0]
     for label in ("partners", "partners_silent", "partners_failing", "partner_silence_max"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon.cli.options import UsageError, parse, partner_silence
-from os4xmon.core.values import duration_seconds
+from os4xmon.cli.configure import parse
+from os4xmon.cli.options import UsageError
+from os4xmon.core.values import duration_seconds, partner_silence
 
 pytestmark = pytest.mark.unit
 BASE = ["--db-type", "mysql", "--partner-query", "SELECT 1"]
@@ -23,7 +24,7 @@ def test_durations(text, seconds):
     ("-1", "negative"), ("-2h", "negative"), ("1x", "the unit must be s, m, h or d"),
     ("2M", "the unit must be s, m, h or d"), ("1 h", "no space"), ("h", "not a number"),
     ("", "not a number"), ("inf", "not a number"), ("1_0", "not a number"),
-    ("２h", "not a number"), ("40000d", "more than a hundred years")])
+    ("\uff12h", "not a number"), ("40000d", "more than a hundred years")])
 def test_bad_durations(text, said):
     with pytest.raises(ValueError, match=said):
         duration_seconds(text)

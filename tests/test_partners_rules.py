@@ -9,7 +9,7 @@ import decimal
 import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
-from os4xmon.checks.partners_rules import (
+from os4xmon.checks.partners.rules import (
     MAX_PARTNERS,
     Flow,
     Limits,

@@ -16,7 +16,7 @@ from os4xmon.checks.ports import (
     expected_ports,
     owners_from_table,
 )
-from os4xmon.cli.options import parse
+from os4xmon.cli.configure import parse
 from os4xmon.sources.ephemeral import EphemeralPorts
 from os4xmon.sources.ephemeral import parse as parse_ephemeral
 from os4xmon.sources.listening import Entry, Listener, parse_proc_net_tcp
@@ -236,7 +236,7 @@ def test_connect_host_strips_brackets(host, address):
 def test_thresholds_never_in_exponent_notation(value, text):
     from nagiosplugin.range import Range
 
-    from os4xmon.core.findings import plain_number, range_above, range_below
+    from os4xmon.core.thresholds import plain_number, range_above, range_below
 
     assert plain_number(value) == text
     Range(range_above(value))

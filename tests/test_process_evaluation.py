@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.checks.processes import Expectation, assess, long_output, timing_findings
+from os4xmon.checks.processes import Timing, long_output, timing_findings
+from os4xmon.core.thresholds import Threshold
+from os4xmon.facts.process_report import Expectation, assess
 from os4xmon.sources.proctable import ProcessInfo, ProcessTable, table_from
 
 pytestmark = pytest.mark.unit
@@ -15,6 +17,11 @@ pytestmark = pytest.mark.unit
 FIXTURES = Path(__file__).parent / "fixtures" / "ps"
 NOW = 1_800_000_000.0
 STANDARD = Expectation(("os4xrd", "os4xrd_tcpip", "os4xrd_tcpip_tls", "os4xsqd"))
+
+
+def timing(action_warning: float | None, action_critical: float | None,
+           min_uptime: float | None = None) -> Timing:
+    return Timing(Threshold.above(action_warning, action_critical), Threshold.below(min_uptime))
 
 
 def load_ps(name: str, as_root: bool = True) -> ProcessTable:
@@ -133,11 +140,11 @@ def test_hostile_titles_are_escaped_in_messages():
 
 def test_ages_against_thresholds_name_the_process():
     report = assess(load_ps("healthy.txt"), STANDARD)
-    assert timing_findings(report, 3600, 7200, 60) == []
-    assert [(f.state, f.message) for f in timing_findings(report, 30, 60, 7201)] == [
+    assert timing_findings(report, timing(3600, 7200, 60)) == []
+    assert [(f.state, f.message) for f in timing_findings(report, timing(30, 60, 7201))] == [
         (Warn, "os4xsqd action pid 3790 (os4xsqd) running for 40s: hung?"),
         (Warn, "os4xrd master pid 3771 started 2h 0m ago: restarting?")]
-    assert timing_findings(report, None, 10)[0].state == Critical
+    assert timing_findings(report, timing(None, 10))[0].state == Critical
 
 
 def test_nothing_running_has_no_age_and_no_timing_verdict():
@@ -145,7 +152,7 @@ def test_nothing_running_has_no_age_and_no_timing_verdict():
     report = assess(table_from([], NOW), STANDARD)
     assert report.measured_age(report.oldest_action) is None
     assert report.measured_age(report.master) is None
-    assert timing_findings(report, 0, 0, 1e9) == []
+    assert timing_findings(report, timing(0, 0, 1e9)) == []
 # -- whose processes (issues 11, 18, 12): identity, states, binaries, installations, advice --
 
 def with_processes(table: ProcessTable, *extra: ProcessInfo, drop: tuple[int, ...] = ()

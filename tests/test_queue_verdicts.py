@@ -14,7 +14,7 @@ from test_properties import assert_valid_output
 
 from os4xmon.checks import sendqueue
 from os4xmon.checks.sendqueue import Entry, Limits, judge, parse_rows, read_only_problem
-from os4xmon.cli import options
+from os4xmon.cli import configure as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.db.drivers import DatabaseError

@@ -53,7 +53,7 @@ def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     assert {"os4xmon.checks.processes", "os4xmon.checks.ports",
             "os4xmon.sources.netlink"} <= modules, modules
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
-                  "pymysql", "psycopg2", "argparse", "socket"):
+                  "pymysql", "psycopg2", "socket"):
         assert heavy not in modules, heavy
 
 

@@ -312,7 +312,7 @@ def test_an_echo_of_our_own_ssid_is_not_a_login():
 
 
 def test_vv_masks_the_password_wherever_it_appears(tmp_path):
-    from os4xmon.cli.options import parse
+    from os4xmon.cli.configure import parse
 
     settings = parse(["--odette-id", MONITOR, "--user", PASSWORD, "--odette-password-file",
                       secret_file(tmp_path / "pw", PASSWORD)], environ={})
@@ -326,7 +326,7 @@ def test_vv_masks_the_password_wherever_it_appears(tmp_path):
     ["--db-password-file=/nonexistent"],
 ])
 def test_the_password_file_options_are_not_mistaken_for_passwords(argv):
-    from os4xmon.cli.options import UsageError, parse
+    from os4xmon.cli.configure import UsageError, parse
 
     with pytest.raises(UsageError, match=r"cannot read --(odette|db)-password-file /nonexistent"):
         parse(["--odette-id", MONITOR, *argv], environ={"OS4X_ODETTE_PASSWORD": PASSWORD})

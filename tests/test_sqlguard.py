@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon.cli import options
+from os4xmon.cli import configure as options
 from os4xmon.db.sqlguard import check_read_only
 
 ACCEPTED = [

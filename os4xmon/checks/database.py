@@ -32,7 +32,7 @@ from os4xmon.core.findings import (
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, plural, printable
-from os4xmon.db.access import connect_params, error_advice
+from os4xmon.db.access import budget, connect_params, error_advice
 from os4xmon.db.drivers import (
     BAD_RESULT,
     MAX_ROWS,
@@ -43,9 +43,9 @@ from os4xmon.db.drivers import (
     scrub,
 )
 from os4xmon.facts.configuration import (
-    KEYS,
     PORT_KEYS,
     Configured,
+    configuration_on,
     describe,
     parse_configuration,
     stop_request_findings,
@@ -58,8 +58,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Iterator, Mapping, Sequence
 
-    from os4xmon.checks.processes import ProcessReport
     from os4xmon.db.drivers import Connection
+    from os4xmon.facts.process_report import ProcessReport
 
 
 MAX_FINDINGS = 10
@@ -302,30 +302,16 @@ def parse_ports(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], list[str
 # -- the aspect: I/O --
 
 
-def budget(settings: Settings) -> float:
-    """Seconds the database may take: its share of what -t has left (execution.share), half of
-    it when the queue, ports or ISDN still have to be checked after the database."""
-    later = any(aspect in settings.selected_checks
-                for aspect in ("queue", "partners", "ports", "isdn"))
-    share = execution.share(2 if later else 1)
-    return max(share if share != float("inf") else settings.timeout, 0.05)
-
-
 def pid_query(settings: Settings) -> str:
     """The --pid-query with its prefix, checked again (Settings can be built without the
     options): one read-only SELECT, or DatabaseError before any server sees it."""
-    from os4xmon.db.sqlguard import check_read_only
+    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
 
     query = (settings.pid_query or "").replace("{prefix}", settings.db_prefix)
     try:
         return check_read_only(query, "--pid-query")
     except ValueError as error:
         raise DatabaseError(QUERY_REFUSED, str(error)) from None
-
-
-def configuration_query(prefix: str) -> str:
-    keys = ", ".join(f"'{key}'" for key in KEYS)
-    return f"SELECT name, value FROM {prefix}configuration WHERE name IN ({keys})"  # noqa: S608
 
 
 class Database(Aspect):
@@ -419,38 +405,6 @@ class Database(Aspect):
         configured = self.host.configured()
         self.details.extend(describe(configured))
         return configured
-
-
-def configuration_on(connection: Connection, prefix: str) -> Configured:
-    """Ports and stop requests from <prefix>configuration; a failure here is only a note."""
-    table = f"{prefix}configuration"
-    try:
-        ((_, rows),) = connection.read_only([configuration_query(prefix)])
-    except DatabaseError as error:
-        return Configured(notes=(f"ports and stop requests not read from {table}: {error}",),
-                          table=table)
-    return parse_configuration(rows, table)
-
-
-def read_configuration(settings: Settings) -> Configured:
-    """<prefix>configuration on a connection of its own: for an aspect that asks before the
-    database check has run (the process check explaining a stopped daemon, the port check).
-    A failure is only a note (the database check reports the database)."""
-    table = f"{settings.db_prefix}configuration"
-    params = connect_params(settings)
-    with execution.phase(f"reading {table} ({params.where()})"):
-        try:
-            connection = connect(params, Deadline(budget(settings)))
-        except DatabaseError as error:
-            return Configured(notes=(scrub(f"ports and stop requests not read from {table}: "
-                                           f"{error}", settings.db_password),), table=table)
-        try:
-            configured = configuration_on(connection, settings.db_prefix)
-        finally:
-            connection.close()
-    return Configured(configured.ports, tuple(scrub(note, settings.db_password)
-                                              for note in configured.notes),
-                      configured.stop_requests, table)
 
 
 class _NotConfigured(DatabaseError):

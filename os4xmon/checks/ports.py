@@ -22,15 +22,7 @@ from nagiosplugin.state import Critical, Ok, Unknown
 
 from os4xmon.checks.base import Aspect
 from os4xmon.core import execution
-from os4xmon.core.findings import (
-    Finding,
-    finding_metrics,
-    headline,
-    perfdata,
-    range_above,
-    range_below,
-    threshold_state,
-)
+from os4xmon.core.findings import Finding, finding_metrics, headline, perfdata
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import (
     DEFAULT_CLIENTD_PORT,
@@ -40,6 +32,7 @@ from os4xmon.core.settings import (
     Settings,
 )
 from os4xmon.core.text import duration, plural, printable
+from os4xmon.core.thresholds import Threshold
 from os4xmon.facts.identity import Identity, classify, foreign_note, installation_of
 from os4xmon.os4x import daemons
 from os4xmon.sources.ephemeral import EphemeralPorts, read_ephemeral_ports
@@ -295,7 +288,7 @@ class Ports(Aspect):
         return {spec.daemon for spec in specs if self.host.reported_not_running(spec.daemon)}
 
     def _listening(self, specs: list[PortSpec]) -> ListeningReport:
-        from os4xmon.sources.listening import read_listeners
+        from os4xmon.sources.listening import read_listeners  # a remote --host reads none
 
         with execution.phase("reading the process table"):
             table = self.host.process_table()
@@ -346,21 +339,19 @@ class Ports(Aspect):
                 else:
                     findings.extend(judged.failures)
                 measured.extend(judged.thresholds)
+                limits = ProbeThresholds.from_settings(settings)
                 if self.session:
                     answering += judged.session_seconds is not None and not result.problem
                     yield perfdata(f"{spec.role}_response_time", judged.seconds, "s")
-                    yield perfdata(f"{spec.role}_session_time", judged.session_seconds, "s",
-                                   warning=range_above(settings.response_warning),
-                                   critical=range_above(settings.response_critical))
+                    yield limits.response.perfdata(f"{spec.role}_session_time",
+                                                   judged.session_seconds, "s")
                 else:
                     answering += result.seconds is not None
-                    yield perfdata(f"{spec.role}_response_time", judged.seconds, "s",
-                                   warning=range_above(settings.response_warning),
-                                   critical=range_above(settings.response_critical))
+                    yield limits.response.perfdata(f"{spec.role}_response_time", judged.seconds,
+                                                   "s")
                 if spec.tls:
-                    yield perfdata(f"{spec.role}_cert_days", judged.cert_days, minimum=None,
-                                   warning=range_below(settings.cert_warning),
-                                   critical=range_below(settings.cert_critical))
+                    yield limits.cert_days.perfdata(f"{spec.role}_cert_days", judged.cert_days,
+                                                    minimum=None)
         yield from finding_metrics(self.name, measured + findings)
         yield headline(self.name, self._headline(specs, answering))
 
@@ -399,6 +390,19 @@ class Ports(Aspect):
         return text + (f", {answering} {verb}" if self.probing else "")
 
 
+@dataclass(frozen=True)
+class ProbeThresholds:
+    """The probe's two thresholds, made once from the settings for verdict and perfdata."""
+
+    response: Threshold  # seconds to the ready message (with --odette-id: the session start)
+    cert_days: Threshold  # days of the TLS certificate left
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProbeThresholds:
+        return cls(Threshold.above(settings.response_warning, settings.response_critical),
+                   Threshold.below(settings.cert_warning, settings.cert_critical))
+
+
 @dataclass
 class ProbeVerdict:
     """One probe, judged: what failed, what broke a threshold, and the values for perfdata."""
@@ -425,10 +429,10 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
             spec, settings.host, result.problem)))
     elif result.unknown:
         verdict.failures.append(Finding(Unknown, result.unknown, UNJUDGED_ADVICE))
+    limits = ProbeThresholds.from_settings(settings)
     timed = verdict.session_seconds if session else verdict.seconds
     if timed is not None:
-        state = threshold_state(timed, range_above(settings.response_warning),
-                                range_above(settings.response_critical))
+        state = limits.response.state(timed)
         if state != Ok:
             what = "accepted the session in" if session else "answered in"
             verdict.thresholds.append(Finding(
@@ -437,8 +441,7 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 "the network between here and there"))
     if spec.tls and verdict.cert_days is not None:
         days = verdict.cert_days
-        state = threshold_state(days, range_below(settings.cert_warning),
-                                range_below(settings.cert_critical))
+        state = limits.cert_days.state(days)
         if state != Ok:
             verdict.thresholds.append(Finding(state, (
                 f"TLS certificate of port {spec.port} expired {-days:.0f} days ago" if days < 0

@@ -27,11 +27,11 @@ from os4xmon.core.findings import (
     finding_metrics,
     headline,
     perfdata,
-    range_above,
 )
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.core.thresholds import range_above
 from os4xmon.db.access import connect_params, error_advice
 from os4xmon.db.drivers import BAD_RESULT, MAX_ROWS, DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
@@ -383,7 +383,7 @@ def read_only_problem(sql: str) -> str | None:
     """Why a query option is not one plain read-only statement, or None when it is: the
     shared guard (os4xmon.db.sqlguard), as for --pid-query; the read-only transaction stays the
     second wall."""
-    from os4xmon.db.sqlguard import check_read_only
+    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
 
     try:
         check_read_only(sql, "--queue-query")

@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
         def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
             ...
 
-    from os4xmon.checks import database, isdn, partners, ports, processes, sendqueue
+    from os4xmon.checks import database, isdn, ports, processes, sendqueue
+    from os4xmon.checks.partners import aspect as partners
 
     CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, partners, isdn, ports)
     """mypy holds every aspect module against the protocol here (nothing runs this)."""
@@ -43,7 +44,7 @@ MODULES = {
     "database": "os4xmon.checks.database",
     "isdn": "os4xmon.checks.isdn",
     "queue": "os4xmon.checks.sendqueue",
-    "partners": "os4xmon.checks.partners",
+    "partners": "os4xmon.checks.partners.aspect",
 }
 """Aspect name -> module."""
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import shlex
 
-from os4xmon.checks import partners
-from os4xmon.checks.database import configuration_query, parse_ports
+from os4xmon.checks.database import parse_ports
+from os4xmon.checks.partners import aspect as partners
 from os4xmon.checks.sendqueue import discover_lines
 from os4xmon.core import execution
 from os4xmon.core.record import dataclass, field
@@ -26,6 +26,7 @@ from os4xmon.core.text import printable
 from os4xmon.db.access import connect_params
 from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
 from os4xmon.db.sqlguard import FORBIDDEN_WORDS, check_read_only
+from os4xmon.facts.configuration import configuration_query
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from os4xmon.cli.options import UsageError, parse, verbosity_hint
+from os4xmon.cli.configure import UsageError, parse, verbosity_hint
 from os4xmon.core import execution
 from os4xmon.core.text import printable
 
@@ -55,9 +55,10 @@ def _run(args: list[str], verbose: int) -> NoReturn:
         execution.fail(f"{error} (see check_os4x --help)", settings.verbose)
     try:
         if settings.db_discover:  # prints what may hold the PIDs, then exits
-            from os4xmon.cli.db_discover import discover
+            from os4xmon.cli.db_discover import discover  # only --db-discover needs it
 
             discover(settings)
+        # after the options: a usage error pays for no aspect, a run for the selected ones only
         from os4xmon.cli.assemble import build_check
         from os4xmon.facts.host import Host
 
@@ -78,7 +79,7 @@ def locate(settings: Settings) -> Settings:
     else:
         import socket
 
-        from os4xmon.core import netwait
+        from os4xmon.core import netwait  # sockets and DNS only for a --host to resolve
 
         try:
             with execution.phase(f"resolving --host {host}"):

@@ -50,36 +50,6 @@ def worst(states: list[ServiceState]) -> ServiceState:
     return min(states, key=STATE_ORDER.__getitem__) if states else Unknown
 
 
-def plain_number(value: float) -> str:
-    """A number as Nagios ranges accept it: 0.000001, never 1e-06 (which nagiosplugin rejects)."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
-
-
-def range_below(minimum: float | None) -> str | None:
-    """A Nagios range that alerts below minimum ("600:"), or None for no threshold."""
-    return None if minimum is None else f"{plain_number(minimum)}:"
-
-
-def range_above(maximum: float | None) -> str | None:
-    """A Nagios range that alerts above maximum ("3600", i.e. 0..3600), or None."""
-    return None if maximum is None else plain_number(maximum)
-
-
-def threshold_state(value: float, warning: RangeSpec = None,
-                    critical: RangeSpec = None) -> ServiceState:
-    """CRITICAL outside the critical range, else WARNING outside the warning range, else OK.
-
-    The pure half of nagiosplugin's ScalarContext: the aspect's verdict function calls it and
-    writes the message itself, naming the pid or port that ScalarContext could not know.
-    """
-    if critical is not None and not Range(critical).match(value):
-        return Critical
-    if warning is not None and not Range(warning).match(value):
-        return Warn
-    return Ok
-
-
 @dataclass(frozen=True)
 class Reading:
     """A perfdata value (None: could not be measured, written ``U``) and the Nagios ranges

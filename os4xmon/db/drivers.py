@@ -257,7 +257,7 @@ class MysqlConnection(Connection):
         try:
             import pymysql
 
-            from os4xmon.db import mysqlwire
+            from os4xmon.db import mysqlwire  # with PyMySQL, which it patches
         except ImportError as error:
             raise DatabaseError(DRIVER_MISSING, f"PyMySQL: {printable(str(error))}") from None
         self._errors: tuple[type[Exception], ...] = (pymysql.MySQLError, OSError)
@@ -552,7 +552,7 @@ def _addresses(host: str, seconds: float) -> list[str]:
     own syntax) or a name that does not resolve (libpq then says so)."""
     import socket
 
-    from os4xmon.core import netwait
+    from os4xmon.core import netwait  # sockets only once a connection is made
 
     if host.startswith("/") or "," in host:
         return []

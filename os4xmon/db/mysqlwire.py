@@ -74,7 +74,7 @@ def open_tcp(host: str, port: int, left: Callable[[], float]) -> socket.socket:
     """A TCP connection to host:port within what is left: the name resolved in a thread that
     cannot hang the plugin, and each of several addresses given an equal share of what is
     left, so a first address that swallows its SYNs does not use up the whole budget."""
-    from os4xmon.core import netwait
+    from os4xmon.core import netwait  # sockets only once a connection is made
 
     remaining = left()
     if remaining <= 0:

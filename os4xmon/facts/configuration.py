@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from nagiosplugin.state import Critical, Warn
 
+from os4xmon.core import execution
 from os4xmon.core.execution import CheckTimeout
 from os4xmon.core.findings import Finding
 from os4xmon.core.record import dataclass, field
+from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, pid_list, printable
 from os4xmon.core.values import port_number, whole_number
 from os4xmon.os4x import daemons
@@ -26,6 +28,8 @@ from os4xmon.os4x import daemons
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from typing import Any, Callable, Mapping, Sequence
+
+    from os4xmon.db.drivers import Connection
 
 
 PORT_KEYS = ("tcp_port", "tcp_port_tls", "os4xclientd_port")
@@ -169,3 +173,49 @@ def stop_request_findings(configured: Configured, instances: Mapping[str, Sequen
                 Critical, f"{daemon} not running: stop requested in {configured.where(key)}",
                 _restart_advice(daemon, key, configured)))
     return findings
+
+
+# -- reading the table: I/O --
+
+
+def configuration_query(prefix: str) -> str:
+    keys = ", ".join(f"'{key}'" for key in KEYS)
+    return f"SELECT name, value FROM {prefix}configuration WHERE name IN ({keys})"  # noqa: S608
+
+
+def configuration_on(connection: Connection, prefix: str) -> Configured:
+    """Ports and stop requests from <prefix>configuration; a failure here is only a note."""
+    from os4xmon.db.drivers import DatabaseError  # the drivers only for runs that read it
+
+    table = f"{prefix}configuration"
+    try:
+        ((_, rows),) = connection.read_only([configuration_query(prefix)])
+    except DatabaseError as error:
+        return Configured(notes=(f"ports and stop requests not read from {table}: {error}",),
+                          table=table)
+    return parse_configuration(rows, table)
+
+
+def read_configuration(settings: Settings) -> Configured:
+    """<prefix>configuration on a connection of its own: for an aspect that asks before the
+    database check has run (the process check explaining a stopped daemon, the port check).
+    A failure is only a note (the database check reports the database)."""
+    # the drivers only for runs that read the database
+    from os4xmon.db.access import budget, connect_params
+    from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
+
+    table = f"{settings.db_prefix}configuration"
+    params = connect_params(settings)
+    with execution.phase(f"reading {table} ({params.where()})"):
+        try:
+            connection = connect(params, Deadline(budget(settings)))
+        except DatabaseError as error:
+            return Configured(notes=(scrub(f"ports and stop requests not read from {table}: "
+                                           f"{error}", settings.db_password),), table=table)
+        try:
+            configured = configuration_on(connection, settings.db_prefix)
+        finally:
+            connection.close()
+    return Configured(configured.ports, tuple(scrub(note, settings.db_password)
+                                              for note in configured.notes),
+                      configured.stop_requests, table)

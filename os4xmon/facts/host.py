@@ -22,7 +22,7 @@ from os4xmon.sources.proctable import ProcessTable, read_process_table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from os4xmon.checks.processes import ProcessReport
+    from os4xmon.facts.process_report import ProcessReport
 
 
 class Host:
@@ -44,7 +44,8 @@ class Host:
     def process_report(self) -> ProcessReport:
         """The process check's verdicts on the snapshot, for the daemons the settings expect."""
         if self._report is None:
-            from os4xmon.checks.processes import Expectation, assess, replaced_files
+            # the process report only for runs whose aspects ask for it
+            from os4xmon.facts.process_report import Expectation, assess, replaced_files
 
             table = self.process_table()
             self._report = assess(table, Expectation.from_settings(self.settings),
@@ -65,7 +66,7 @@ class Host:
         if self._configured is None:
             settings = self.settings
             if "database" in settings.selected_checks and settings.pid_query:
-                from os4xmon.checks.database import read_configuration
+                from os4xmon.facts.configuration import read_configuration  # reads the database
 
                 self._configured = read_configuration(settings)
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 
 from os4xmon.core.record import dataclass, fields
+from os4xmon.core.text import printable
 from os4xmon.os4x import daemons
 
 TYPE_CHECKING = False
@@ -131,8 +132,6 @@ def _reference_users(table: ProcessTable, names: Mapping[int, str | None],
 
 def foreign_note(identity: Identity) -> str:
     """Why a process with a daemon's name is not this installation's daemon; "" if it is."""
-    from os4xmon.core.text import printable
-
     if identity.daemon is None:
         return ""
     if not identity.ours:
@@ -164,8 +163,6 @@ def classify(table: ProcessTable, installation: Installation) -> dict[int, Ident
 
 def _judge_binary(identity: Identity, process: ProcessInfo, installation: Installation,
                   user: str | None) -> Identity:
-    from os4xmon.core.text import printable
-
     if process.exe is not None:
         binary, replaced = daemons.strip_deleted(process.exe)
         if in_bin_dir(binary, installation.bin_dirs):

@@ -70,7 +70,7 @@ def replace(bin_dir: str, name: str) -> str:
 def child_environment() -> dict[str, str]:
     """What a copy of the interpreter outside its prefix needs to find the standard library and
     the packages this one uses (the copy has no venv beside it)."""
-    import os4xmon
+    import os4xmon  # where this package lies, for the copies' PYTHONPATH
 
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(os4xmon.__file__)))
     paths = [package_root] + [entry for entry in sys.path if entry and os.path.isdir(entry)]

@@ -30,8 +30,8 @@ import argparse
 import os
 from typing import Any, Iterator
 
-from os4xmon.cli.options import DEFAULTS, identifier
-from os4xmon.core.settings import DEFAULT_PORT, DEFAULT_TLS_PORT
+from os4xmon.core.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, Settings
+from os4xmon.core.values import identifier
 from os4xmon.os4x import daemons
 from os4xmon.simulator import transferlog
 from os4xmon.simulator.scenario import Scenario
@@ -102,8 +102,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db-user", default="root",
                        help="user that may create it (default root; password from "
                        "OS4X_DB_PASSWORD)")
-    group.add_argument("--db-prefix", type=identifier, default=DEFAULTS.db_prefix,
-                       help=f"table prefix (default {DEFAULTS.db_prefix})")
+    group.add_argument("--db-prefix", type=identifier, default=Settings().db_prefix,
+                       help=f"table prefix (default {Settings().db_prefix})")
     group.add_argument("--db-tcp-port", default=str(DEFAULT_PORT),
                        help="tcp_port saved in the configuration (text: may be garbage; "
                        f"default {DEFAULT_PORT})")

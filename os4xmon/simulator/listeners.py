@@ -377,13 +377,21 @@ def _foreign(port: int) -> None:
         connection.close()
 
 
-def _listening_ports() -> set[int]:
-    from os4xmon.sources.listening import parse_proc_net_tcp
+LISTEN = "0A"
+"""TCP_LISTEN in the st column of /proc/net/tcp."""
 
+
+def _listening_ports() -> set[int]:
+    """The ports this host listens on, from the kernel's own tables (the simulator trusts its
+    host; the plugin's hardened reader is for the plugin)."""
     found: set[int] = set()
     for table in ("tcp", "tcp6"):
         with contextlib.suppress(OSError), open(f"/proc/net/{table}", encoding="ascii") as f:
-            found.update(entry.port for entry in parse_proc_net_tcp(f.read()))
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 3 and fields[3] == LISTEN and ":" in fields[1]:
+                    with contextlib.suppress(ValueError):
+                        found.add(int(fields[1].rsplit(":", 1)[1], 16))
     return found
 
 

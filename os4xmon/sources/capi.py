@@ -84,7 +84,7 @@ def run_capiinfo(program: str, timeout: float, limit: int = MAX_BYTES) -> Capiin
     holding the pipes open (a wrapper script's ``sleep &``) does not make the plugin wait for
     an end of file that never comes; it is killed with capiinfo's process group.
     """
-    from os4xmon.core import execution
+    from os4xmon.core import execution  # signals and the deadline only when capiinfo runs
 
     started = time.monotonic()
     try:

@@ -135,7 +135,7 @@ def _from_netlink(ports: set[int], timeout: float) -> tuple[list[Entry] | None, 
     """The kernel's answer, or None and why it could not be had."""
     if not sys.platform.startswith("linux"):
         return None, "not Linux"
-    from os4xmon.sources.netlink import NetlinkError, listening
+    from os4xmon.sources.netlink import NetlinkError, listening  # Linux only
 
     try:
         return [Entry(found.address, found.port, found.inode)

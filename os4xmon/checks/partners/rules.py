@@ -4,7 +4,7 @@ The admin's ``--partner-query`` maps OS4X's send and receive logs to rows of (pa
 direction, seconds since the last successful transfer, failed transfers in the window[, the
 last failure's reason]). :class:`Tally` takes them one at a time (the driver's ``fold``), so
 that memory grows with the partners, never with the rows; :func:`judge` decides the verdicts.
-Nothing here does I/O: the aspect (partners.py) runs the query and writes the perfdata.
+Nothing here does I/O: the aspect (aspect.py) runs the query and writes the perfdata.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 from os4xmon.core.findings import STATE_ORDER, Finding
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.core.thresholds import Threshold
 from os4xmon.core.values import row_number
 from os4xmon.db.drivers import BAD_RESULT, DatabaseError
 
@@ -182,6 +183,11 @@ class Silence:
     def judged(self) -> bool:
         return self.warning is not None or self.critical is not None
 
+    @property
+    def threshold(self) -> Threshold:
+        """The one object that gives the verdict and the perfdata's warn/crit fields."""
+        return Threshold.above(self.warning, self.critical)
+
 
 @dataclass(frozen=True)
 class OwnSilence:
@@ -203,6 +209,7 @@ class Limits:
         self.own = {(partner_name(item.partner), item.direction): item.silence for item in own}
         self.failures_warning = failures_warning
         self.failures_critical = failures_critical
+        self.failures = Threshold.above(failures_warning, failures_critical)
 
     def silence_for(self, partner: str, direction: str) -> Silence:
         own = self.own.get((partner, direction)) or self.own.get((partner, None))
@@ -212,14 +219,14 @@ class Limits:
         return sorted({partner for partner, _ in self.own})
 
 
-def level(value: float, warning: float | None, critical: float | None
-          ) -> tuple[ServiceState, float | None]:
-    """The state of value against 'more than' thresholds, and the threshold it passed."""
-    if critical is not None and value > critical:
-        return Critical, critical
-    if warning is not None and value > warning:
-        return Warn, warning
-    return Ok, None
+def level(value: float, warning: float | None, critical: float | None,
+          threshold: Threshold | None = None) -> tuple[ServiceState, float | None]:
+    """The state of value against 'more than' thresholds (the Threshold that also writes the
+    perfdata's warn/crit fields), and the limit it passed, for the message."""
+    state = (threshold or Threshold.above(warning, critical)).state(value)
+    if state == Critical:
+        return state, critical
+    return state, (warning if state == Warn else None)
 
 
 def silence_level(age: float | None, silence: Silence) -> tuple[ServiceState, float | None]:
@@ -231,7 +238,7 @@ def silence_level(age: float | None, silence: Silence) -> tuple[ServiceState, fl
         if silence.warning is not None:
             return Warn, silence.warning
         return Ok, None
-    return level(age, silence.warning, silence.critical)
+    return level(age, silence.warning, silence.critical, silence.threshold)
 
 
 # -- the verdicts --
@@ -338,7 +345,8 @@ def judge(flows: Iterable[Flow], limits: Limits, named: Sequence[str] = ()) -> V
             worst = state
             ranked.append(((STATE_ORDER[state], 0, -longest, flow.partner, flow.direction),
                            _silence_finding(flow, state, limit)))
-        state, limit = level(flow.failures, limits.failures_warning, limits.failures_critical)
+        state, limit = level(flow.failures, limits.failures_warning, limits.failures_critical,
+                             limits.failures)
         if limit is not None:
             failing.add(flow.partner)
             worst = state if STATE_ORDER[state] < STATE_ORDER[worst] else worst

@@ -5,7 +5,7 @@ operations team gets is "no delivery schedule from partner X since this morning"
 every send and every receive in its database; the admin's ``--partner-query`` maps those logs
 (their layout changes between versions) to rows of (partner, direction, seconds since the last
 successful transfer, failed transfers in the window[, the last failure's reason]). The rows are
-folded as they arrive (partners_rules.Tally), judged by partners_rules.judge (pure), and this
+folded as they arrive (partners.rules.Tally), judged by partners.rules.judge (pure), and this
 module only runs the query (read-only, bounded by -t) and writes the perfdata.
 """
 
@@ -17,7 +17,7 @@ import nagiosplugin
 from nagiosplugin.state import Unknown
 
 from os4xmon.checks.base import Aspect
-from os4xmon.checks.partners_rules import (
+from os4xmon.checks.partners.rules import (
     DIRECTIONS,
     OPTION,
     Limits,
@@ -31,14 +31,7 @@ from os4xmon.checks.partners_rules import (
     problem_finding,
 )
 from os4xmon.core import execution
-from os4xmon.core.findings import (
-    STATES_BY_NAME,
-    Finding,
-    finding_metrics,
-    headline,
-    perfdata,
-    range_above,
-)
+from os4xmon.core.findings import STATES_BY_NAME, Finding, finding_metrics, headline, perfdata
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, perf_label, plural, printable
 from os4xmon.db.access import connect_params, error_advice
@@ -97,7 +90,7 @@ NOT_CONFIGURED_ADVICE = ("check_os4x --db-type ... --db-discover lists the log t
 
 
 class Partners(Aspect):
-    """Every partner and direction from the transfer logs, judged by partners_rules.judge."""
+    """Every partner and direction from the transfer logs, judged by partners.rules.judge."""
 
     name = "partners"
 
@@ -175,9 +168,7 @@ class Partners(Aspect):
         yield perfdata("partners_failing", verdict.failing if verdict else None)
         longest = None if verdict is None or verdict.silence_max is None \
             else _whole(verdict.silence_max)
-        yield perfdata("partner_silence_max", longest, "s",
-                       warning=range_above(settings.silence_warning),
-                       critical=range_above(settings.silence_critical))
+        yield self.limits.silence.threshold.perfdata("partner_silence_max", longest, "s")
         for name in settings.partner:
             partner = partner_name(name)
             label = perf_label(name)
@@ -188,12 +179,8 @@ class Partners(Aspect):
                 age = None if flow is None or flow.age is None else _whole(flow.age)
                 if flow is not None:
                     failures = (failures or 0) + flow.failures
-                yield perfdata(f"{label}_{direction}_age", age, "s",
-                               warning=range_above(silence.warning),
-                               critical=range_above(silence.critical))
-            yield perfdata(f"{label}_failures", failures,
-                           warning=range_above(settings.failures_warning),
-                           critical=range_above(settings.failures_critical))
+                yield silence.threshold.perfdata(f"{label}_{direction}_age", age, "s")
+            yield self.limits.failures.perfdata(f"{label}_failures", failures)
 
 
 # -- --db-discover: the tables a --partner-query maps --
