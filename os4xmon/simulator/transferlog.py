@@ -31,7 +31,7 @@ PARTNER_QUERY = {
         "TIMESTAMPDIFF(SECOND, MAX(CASE WHEN l.status = 0 THEN l.finished_at END), NOW()), "
         "COUNT(CASE WHEN l.status <> 0 AND l.finished_at > NOW() - INTERVAL 1 DAY "
         "THEN 1 END), SUBSTRING_INDEX(GROUP_CONCAT(CASE WHEN l.status <> 0 THEN l.reason END "
-        "ORDER BY l.finished_at DESC SEPARATOR '\n'), '\n', 1) "
+        "ORDER BY l.finished_at DESC SEPARATOR '\\n'), '\\n', 1) "
         "FROM {prefix}partner p "
         "CROSS JOIN (SELECT 'in' AS direction UNION ALL SELECT 'out') d "
         "LEFT JOIN (SELECT 'out' AS direction, partner, status, reason, finished_at "
