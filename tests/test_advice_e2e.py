@@ -110,3 +110,21 @@ def test_every_isdn_failure_has_advice():
              isdn.parse_controller_file(b"garbage\n", "/proc/capi/controller")]
     for listing in cases:
         assert listing.failure is not None and listing.failure.advice, listing
+
+
+def test_advice_names_the_binary_directory_and_configuration_checked(simulator, tmp_path):
+    """On a parallel installation, "start ..." names --bin-dir's program and -C FILE of
+    --os4x-config, never /opt/os4x/bin: the admin must not start the other installation."""
+    bin_dir, config = tmp_path / "os4x-b" / "bin", tmp_path / "os4x-b.conf"
+    bin_dir.mkdir(parents=True)
+    config.write_text("# the second installation's configuration\n")
+    simulator.start("--no-decoys", "--bin-dir", str(bin_dir), "--config", str(config),
+                    "--missing", "os4xsqd")
+    run = run_plugin("--checks", "processes", "--bin-dir", str(bin_dir), "--os4x-config",
+                     str(config), "-v")
+    assert_status(run, 2, "os4xsqd not running")
+    assert advice(run) == [
+        f"start it as OS4X does: {bin_dir}/os4xsqd -C {config}; if it refuses because another "
+        "daemon must be running, compare the PID saved in OS4X's database (--checks database) "
+        "and start it in forced mode once no instance runs"]
+    assert "/opt/os4x/bin" not in run.stdout

@@ -96,8 +96,8 @@ def test_read_controller_file(tmp_path):
     assert not directory.value.missing
 
 
-def test_no_timer_read_outside_runtime():
-    """One time budget: runtime.share() hands out the time; no aspect module reads a timer."""
+def test_no_timer_read_outside_execution():
+    """One time budget: execution.share() hands out the time; no aspect module reads a timer."""
     from pathlib import Path
 
     import os4xmon

@@ -8,10 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nagiosplugin.state import Critical, Warn
 
-from os4xmon.core.findings import Finding
+from os4xmon.core.findings import Finding, daemon_not_running
 from os4xmon.core.text import printable
 from os4xmon.facts import configuration
 from os4xmon.facts.host import Host
+
+pytestmark = pytest.mark.unit
 
 # -- stop requests --
 
@@ -44,9 +46,11 @@ def test_explain_not_running_asks_only_when_needed():
 
     plain = [Finding(Critical, "os4xsqd runs 2 times (pids 1, 2): race conditions")]
     assert configuration.explain_not_running(plain, lazy) == plain and not asked
-    findings = [Finding(Critical, "os4xrd not running"),
-                Finding(Critical, "os4xrd_tcpip not running"),
-                Finding(Critical, "os4xsqd not running", "start it")]
+    findings = [Finding(Critical, "os4xrd not running", subject=daemon_not_running("os4xrd")),
+                Finding(Critical, "os4xrd_tcpip not running",
+                        subject=daemon_not_running("os4xrd_tcpip")),
+                Finding(Critical, "os4xsqd not running", "start it",
+                        daemon_not_running("os4xsqd"))]
     explained = configuration.explain_not_running(findings, lazy)
     assert [f.message for f in explained] == [
         "os4xrd not running: stop requested in os4x_configuration (os4xrd_stop_req)",
@@ -55,6 +59,32 @@ def test_explain_not_running_asks_only_when_needed():
     assert explained[1].advice.endswith("start /opt/os4x/bin/os4xrd; if the stop is wanted "
                                         "(maintenance), schedule a downtime")
     assert explained[2].advice == "start it" and len(asked) == 1
+    assert [f.says_not_running() for f in explained] == ["os4xrd", "os4xrd_tcpip", "os4xsqd"]
+
+
+def test_what_a_finding_is_about_is_data_never_its_text():
+    def table():
+        return configuration.parse_configuration([("os4xrd_stop_req", "1")], "t")
+
+    worded = [Finding(Critical, "os4xrd not running")]  # the words alone mean nothing
+    assert configuration.explain_not_running(worded, table) == worded
+    (tagged,) = configuration.explain_not_running(
+        [Finding(Critical, "the master is gone", subject=daemon_not_running("os4xrd"))], table)
+    assert tagged.message == "the master is gone: stop requested in t (os4xrd_stop_req)"
+
+
+def test_advice_starts_the_installation_checked():
+    from os4xmon.os4x import daemons
+
+    start = daemons.start_commands("/srv/os4x/bin/", "/etc/os4x-b.conf")
+    (finding,) = configuration.explain_not_running(
+        [Finding(Critical, "os4xrd_tcpip not running",
+                 subject=daemon_not_running("os4xrd_tcpip"))],
+        lambda: configuration.parse_configuration([("os4xrd_stop_req", "1")], "t"), start)
+    assert "start /srv/os4x/bin/os4xrd -C /etc/os4x-b.conf;" in finding.advice
+    assert daemons.start_command("os4xsqd") == "/opt/os4x/bin/os4xsqd"
+    assert daemons.start_command("os4xsqd", "/opt/b", "/etc/my os4x.conf") == \
+        "/opt/b/os4xsqd -C '/etc/my os4x.conf'"
 
 
 def test_explain_without_database_changes_nothing():

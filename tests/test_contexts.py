@@ -7,7 +7,7 @@ import pytest
 from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon.checks.ports import PortSpec, assess_listening, judge_probe
-from os4xmon.cli.configure import parse
+from os4xmon.cli.read_settings import parse
 from os4xmon.core.findings import PerfdataContext, perfdata
 from os4xmon.core.thresholds import threshold_state
 from os4xmon.facts.host import Configured, Host

@@ -12,8 +12,8 @@ import pytest
 from deploy_helpers import CONTRIB, INSTALLED_PLUGIN, nrpe_commands
 from helpers import load_script
 
-from os4xmon.cli.configure import parse
 from os4xmon.cli.options import OPTIONS
+from os4xmon.cli.read_settings import parse
 from os4xmon.core.settings import ASPECTS
 
 pytestmark = pytest.mark.unit

@@ -337,7 +337,7 @@ def test_ports_reach_the_host_object(simulator, db):
     code = (
         "import sys\n"
         "from os4xmon.checks import database\n"
-        "from os4xmon.cli import configure as options\n"
+        "from os4xmon.cli import read_settings as options\n"
         "from os4xmon.facts.host import Host\n"
         "settings = options.parse(sys.argv[1:])\n"
         "host = Host(settings)\n"
@@ -356,7 +356,7 @@ def test_ports_do_not_depend_on_the_database_check_running_first(simulator, db):
     code = (
         "import sys\n"
         "from os4xmon.checks import database\n"
-        "from os4xmon.cli import configure as options\n"
+        "from os4xmon.cli import read_settings as options\n"
         "from os4xmon.facts.host import Host\n"
         "settings = options.parse(sys.argv[1:])\n"
         "first = Host(settings).configured()\n"

@@ -1,6 +1,6 @@
 """The database is read, never written, and never costs more than -t and a little memory:
 the installed plugin against the real MariaDB and PostgreSQL, and against fake servers on
-loopback that speak just enough protocol to misbehave (issue 11)."""
+loopback that speak just enough protocol to misbehave."""
 
 from __future__ import annotations
 

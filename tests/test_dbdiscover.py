@@ -31,6 +31,7 @@ def test_a_hostile_column_name_stays_a_name_in_the_shell(tmp_path, db_type):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.unit
 def test_quotes_inside_names_are_doubled():
     assert db_discover.quote_name("a`b", "mysql") == "`a``b`"
     assert db_discover.quote_name('a"b', "postgresql") == '"a""b"'
@@ -39,6 +40,7 @@ def test_quotes_inside_names_are_doubled():
     assert db_discover.quote_name("pid", "mysql") == "pid"
 
 
+@pytest.mark.unit
 def test_an_unprintable_name_gets_no_suggestion_and_is_shown_escaped():
     table = db_discover.Table("os4x_daemon_state", [("daemon", "varchar"),
                                                    ("pid\n$(reboot)", "int")])
@@ -48,6 +50,7 @@ def test_an_unprintable_name_gets_no_suggestion_and_is_shown_escaped():
     assert all("\n" not in line for line in lines)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("db_type", "expected"), [
     ("mysql", ["CREATE USER 'nagios'@'localhost' IDENTIFIED BY '...';",
                "GRANT SELECT ON os4x.os4x_daemon_state TO 'nagios'@'localhost';",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from os4xmon.db.drivers import scrub
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_short_password_is_never_starred_inside_words():

@@ -113,3 +113,31 @@ def test_one_story_for_the_config_files_owner_and_mode():
         for chown, chmod in re.findall(r"chown (\S+), chmod (\d+)", text):
             assert (chown, chmod) == ("nagios:nagios", "600"), name
     assert len(installs) >= 4, installs
+
+
+@pytest.mark.unit
+def test_every_test_a_doc_names_exists():
+    """A guarantee is only as good as its test: every `test_file.py::test_name` (and the
+    `::test_name` shorthand after it) in README.md and docs/ names a test that exists."""
+    import ast
+
+    tests = Path(__file__).parent
+    defined: dict[str, set[str]] = {}
+    for path in tests.glob("test_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined[path.name] = {node.name for node in ast.walk(tree)
+                              if isinstance(node, ast.FunctionDef) and node.name.startswith("test")}
+    missing = []
+    for doc in [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            current = None
+            for match in re.finditer(r"(test_\w+\.py)(?:::(test_\w+))?|::(test_\w+)", line):
+                file, name, shorthand = match.groups()
+                if file:
+                    current = file
+                    if file not in defined:
+                        missing.append(f"{doc.name}: {file}")
+                name = name or shorthand
+                if name and (current is None or name not in defined.get(current, set())):
+                    missing.append(f"{doc.name}: {current}::{name}")
+    assert missing == []

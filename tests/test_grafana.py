@@ -31,12 +31,14 @@ def families_of(label: str) -> list[str]:
     return [title for title, regex, _, _ in GRAFANA.FAMILIES if re.search(regex, label)]
 
 
+@pytest.mark.unit
 def test_committed_files_are_what_the_generator_writes():
     for path, text in GRAFANA.files().items():
         assert path.read_text() == text, \
             f"{path} is stale: python3 contrib/grafana/generate.py --write"
 
 
+@pytest.mark.unit
 def test_dashboard_panels_query_the_influxdb_writers_points():
     document = json.loads(GRAFANA.DASHBOARD.read_text())
     assert document["uid"] == "check-os4x"
@@ -86,6 +88,7 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
     assert not unplaced, f"labels in no panel or in several: {unplaced}"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("label", ["os4xfqd", "oftp_session_time", "oftp2_session_time"])
 def test_labels_of_options_the_run_above_leaves_out_have_a_panel_too(label):
     assert len(families_of(label)) == 1, families_of(label)

@@ -173,6 +173,7 @@ def test_aspects_after_a_timeout_are_not_started(capsys):
     assert "gone not checked: no time left within -t" in first
 
 
+@pytest.mark.unit
 def test_share_divides_what_is_left(monkeypatch):
     monkeypatch.setattr(execution, "_deadline", [time.monotonic() + 10.0])
     assert execution.share(1) == pytest.approx(9.8, abs=0.05)
@@ -293,17 +294,20 @@ def _run_with_stdout(stdout, close: bool = False) -> subprocess.CompletedProcess
                           preexec_fn=(lambda: os.close(1)) if close else None)
 
 
+@pytest.mark.unit
 def test_a_closed_stdout_ends_with_3_and_no_traceback():
     done = _run_with_stdout(None, close=True)
     assert (done.returncode, done.stderr) == (3, "")
 
 
+@pytest.mark.unit
 def test_a_full_stdout_ends_with_3_and_no_traceback():
     with open("/dev/full", "w") as full:
         done = _run_with_stdout(full)
     assert (done.returncode, done.stderr) == (3, "")
 
 
+@pytest.mark.unit
 def test_a_broken_pipe_ends_with_3_and_no_traceback():
     reader, writer = os.pipe()
     os.close(reader)
@@ -345,6 +349,7 @@ def test_capiinfo_that_answered_but_left_a_child_is_judged_on_its_answer(tmp_pat
 # -- the first line stays readable --
 
 
+@pytest.mark.unit
 def test_fit_counts_what_does_not_fit():
     from os4xmon.core.statusline import fit
 
@@ -389,6 +394,7 @@ def run_without_proc_net(*, netlink: bool) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.unit
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a private /proc mount")
 def test_without_proc_net_the_port_check_asks_the_kernel():
     """/proc mounted with subset=pid has no /proc/net; netlink does not need it, so the port
@@ -401,6 +407,7 @@ def test_without_proc_net_the_port_check_asks_the_kernel():
     assert "Traceback" not in done.stdout + done.stderr
 
 
+@pytest.mark.unit
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a private /proc mount")
 def test_without_proc_net_and_netlink_the_port_check_is_unknown_not_a_crash():
     """Neither netlink nor /proc/net: the sockets cannot be seen, which is UNKNOWN naming the
@@ -444,7 +451,7 @@ def test_a_named_certificate_file_that_does_not_exist_is_a_usage_error(tmp_path,
 def test_three_hundred_zombies_keep_the_first_line_readable(capsys):
     """300 zombie actions under a healthy os4xsqd (a 14 KB first line on 0.1.0): the status
     text stops near 300 characters, and every zombie is in the long output."""
-    from os4xmon.cli import configure as options
+    from os4xmon.cli import read_settings as options
     from os4xmon.cli.assemble import build_check
     from os4xmon.facts.host import Host
     from os4xmon.sources.proctable import ProcessInfo, table_from

@@ -66,8 +66,10 @@ def test_missing_receiver_is_critical_unless_the_process_check_reports_it():
     alone = assess(proc("proc_two_running.txt"), 2, {1: [3774]})
     assert messages(alone) == [
         "CAPI controller 2 (t1isa) running, but its receiver os4xrd_capi_1 is not running"]
+    (finding,) = alone.findings
+    assert finding.says_not_running() == "os4xrd_capi_1"  # what it is about, as data
     together = assess(proc("proc_two_running.txt"), 2, {1: [3774]},
-                      receivers_checked_elsewhere=True)
+                      reported_elsewhere={"os4xrd_capi_1"}.__contains__)
     assert together.findings == []  # the process check says "os4xrd_capi_1 not running"
     assert together.details[1].endswith(
         "receiver os4xrd_capi_1 not running (reported by the process check)")

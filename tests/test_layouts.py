@@ -17,7 +17,7 @@ import pytest
 from deploy_helpers import CONTRIB
 from helpers import load_script, needs_server
 
-from os4xmon.cli.configure import parse
+from os4xmon.cli.read_settings import parse
 from os4xmon.core.settings import ASPECTS
 
 

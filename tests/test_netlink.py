@@ -90,6 +90,7 @@ def kernel_run(code: bytes, port: int) -> bool:
     return length == 0
 
 
+@pytest.mark.unit
 @given(st.sets(st.integers(1, 65535), min_size=1, max_size=netlink.MAX_PORTS),
        st.integers(0, 65535))
 def test_port_filter_passes_the_kernels_audit_and_accepts_exactly_its_ports(ports, other):
@@ -100,6 +101,7 @@ def test_port_filter_passes_the_kernels_audit_and_accepts_exactly_its_ports(port
     assert kernel_run(code, other) == (other in ports)
 
 
+@pytest.mark.unit
 def test_port_filter_refuses_what_it_cannot_express():
     for bad in ([], [0], [65536], list(range(1, netlink.MAX_PORTS + 2))):
         with pytest.raises(ValueError):
@@ -139,11 +141,13 @@ def test_parse_reply_reads_listeners_then_done():
                                                               ("::", 6619, 12)]
 
 
+@pytest.mark.unit
 def test_parse_reply_without_done_asks_for_more():
     assert parse_reply(listener(3305, 11), 1) == ([netlink.Socket("127.0.0.1", 3305, 11)],
                                                   False)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("data, words", [
     (listener(3305, 11)[:-3], "bytes in a reply"),
     (listener(3305, 11)[:10], "truncated"),
@@ -166,6 +170,7 @@ def test_parse_reply_refuses_a_socket_that_was_not_asked_for():
         parse_reply(established, 1)
 
 
+@pytest.mark.unit
 @given(st.binary(max_size=600))
 def test_parse_reply_on_any_bytes_is_a_result_or_a_netlink_error(data):
     try:
@@ -175,6 +180,7 @@ def test_parse_reply_on_any_bytes_is_a_result_or_a_netlink_error(data):
     assert all(0 <= item.port <= 65535 for item in found)
 
 
+@pytest.mark.unit
 @given(st.integers(0, 400))
 def test_parse_reply_on_any_cut_of_a_good_reply(cut):
     data = listener(3305, 11) + listener(6619, 12) + message(NLMSG_DONE, b"\0\0\0\0")
@@ -253,6 +259,7 @@ def ports_site(simulator):
     return ("--checks", "ports", "--port", str(tcp), "--tls-port", str(tls))
 
 
+@pytest.mark.unit
 def test_the_port_check_reads_netlink_and_opens_no_proc_net_table(ports_site):
     run = run_wrapped("allow", *ports_site, "-vv")
     assert_status(run, 0, "2 ports listening")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import assert_status, run_plugin
 
-from os4xmon.cli.configure import UsageError, parse
+from os4xmon.cli.read_settings import UsageError, parse
 
 pytestmark = pytest.mark.unit
 
@@ -133,7 +133,7 @@ def test_the_copy_deployable_script_runs_the_same_plugin(tmp_path):
 
 
 def test_verbosity_counts_each_word_once():
-    from os4xmon.cli.configure import verbosity, verbosity_hint
+    from os4xmon.cli.read_settings import verbosity, verbosity_hint
 
     assert [verbosity(word) for word in ("-v", "-vvv", "--verbose", "-vx", "-", "--v")] == \
         [1, 3, 1, 0, 0, 0]

@@ -285,7 +285,7 @@ def test_ports_from_the_database_plug_in(site):
     """The ports the database check offers to the host are used, unless given."""
     from os4xmon.checks.ports import Ports
     from os4xmon.cli.assemble import build_check
-    from os4xmon.cli.configure import parse
+    from os4xmon.cli.read_settings import parse
     from os4xmon.facts.host import Configured, Host
 
     site.start()

@@ -16,7 +16,7 @@ from os4xmon.checks.ports import (
     expected_ports,
     owners_from_table,
 )
-from os4xmon.cli.configure import parse
+from os4xmon.cli.read_settings import parse
 from os4xmon.sources.ephemeral import EphemeralPorts
 from os4xmon.sources.ephemeral import parse as parse_ephemeral
 from os4xmon.sources.listening import Entry, Listener, parse_proc_net_tcp

@@ -153,7 +153,7 @@ def test_nothing_running_has_no_age_and_no_timing_verdict():
     assert report.measured_age(report.oldest_action) is None
     assert report.measured_age(report.master) is None
     assert timing_findings(report, timing(0, 0, 1e9)) == []
-# -- whose processes (issues 11, 18, 12): identity, states, binaries, installations, advice --
+# -- whose processes: identity, states, binaries, installations, advice --
 
 def with_processes(table: ProcessTable, *extra: ProcessInfo, drop: tuple[int, ...] = ()
                    ) -> ProcessTable:

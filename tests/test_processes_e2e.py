@@ -207,8 +207,8 @@ def test_hidepid_makes_the_unprivileged_check_unknown_not_critical(tmp_path):
                                   "/proc is mounted with hidepid=invisible"), done.stdout
 
 
-# -- whose processes: impostors, stopped daemons, hidden tables, replaced binaries (issues 11,
-# 18), installations and os4xfqd (issue 12) --
+# -- whose processes: impostors, stopped daemons, hidden tables, replaced binaries,
+# installations and os4xfqd --
 
 def _impostor(tmp_path, name: str, user: str):
     """A copy of sleep called like a daemon, outside OS4X's binary directory, run by user."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from os4xmon.cli import configure as options
+from os4xmon.cli import read_settings as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.core.text import printable

@@ -14,7 +14,7 @@ from test_properties import assert_valid_output
 
 from os4xmon.checks import sendqueue
 from os4xmon.checks.sendqueue import Entry, Limits, judge, parse_rows, read_only_problem
-from os4xmon.cli import configure as options
+from os4xmon.cli import read_settings as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.db.drivers import DatabaseError
@@ -28,23 +28,27 @@ def rows(*values):
 # -- the rows --
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("word", ["new", "NEW", " New In Queue ", "new  in queue"])
 def test_states_by_name_or_web_label(word):
     assert rows(("P", word, 5, 0)).entries == [Entry("P", "new", 5.0, 0)]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("label", "state"), list((label, state) for state, label in
                                                   sendqueue.LABELS.items()))
 def test_every_web_label(label, state):
     assert rows(("P", label.upper(), 1, 0)).entries[0].state == state
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("age", [7, "7", b"7", decimal.Decimal("7.0"), 7.0,
                                  datetime.timedelta(seconds=7)])
 def test_ages_from_every_driver_type(age):
     assert rows(("P", "taken", age, 1)).entries[0].age == 7.0
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("value", "said"), [
     ("soon", "age 'soon' is not a number"), (-1, "age -1 is negative"),
     (float("nan"), "not a finite number"), (float("inf"), "not a finite number"),
@@ -58,11 +62,13 @@ def test_bad_ages(value, said):
     assert said in result.problems[0]
 
 
+@pytest.mark.unit
 def test_null_age_is_fine_where_age_is_not_judged():
     assert rows(("P", "sent", None, None), ("P", "blocked", None, 0)).entries == [
         Entry("P", "sent", None, 0), Entry("P", "blocked", None, 0)]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("value", "said"), [
     ("x", "send tries 'x' is not a number"), (2.5, "is not a whole number"),
     (-3, "is negative")])
@@ -70,17 +76,20 @@ def test_bad_tries(value, said):
     assert said in rows(("P", "new", 1, value)).problems[0]
 
 
+@pytest.mark.unit
 def test_unknown_state_is_named_escaped():
     result = rows(("P", "frozen\x1b[31m|x", 1, 0))
     assert result.problems == ["row 1 (partner P): state 'frozen\\x1b[31m!x' is not one of "
                                "new, taken, waiting, blocked, sent"]
 
 
+@pytest.mark.unit
 def test_partner_bytes_are_escaped():
     entry = rows((b" AC\xffM\tE\n", "new", 1, 0)).entries[0]
     assert entry.partner == "AC\\xffM\\tE"
 
 
+@pytest.mark.unit
 def test_column_count_and_row_cap():
     with pytest.raises(DatabaseError, match="returns 3 columns, expected 4"):
         parse_rows(3, [])
@@ -91,6 +100,7 @@ def test_column_count_and_row_cap():
 # -- the verdicts --
 
 
+@pytest.mark.unit
 def test_healthy_queue():
     verdict = judge([Entry("A", "new", 10, 0), Entry("A", "sent", 10**9, 99)], Limits())
     assert verdict.findings == []
@@ -98,6 +108,7 @@ def test_healthy_queue():
     assert (verdict.oldest_age, verdict.max_tries, verdict.pending) == (10, 0, 1)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("age", "state"), [(3600, Ok), (3601, Warn), (14400, Warn),
                                             (14401, Critical)])
 def test_age_thresholds_are_more_than(age, state):
@@ -105,6 +116,7 @@ def test_age_thresholds_are_more_than(age, state):
     assert [f.state for f in verdict.findings] == ([] if state == Ok else [state])
 
 
+@pytest.mark.unit
 def test_the_worst_partner_is_named():
     verdict = judge([Entry("A", "new", 5000, 4), Entry("B", "new", 20000, 1),
                      Entry("C", "waiting", 1, 12)], Limits())
@@ -114,6 +126,7 @@ def test_the_worst_partner_is_named():
     assert all(f.advice for f in verdict.findings)
 
 
+@pytest.mark.unit
 def test_waiting_age_does_not_count_as_not_leaving():
     verdict = judge([Entry("A", "waiting", 10**6, 0)], Limits())
     assert verdict.findings == [] and verdict.oldest_age == 0.0
@@ -121,6 +134,7 @@ def test_waiting_age_does_not_count_as_not_leaving():
     assert "partner A has not acknowledged (EERP)" in limited.findings[0].message
 
 
+@pytest.mark.unit
 def test_length_and_blocked():
     entries = [Entry("A", "new", 1, 0), Entry("B", "taken", 1, 0), Entry("B", "new", 1, 0),
                Entry("B", "blocked", 1, 0), Entry("C", "blocked", None, 0)]
@@ -130,17 +144,20 @@ def test_length_and_blocked():
         "send queue: 1 entry blocked for partner B (1 more for 1 other partner)"]
 
 
+@pytest.mark.unit
 def test_critical_findings_come_first():
     verdict = judge([Entry("A", "blocked", 1, 0), Entry("B", "new", 10**5, 0)], Limits())
     assert [f.state for f in verdict.findings] == [Critical, Warn]
 
 
+@pytest.mark.unit
 def test_partner_lines_are_capped():
     verdict = judge([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
     assert len(verdict.lines) == sendqueue.MAX_PARTNER_LINES + 1
     assert verdict.lines[-1] == "send queue: and 30 more partners"
 
 
+@pytest.mark.unit
 def test_problem_finding_is_unknown_and_capped():
     finding = sendqueue.problem_finding([f"row {n}" for n in range(10)])
     assert finding.state == Unknown
@@ -150,6 +167,7 @@ def test_problem_finding_is_unknown_and_capped():
 # -- the read-only rules --
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("sql", [
     "SELECT a, b, c, d FROM t", "  select 1;  ", "WITH x AS (SELECT 1) SELECT * FROM x",
     "(SELECT 1)", "SELECT 'a;b -- DELETE', 2, 3, 4", "SELECT updated_at FROM t",
@@ -158,6 +176,7 @@ def test_reading_queries_pass(sql):
     assert read_only_problem(sql) is None
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("sql", "said"), [
     ("DELETE FROM t", "starts with DELETE"), ("", "empty"),
     ("SELECT 1; DROP TABLE t", "only one statement is allowed"),
@@ -178,6 +197,7 @@ VALUES = st.one_of(
     st.sampled_from(["new", "Taken", "waiting for remote acknowledge", "sent", "blocked"]))
 
 
+@pytest.mark.unit
 @given(st.lists(st.tuples(VALUES, VALUES, VALUES, VALUES), max_size=20))
 def test_hostile_rows_never_raise(raw):
     result = parse_rows(4, raw)

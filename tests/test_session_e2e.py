@@ -285,6 +285,7 @@ class HostileResponder:
                           env={"OS4X_ODETTE_PASSWORD": PASSWORD})
 
 
+@pytest.mark.unit
 def test_an_allowed_but_oversized_buffer_is_not_read_to_its_end():
     """100003 octets announced, then a stream of zeros: the probe reads a few and leaves."""
     responder = HostileResponder(lambda ssid: b"\x10\x01\x86\xa3X", then_stream=3.0)
@@ -294,6 +295,7 @@ def test_an_allowed_but_oversized_buffer_is_not_read_to_its_end():
     assert run.seconds < 3 + MARGIN
 
 
+@pytest.mark.unit
 def test_an_oversized_answer_still_gets_our_esid():
     responder = HostileResponder(lambda ssid: b"\x10\x00\x10\x00" + b"X" * 100)
     run = responder.run()
@@ -302,6 +304,7 @@ def test_an_oversized_answer_still_gets_our_esid():
     assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.BUFFER_SIZE_ERROR)))
 
 
+@pytest.mark.unit
 def test_an_echo_of_our_own_ssid_is_not_a_login():
     responder = HostileResponder(lambda ssid: ssid)
     run = responder.run()
@@ -311,8 +314,9 @@ def test_an_echo_of_our_own_ssid_is_not_a_login():
     assert responder.received.endswith(oftp.frame(oftp.encode_esid(oftp.PROTOCOL_VIOLATION)))
 
 
+@pytest.mark.unit
 def test_vv_masks_the_password_wherever_it_appears(tmp_path):
-    from os4xmon.cli.configure import parse
+    from os4xmon.cli.read_settings import parse
 
     settings = parse(["--odette-id", MONITOR, "--user", PASSWORD, "--odette-password-file",
                       secret_file(tmp_path / "pw", PASSWORD)], environ={})
@@ -321,12 +325,13 @@ def test_vv_masks_the_password_wherever_it_appears(tmp_path):
     assert "odette-password = (set) [password file]" in lines and "user = ********" in lines
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("argv", [
     ["--odette-password-file", "/nonexistent"], ["--odette-password-f=/nonexistent"],
     ["--db-password-file=/nonexistent"],
 ])
 def test_the_password_file_options_are_not_mistaken_for_passwords(argv):
-    from os4xmon.cli.configure import UsageError, parse
+    from os4xmon.cli.read_settings import UsageError, parse
 
     with pytest.raises(UsageError, match=r"cannot read --(odette|db)-password-file /nonexistent"):
         parse(["--odette-id", MONITOR, *argv], environ={"OS4X_ODETTE_PASSWORD": PASSWORD})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon.cli import configure as options
+from os4xmon.cli import read_settings as options
 from os4xmon.db.sqlguard import check_read_only
+
+pytestmark = pytest.mark.unit
 
 ACCEPTED = [
     ("SELECT daemon, pid FROM {prefix}daemon_state", None),

@@ -56,7 +56,7 @@ from os4xmon.sources.proctable import ProcessTable, pid_exists
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any, Iterator, Mapping, Sequence
+    from typing import Any, Callable, Iterator, Mapping, Sequence
 
     from os4xmon.db.drivers import Connection
     from os4xmon.facts.process_report import ProcessReport
@@ -70,15 +70,10 @@ def forced_mode_advice(daemon: str) -> str:
     return f"check that no {daemon} runs, then start {daemon} in forced mode"
 
 
-def starter(daemon: str) -> str:
-    """The binary that starts daemon: the os4xrd master forks its receivers."""
-    return daemons.MASTER if daemons.is_receiver(daemon) else daemon
-
-
-def _stale_advice(daemon: str, pid: int) -> str:
-    start = starter(daemon)  # no '|' here: the output turns it into '!'
+def _stale_advice(daemon: str, pid: int, start: Callable[[str], str]) -> str:
+    # no '|' here: the output turns it into '!'
     return (f"make sure no {daemon} runs (pgrep -af {daemon} shows no {daemon}), "
-            f"then start /opt/os4x/bin/{start} in forced mode, which skips the check of the "
+            f"then start {start(daemon)} in forced mode, which skips the check of the "
             f"saved pid {pid}; afterwards the database must hold the new pid (check_os4x -v)")
 
 
@@ -185,7 +180,7 @@ def _pids(values: Sequence[int | None], limit: int = 5) -> str:
     return ("pid " if len(shown) == 1 else "pids ") + ", ".join(shown[:limit]) + more
 
 
-def _stale(daemon: str, pid: int, running: Running) -> Finding:
+def _stale(daemon: str, pid: int, running: Running, start: Callable[[str], str]) -> Finding:
     other = running.daemon_by_pid.get(pid)
     if other == daemon:
         what = f"pid {pid} is not a running {daemon} instance"
@@ -196,12 +191,14 @@ def _stale(daemon: str, pid: int, running: Running) -> Finding:
     else:
         what = "no process has that pid"
     return Finding(Critical, f"{daemon} pid {pid} saved in the database, but {what}: "
-                   f"{forced_mode_advice(daemon)}", _stale_advice(daemon, pid))
+                   f"{forced_mode_advice(daemon)}", _stale_advice(daemon, pid, start))
 
 
-def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) -> Verdict:
+def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str],
+          start: Callable[[str], str] = daemons.start_command) -> Verdict:
     """Compares the saved PIDs with the running instances of the expected daemons and of
-    every other OS4X daemon that has a row."""
+    every other OS4X daemon that has a row. ``start`` writes how a daemon is started on the
+    installation checked (``daemons.start_commands``), for the advice."""
     verdict = Verdict()
     rows: dict[str, list[SavedPid]] = {}
     for entry in saved:
@@ -234,21 +231,22 @@ def judge(saved: Sequence[SavedPid], running: Running, expected: Sequence[str]) 
                 verdict.findings.append(Finding(
                     Warn, f"{daemon} {_pids(instances)} runs, but no pid is saved in the "
                     f"database ({how})",
-                    f"restart {starter(daemon)} at a quiet moment so that {daemon} saves its "
-                    f"pid; if it saves it elsewhere, make --pid-query return that row"))
+                    f"restart {daemons.starter(daemon)} at a quiet moment so that {daemon} "
+                    "saves its pid; if it saves it elsewhere, make --pid-query return that row"))
         elif pid in instances:
             continue
         elif instances:
             verdict.findings.append(Finding(
                 Critical, f"{daemon} pid {pid} saved in the database, but the running {daemon} "
                 f"is {_pids(instances)}: a second instance or a broken restart",
-                _mismatch_advice(daemon, pid, instances)))
+                _mismatch_advice(daemon, pid, instances, start)))
         else:
-            verdict.findings.append(_stale(daemon, pid, running))
+            verdict.findings.append(_stale(daemon, pid, running, start))
     return _capped(verdict)
 
 
-def _mismatch_advice(daemon: str, saved: int, instances: Sequence[int]) -> str:
+def _mismatch_advice(daemon: str, saved: int, instances: Sequence[int],
+                     start: Callable[[str], str]) -> str:
     if len(instances) > 1:
         return (f"{len(instances)} instances of {daemon} run and none has the saved pid "
                 f"{saved}: stop all but one ({_pids(instances[1:])}, kill them), then restart "
@@ -256,7 +254,7 @@ def _mismatch_advice(daemon: str, saved: int, instances: Sequence[int]) -> str:
                 "(check_os4x -v)")
     return (f"the running {daemon} (pid {instances[0]}) is not the one the database knows "
             f"(pid {saved}): restart it at a quiet moment (stop pid {instances[0]}, then start "
-            f"/opt/os4x/bin/{starter(daemon)}, in forced mode if it refuses because pid "
+            f"{start(daemon)}, in forced mode if it refuses because pid "
             f"{saved} is saved), so that the database holds the running pid")
 
 
@@ -388,9 +386,10 @@ class Database(Aspect):
             self.seconds = time.monotonic() - started
         report = self.host.process_report()
         running = running_from(table, report, saved.rows)
-        verdict = judge(saved.rows, running, report.expectation.daemons)
+        start = report.expectation.start_command
+        verdict = judge(saved.rows, running, report.expectation.daemons, start)
         verdict.findings.extend(stop_request_findings(configured, running.instances,
-                                                      self.host.reported_not_running))
+                                                      self.host.reported_not_running, start))
         self.details.extend(verdict.compared)
         if saved.ignored:
             self.details.append("ignored (not OS4X daemons): " + ", ".join(saved.ignored[:20])

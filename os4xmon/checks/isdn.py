@@ -19,7 +19,7 @@ from nagiosplugin.state import Critical, Unknown
 
 from os4xmon.checks.base import Aspect
 from os4xmon.core import execution
-from os4xmon.core.findings import Finding, finding_metrics, headline, perfdata
+from os4xmon.core.findings import Finding, daemon_not_running, finding_metrics, headline, perfdata
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import pid_list, plural, printable
@@ -28,7 +28,7 @@ from os4xmon.sources import capi
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Iterator, Mapping, Sequence
+    from typing import Callable, Iterator, Mapping, Sequence
 
     from os4xmon.facts.host import Host
 
@@ -284,11 +284,13 @@ def _describe(controller: Controller) -> str:
 
 
 def assess(listing: CapiListing, expected: int, receivers: Mapping[int, Sequence[int]],
-           receivers_checked_elsewhere: bool = False) -> IsdnReport:
+           reported_elsewhere: Callable[[str], bool] = lambda daemon: False,
+           start: Callable[[str], str] = daemons.start_command) -> IsdnReport:
     """Decides the verdicts from what the source listed and which receivers run; no I/O.
 
-    receivers maps a controller number to the pids of its receiver os4xrd_capi_<n-1>. When the
-    process check runs too it already reports a missing receiver, so it is not repeated here.
+    receivers maps a controller number to the pids of its receiver os4xrd_capi_<n-1>. A
+    receiver the process check of this run already reports as not running
+    (``reported_elsewhere``, i.e. ``Host.reported_not_running``) is not reported again.
     """
     report = IsdnReport(listing, expected)
     source = listing.source
@@ -340,15 +342,15 @@ def assess(listing: CapiListing, expected: int, receivers: Mapping[int, Sequence
         pids = receivers.get(controller.number, ())
         if pids:
             report.details.append(f"{line}; receiver {receiver} {pid_list(pids)}")
-        elif receivers_checked_elsewhere:
+        elif reported_elsewhere(receiver):
             report.details.append(f"{line}; receiver {receiver} not running (reported by the "
                                   "process check)")
         else:
             report.findings.append(Finding(
                 Critical, f"{controller.label} running, but its receiver {receiver} "
                 "is not running", f"os4xrd starts {receiver} for controller "
-                f"{controller.number}: read os4xrd's log and restart /opt/os4x/bin/os4xrd at a "
-                "quiet moment"))
+                f"{controller.number}: read os4xrd's log and restart {start(receiver)} at a "
+                "quiet moment", daemon_not_running(receiver)))
             report.details.append(f"{line}; receiver {receiver} not running")
     if not listing.controllers:
         report.details.append(f"no CAPI controller listed by {source}")
@@ -426,8 +428,10 @@ class Isdn(Aspect):
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         listing = read_listing(self.settings)
         receivers = self.receivers(listing) if listing.failure is None else {}
-        report = assess(listing, self.settings.isdn_controllers, receivers,
-                        "processes" in self.settings.selected_checks)
+        settings = self.settings
+        report = assess(listing, settings.isdn_controllers, receivers,
+                        self.host.reported_not_running,
+                        daemons.start_commands(settings.bin_dir, settings.os4x_config))
         self.details = report.details
         failed = listing.failure is not None  # nothing was counted: U, not 0
         yield from finding_metrics(self.name, report.findings)

@@ -42,7 +42,7 @@ from os4xmon.sources.proctable import ProcessTable
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
     from datetime import datetime
-    from typing import Collection, Iterator, Mapping, Sequence
+    from typing import Callable, Collection, Iterator, Mapping, Sequence
 
     from os4xmon.facts.host import Host
     from os4xmon.wire.probe import ProbeResult
@@ -173,14 +173,16 @@ class ListeningReport:
 
 
 def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
-                     owners: Mapping[int, Owner], stopped: Collection[str] = (),
-                     ephemeral: EphemeralPorts | None = None) -> ListeningReport:
+                     owners: Mapping[int, Owner], stopped: Collection[str] = (), *,
+                     ephemeral: EphemeralPorts | None = None,
+                     start: Callable[[str], str] = daemons.start_command) -> ListeningReport:
     """Decides, from the listening sockets and their holders, which ports are wrong; no I/O.
 
     ``stopped``: daemons another check of this run already reports as not running; their
     silent ports are a line of the long output, not a second problem. ``ephemeral``: the
     host's ephemeral port range, where an outgoing connection may take a port whose daemon is
     down (said in the long output, and in the advice when the port does not listen).
+    ``start``: how a daemon is started on the installation checked, for the advice.
     """
     report = ListeningReport()
     for spec in specs:
@@ -198,8 +200,7 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 Critical, f"port {spec.port} not listening ({spec.daemon} should)",
                 f"check that {spec.daemon} runs (the process check) and read its log: it may "
                 f"have failed to bind port {spec.port} ({spec.source}); if another installation "
-                "or program had the port then, restart "
-                f"/opt/os4x/bin/{_starter(spec.daemon)} once it is free"
+                f"or program had the port then, restart {start(spec.daemon)} once it is free"
                 + (_reserve_advice(spec, exposed) if exposed is not None else "")))
             report.lines.append(f"{spec.describe()}: not listening")
             continue
@@ -213,14 +214,14 @@ def assess_listening(specs: Sequence[PortSpec], listeners: Sequence[Listener],
                 message = (f"port {spec.port} held by a child of {spec.daemon} (pid "
                            f"{owner.pid}), not by its instance")
                 advice = (f"the {spec.daemon} instance lost port {spec.port} to its child pid "
-                          f"{owner.pid}: restart /opt/os4x/bin/{_starter(spec.daemon)} at a "
+                          f"{owner.pid}: restart {start(spec.daemon)} at a "
                           "quiet moment")
             else:
                 message = f"port {spec.port} held by {owner.name} pid {owner.pid}, " \
                           f"not {spec.daemon}"
                 advice = (f"{owner.name} pid {owner.pid} holds port {spec.port}: stop it or "
                           f"move it to another port (ss -ltnp 'sport = :{spec.port}' shows "
-                          f"it), then restart /opt/os4x/bin/{_starter(spec.daemon)} so that "
+                          f"it), then restart {start(spec.daemon)} so that "
                           f"{spec.daemon} listens there")
             report.findings.append(Finding(Critical, message, advice))
         if any(not listener.pids for listener in mine):
@@ -244,11 +245,6 @@ def _reserve_advice(spec: PortSpec, ephemeral: EphemeralPorts) -> str:
             f"is down (ss -tanp 'sport = :{spec.port}' shows who has it): reserve it with "
             f"sysctl -w net.ipv4.ip_local_reserved_ports={value} and the same setting in "
             "/etc/sysctl.d/")
-
-
-def _starter(daemon: str) -> str:
-    """The binary that starts daemon: the os4xrd master forks its receivers."""
-    return daemons.MASTER if daemon.startswith(daemons.MASTER + "_") else daemon
 
 
 def unseen_sockets(error: OSError) -> str:
@@ -305,7 +301,9 @@ class Ports(Aspect):
                                    classify(table, installation_of(self.settings)))
         owners.update({pid: foreign_owner(pid) for pid in pids if pid not in owners})
         return assess_listening(specs, listeners, owners, self._stopped(specs),
-                                read_ephemeral_ports())
+                                ephemeral=read_ephemeral_ports(),
+                                start=daemons.start_commands(self.settings.bin_dir,
+                                                             self.settings.os4x_config))
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         specs = self._specs()

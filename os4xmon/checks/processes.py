@@ -136,7 +136,8 @@ class Processes(Aspect):
         for name in report.expectation.daemons:
             yield INSTANCES.perfdata(name, len(report.running(name)))
         yield from finding_metrics(self.name, explain_not_running(
-            report.findings + timing_findings(report, timing), self.host.configured))
+            report.findings + timing_findings(report, timing), self.host.configured,
+            report.expectation.start_command))
         yield perfdata("actions", len(report.actions))
         yield timing.action_age.perfdata("oldest_action_age",
                                          report.measured_age(report.oldest_action), "s")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from os4xmon.cli.configure import UsageError, parse, verbosity_hint
+from os4xmon.cli.read_settings import UsageError, parse, verbosity_hint
 from os4xmon.core import execution
 from os4xmon.core.text import printable
 

@@ -1,7 +1,7 @@
 """The option table: the plugin's interface, one :class:`Option` per setting.
 
 Everything that shows or reads options is built from ``OPTIONS``: the argparse parser
-(argparsing.py), the ``--config`` keys (configure.py), ``docs/options.md``, the man page, the
+(argparsing.py), the ``--config`` keys (read_settings.py), ``docs/options.md``, the man page, the
 Icinga 2 CheckCommand and the Director basket. Names are kept, aliases added, never renamed.
 """
 

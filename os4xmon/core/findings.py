@@ -108,14 +108,44 @@ class HeadlineContext(nagiosplugin.Context):
         return None
 
 
+NOT_RUNNING = "not running"
+"""A daemon's condition when no instance of it runs (stopped ones included)."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about, as data: another aspect asks this, never the message's text.
+
+    ``kind`` is daemon, port, controller, partner, certificate...; ``name`` which one;
+    ``condition`` what the finding says of it (:data:`NOT_RUNNING`), "" for anything else.
+    """
+
+    kind: str
+    name: str
+    condition: str = ""
+
+
+def daemon_not_running(name: str) -> Subject:
+    return Subject("daemon", name, NOT_RUNNING)
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One verdict of an aspect's pure evaluation: a state, the sentence that explains it, and
-    the admin's next step (concrete: pids, files, dates), shown under it in the long output."""
+    """One verdict of an aspect's pure evaluation: a state, the sentence that explains it, the
+    admin's next step (concrete: pids, files, dates), shown under it in the long output, and
+    what it is about."""
 
     state: ServiceState
     message: str
     advice: str = field(default="", compare=False)  # the same verdict whatever the advice
+    subject: Subject | None = field(default=None, compare=False)
+
+    def says_not_running(self) -> str | None:
+        """The daemon this finding reports as not running, if it is such a finding."""
+        subject = self.subject
+        if subject is not None and subject.kind == "daemon" and subject.condition == NOT_RUNNING:
+            return subject.name
+        return None
 
 
 class FindingContext(nagiosplugin.Context):

@@ -18,7 +18,7 @@ from nagiosplugin.state import Critical, Warn
 
 from os4xmon.core import execution
 from os4xmon.core.execution import CheckTimeout
-from os4xmon.core.findings import Finding
+from os4xmon.core.findings import Finding, daemon_not_running
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, pid_list, printable
@@ -106,16 +106,17 @@ def describe(configured: Configured) -> list[str]:
     return lines
 
 
-def _restart_advice(daemon: str, key: str, configured: Configured) -> str:
-    starts = daemon if not daemons.is_receiver(daemon) else daemons.MASTER
+def _restart_advice(daemon: str, key: str, configured: Configured,
+                    start: Callable[[str], str]) -> str:
     return (f"the stop was asked for in {configured.where(key)} = "
             f"{configured.stop_requests[key]}: if {daemon} should run, set {key} to 0 there and "
-            f"start /opt/os4x/bin/{starts}; if the stop is wanted (maintenance), schedule a "
+            f"start {start(daemon)}; if the stop is wanted (maintenance), schedule a "
             "downtime")
 
 
 def explain_not_running(findings: Sequence[Finding],
-                        configured: Callable[[], Configured | None]) -> list[Finding]:
+                        configured: Callable[[], Configured | None],
+                        start: Callable[[str], str] = daemons.start_command) -> list[Finding]:
     """The process aspect's "D not running" findings, with the stop request that explains
     them; still CRITICAL. ``configured`` is asked only when such a finding exists (it may
     have to read the database). The explanation is optional, the verdicts are not: when -t
@@ -137,23 +138,22 @@ def explain_not_running(findings: Sequence[Finding],
         if daemon is None or key is None:
             explained.append(finding)
             continue
-        advice = _restart_advice(daemon, key, table)
+        advice = _restart_advice(daemon, key, table, start)
         explained.append(Finding(
             finding.state, f"{finding.message}: stop requested in {table.where(key)}",
-            advice + (f"; {finding.advice}" if finding.advice else "")))
+            advice + (f"; {finding.advice}" if finding.advice else ""), finding.subject))
     return explained
 
 
 def _not_running(finding: Finding) -> str | None:
-    """The daemon a "D not running..." finding is about, if its stop may be requested."""
-    daemon, _, rest = finding.message.partition(" ")
-    if rest.startswith("not running") and stop_key(daemon) is not None:
-        return daemon
-    return None
+    """The daemon a "not running" finding is about, if its stop may be requested."""
+    daemon = finding.says_not_running()
+    return daemon if daemon is not None and stop_key(daemon) is not None else None
 
 
 def stop_request_findings(configured: Configured, instances: Mapping[str, Sequence[int]],
-                          reported_elsewhere: Callable[[str], bool]) -> list[Finding]:
+                          reported_elsewhere: Callable[[str], bool],
+                          start: Callable[[str], str] = daemons.start_command) -> list[Finding]:
     """A daemon that runs while its stop request is set: WARNING, it is about to exit. One
     that does not run: CRITICAL here only when the process check does not report it already
     (``reported_elsewhere(daemon)``)."""
@@ -171,7 +171,7 @@ def stop_request_findings(configured: Configured, instances: Mapping[str, Sequen
         elif not reported_elsewhere(daemon):
             findings.append(Finding(
                 Critical, f"{daemon} not running: stop requested in {configured.where(key)}",
-                _restart_advice(daemon, key, configured)))
+                _restart_advice(daemon, key, configured, start), daemon_not_running(daemon)))
     return findings
 
 

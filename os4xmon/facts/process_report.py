@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from nagiosplugin.state import Critical, Ok, Warn
 
-from os4xmon.core.findings import STATES_BY_NAME, Finding
+from os4xmon.core.findings import STATES_BY_NAME, Finding, daemon_not_running
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import pid_list, pids_with_verb, printable
@@ -43,24 +43,13 @@ class Expectation:
                    settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
                    settings.replaced_binary_state)
 
-    @classmethod
-    def for_daemons(cls, settings: Settings, names: tuple[str, ...]) -> Expectation:
-        """Other daemons of the same installation (the ISDN check's receivers)."""
-        return cls(names, settings.user, settings.os4x_config, bin_dirs_of(settings.bin_dir),
-                   settings.replaced_binary_state)
-
     @property
     def installation(self) -> Installation:
         return Installation(self.config, self.bin_dirs, self.user)
 
     def start_command(self, name: str) -> str:
         """How OS4X starts a daemon of this installation, as a shell line."""
-        import shlex
-
-        binary = shlex.quote(printable(f"{self.bin_dirs[0].rstrip('/')}/{name}", 200))
-        if daemons.same_file_name(self.config, daemons.DEFAULT_CONFIG):
-            return binary
-        return f"{binary} -C {shlex.quote(printable(self.config, 200))}"
+        return daemons.start_command(name, self.bin_dirs[0], self.config)
 
 
 @dataclass
@@ -299,7 +288,8 @@ def _judge_instances(report: ProcessReport) -> None:
                 advice = _resume_advice(halted)
             else:
                 advice = _start_advice(expectation, name)
-            report.findings.append(Finding(Critical, message, advice))
+            report.findings.append(Finding(Critical, message, advice,
+                                           daemon_not_running(name)))
             continue
         if len(running) > 1:
             report.findings.append(Finding(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Sequence
+    from typing import Callable, Sequence
 
 
 MASTER = "os4xrd"
@@ -161,3 +161,28 @@ def strip_deleted(exe: str) -> tuple[str, bool]:
     """
     mark = " (deleted)"
     return (exe[: -len(mark)], True) if exe.endswith(mark) else (exe, False)
+
+
+def starter(daemon: str) -> str:
+    """The binary that starts daemon: the os4xrd master forks its receivers."""
+    return MASTER if is_receiver(daemon) else daemon
+
+
+def start_command(daemon: str, bin_dir: str = DEFAULT_BIN_DIR,
+                  config: str = DEFAULT_CONFIG) -> str:
+    """How OS4X starts daemon on the installation checked, as a shell line to paste: the binary
+    of --bin-dir (the master's for a receiver), with -C for a configuration file other than
+    /etc/os4x.conf (--os4x-config), so that advice never starts another installation's."""
+    import shlex  # only when advice is written
+
+    from os4xmon.core.text import printable  # only when advice is written
+
+    binary = shlex.quote(printable(f"{bin_dir.rstrip('/')}/{starter(daemon)}", 200))
+    if same_file_name(config, DEFAULT_CONFIG):
+        return binary
+    return f"{binary} -C {shlex.quote(printable(config, 200))}"
+
+
+def start_commands(bin_dir: str, config: str) -> Callable[[str], str]:
+    """start_command for one installation: what the verdicts take to write their advice."""
+    return lambda daemon: start_command(daemon, bin_dir, config)
