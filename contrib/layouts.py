@@ -127,7 +127,8 @@ def nrpe(layout: dict) -> str:
 # One partner as its own service (the partners check with --partner; its thresholds, such as
 # partner-silence, stay in check_os4x.ini): one fixed line per partner, since NRPE takes no
 # argument from the network. From the server: check_nrpe ... -c check_os4x_partner_ODETTE_VW
-#command[check_os4x_partner_ODETTE_VW]={plugin(layout)} --config {SITE_CONFIG} --checks partners --partner ODETTE-VW
+#command[check_os4x_partner_ODETTE_VW]={plugin(layout)} --config {SITE_CONFIG} \
+--checks partners --partner ODETTE-VW
 
 # As root, through sudo (contrib/sudoers/check_os4x{layout['suffix']}; settings in the
 # root-only file):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_properties import assert_valid_output
 
 from os4xmon.checks.partners import aspect as partners
-from os4xmon.cli import configure
+from os4xmon.cli import read_settings
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.core.statusline import MAX_SUMMARY
@@ -25,7 +25,7 @@ BASE = ["--checks", "partners", "--db-type", "mysql", "--partner-query", "SELECT
 
 def run(monkeypatch, capsys, rows, *args, width=4):
     """The check's output and exit code, its query answered with rows."""
-    settings_ = configure.parse([*BASE, *args], environ={})
+    settings_ = read_settings.parse([*BASE, *args], environ={})
 
     def read(self, tally):
         if isinstance(rows, Exception):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from os4xmon.cli.configure import parse
 from os4xmon.cli.options import UsageError
+from os4xmon.cli.read_settings import parse
 from os4xmon.core.values import duration_seconds, partner_silence
 
 pytestmark = pytest.mark.unit

@@ -21,6 +21,7 @@ from os4xmon.checks.partners.rules import (
     silence_level,
     threshold_text,
 )
+from os4xmon.core.findings import Subject
 from os4xmon.db.drivers import DatabaseError
 
 pytestmark = pytest.mark.unit
@@ -179,6 +180,7 @@ def test_silence_texts_name_partner_direction_and_threshold():
     assert received.findings[0].message == \
         "nothing received from ODETTE-AUDI for 5h 12m (more than 4h)"
     assert "receive log" in received.findings[0].advice
+    assert received.findings[0].subject == Subject("partner", "ODETTE-AUDI", "silent in")
     sent = one(Flow("ODETTE-VW", "out", 2 * DAY, 0, ""), Limits(Silence(None, DAY)))
     assert sent.findings[0].state == Critical
     assert sent.findings[0].message == "nothing sent to ODETTE-VW for 2d 0h (more than 1d)"
@@ -213,6 +215,7 @@ def test_failure_text_has_the_last_reason():
                   Limits(failures_warning=5))
     assert verdict.findings[0].message == ("7 failed sends to ODETTE-VW in the window (more "
                                            "than 5), last: ESID 04 invalid password")
+    assert verdict.findings[0].subject == Subject("partner", "ODETTE-VW", "failing out")
     received = one(Flow("P", "in", 10, 1, ""), Limits(failures_warning=0))
     assert received.findings[0].message == "1 failed receive from P in the window (more than 0)"
     assert "receive log" in received.findings[0].advice
@@ -222,6 +225,7 @@ def test_a_named_partner_missing_from_the_rows_is_unknown():
     verdict = judge([Flow("A", "in", 1, 0, "")], Limits(failures_warning=1), ["A", "TYPO"])
     assert [(f.state, f.message) for f in verdict.findings] == [
         (Unknown, "partner TYPO is not among the rows of --partner-query")]
+    assert verdict.findings[0].subject == Subject("partner", "TYPO", "not among the rows")
     assert verdict.lines[0] == "partner TYPO: UNKNOWN, no row from --partner-query"
 
 

@@ -117,7 +117,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks: processes, ports, database, isdn, queue or partners"
+      description = "the one aspect this service checks (one name of --checks)"
       order = 2
     }
   }

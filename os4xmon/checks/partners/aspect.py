@@ -134,7 +134,8 @@ class Partners(Aspect):
             findings.append(empty_finding())
         self.details.extend(verdict.lines)
         yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message),
-                                                       self._say(f.advice)) for f in findings])
+                                                       self._say(f.advice), f.subject)
+                                               for f in findings])
         yield from self._perfdata(verdict, tally)
         yield headline(self.name, f"{plural(verdict.partners, 'partner')}: files flow, none "
                        "silent or failing")

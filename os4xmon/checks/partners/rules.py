@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
-from os4xmon.core.findings import STATE_ORDER, Finding
+from os4xmon.core.findings import STATE_ORDER, Finding, Subject
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.text import database_text, duration, plural, printable
 from os4xmon.core.thresholds import Threshold
@@ -244,6 +244,8 @@ def silence_level(age: float | None, silence: Silence) -> tuple[ServiceState, fl
 # -- the verdicts --
 
 
+SILENT, FAILING, MISSING = "silent", "failing", "not among the rows"
+"""The conditions a partner finding's Subject carries ("silent in", "failing out")."""
 _SILENT = {IN: "received from", OUT: "sent to"}
 _FAILED = {IN: ("failed receive", "failed receives"), OUT: ("failed send", "failed sends")}
 _LOG = {IN: "receive log", OUT: "send log"}
@@ -297,7 +299,8 @@ def _silence_finding(flow: Flow, state: ServiceState, limit: float) -> Finding:
     else:
         message = (f"nothing {what} {flow.partner} for {duration(flow.age)} (more than "
                    f"{threshold_text(limit)})")
-    return Finding(state, message, silence_advice(flow.partner, flow.direction))
+    return Finding(state, message, silence_advice(flow.partner, flow.direction),
+                   Subject("partner", flow.partner, f"{SILENT} {flow.direction}"))
 
 
 def _failure_finding(flow: Flow, state: ServiceState, limit: float) -> Finding:
@@ -306,7 +309,8 @@ def _failure_finding(flow: Flow, state: ServiceState, limit: float) -> Finding:
     last = f", last: {flow.reason}" if flow.reason else ""
     return Finding(state, f"{plural(flow.failures, one, many)} {where} {flow.partner} in the "
                    f"window (more than {_count(limit)}){last}",
-                   failure_advice(flow.partner, flow.direction))
+                   failure_advice(flow.partner, flow.direction),
+                   Subject("partner", flow.partner, f"{FAILING} {flow.direction}"))
 
 
 def _line(flow: Flow, state: ServiceState, silence: Silence) -> str:
@@ -360,7 +364,7 @@ def judge(flows: Iterable[Flow], limits: Limits, named: Sequence[str] = ()) -> V
             Unknown, f"partner {name} is not among the rows of {OPTION}",
             f"check the spelling of {name} in --partner or --partner-silence against OS4X's "
             f"partner list, and that {OPTION} returns a row for it in each direction (see "
-            "docs/partners.md)")))
+            "docs/partners.md)", Subject("partner", name, MISSING))))
         lines.append(((STATE_ORDER[Unknown], 0, 0, name, ""),
                       f"partner {name}: UNKNOWN, no row from {OPTION}"))
     ranked.sort(key=lambda item: item[0])
