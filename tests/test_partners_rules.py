@@ -113,10 +113,12 @@ def test_with_wanted_partners_others_are_skipped_even_broken_ones():
 def test_a_query_that_returns_too_many_partners_is_refused():
     tally = Tally()
     tally.columns(4)
+    for number in range(MAX_PARTNERS):  # exactly the limit, both directions: taken
+        tally.add((f"P{number}", "in", 1, 0))
+        tally.add((f"P{number}", "out", 1, 0))
+    tally.add(("P0", "in", 1, 0))  # a known partner and direction is folded, never refused
     with pytest.raises(DatabaseError, match=f"more than {MAX_PARTNERS} partners"):
-        for number in range(MAX_PARTNERS + 1):
-            tally.add((f"P{number}", "in", 1, 0))
-            tally.add((f"P{number}", "out", 1, 0))
+        tally.add(("ONE-MORE", "in", 1, 0))
 
 
 def test_memory_grows_with_partners_not_rows():
@@ -244,6 +246,7 @@ def test_worst_first_in_findings_and_lines():
         "partner NEVER", "partner CRIT", "partner LONGER", "partner WARN", "partner FAIL",
         "partner OK"]
     assert verdict.lines[-1].startswith("partner OK, in: OK, last received 1m 0s ago")
+    assert verdict.lines[4].startswith("partner FAIL, out: WARNING, last sent 1m 0s ago")
     assert (verdict.partners, verdict.silent, verdict.failing) == (6, 4, 1)
     assert verdict.silence_max == 2 * DAY
 

@@ -13,7 +13,8 @@ text OS4X shows for a failure (``ESID 04 invalid password``). Entries come from
 ``--log-entry in|out:PARTNER:ok|failed:AGE[:REASON]``, partners without entries from
 ``--log-partner`` (a partner that never sent), and ``--log-scenario partners`` fills the
 three faults a partner check must see: a partner silent in one direction, a partner whose
-sends fail, a partner that never sent. Called by the database part (database.statements).
+sends fail, a partner that never sent. Without any ``--log-*`` option no log table is laid out.
+Called by the database part (database.statements).
 """
 
 from __future__ import annotations
@@ -108,9 +109,19 @@ def entries(args: argparse.Namespace) -> list[tuple[str, str, str, int, str]]:
     return chosen
 
 
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether any --log-* option asks for the transfer logs (without, none are laid out)."""
+    return bool(getattr(args, "log_entry", None) or getattr(args, "log_partner", None)
+                or getattr(args, "log_inactive", None) or getattr(args, "log_scenario", None)
+                or getattr(args, "log_partners", 0))
+
+
 def statements(args: argparse.Namespace, mysql: bool,
                ) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """The three tables, emptied and filled (table names from --db-prefix, an identifier)."""
+    """The three tables, emptied and filled (table names from --db-prefix, an identifier);
+    nothing unless a --log-* option asks for them."""
+    if not wanted(args):
+        return
     prefix = args.db_prefix
     stamp = "TIMESTAMP" if mysql else "TIMESTAMP WITH TIME ZONE"
     partners_table = f"{prefix}{PARTNER_TABLE}"
