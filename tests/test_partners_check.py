@@ -193,3 +193,22 @@ def test_any_rows_give_one_valid_status_line(monkeypatch, capsys, rows, verbose,
     first = output.splitlines()[0]
     for label in ("partners", "partners_silent", "partners_failing", "partner_silence_max"):
         assert f" {label}=" in first
+
+
+# -- the docs agree with the options and the perfdata --
+
+
+def test_the_partners_page_documents_every_option_and_label(monkeypatch, capsys):
+    from pathlib import Path
+
+    from os4xmon.cli.options import OPTIONS
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "partners.md").read_text()
+    for option in OPTIONS:
+        if option.group == "partners":
+            assert f"| `{option.flags[-1]} " in page, option.flags[-1]
+    _, output = run(monkeypatch, capsys, [("ODETTE-VW", "in", 1, 0)], "--silence-warning",
+                    "1h", "--partner", "ODETTE-VW")
+    for label in perf(output):
+        documented = label.replace("ODETTE_VW", "<partner>")
+        assert f"| `{documented}` |" in page, label
