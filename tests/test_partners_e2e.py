@@ -270,3 +270,26 @@ def test_5000_partners_within_the_default_timeout(db):
     assert sum(1 for line in run.lines if line.startswith("partner ")) == 10008
     assert any(line.startswith("transfer logs read in ") and "10008 rows" in line
                for line in run.lines)
+
+
+ROWS = {"mysql": "SELECT CONCAT('P', seq), 'in', seq, 0 FROM seq_1_to_{n}",
+        "postgresql": "SELECT 'P' || g, 'in', g, 0 FROM generate_series(1, {n}) g"}
+
+
+def test_too_many_partners_end_the_read_midway_with_one_line(db):
+    """The folder refuses the result while rows still arrive: the connection is dropped, not
+    drained (MariaDB's unbuffered result, PostgreSQL's server-side cursor)."""
+    run = check(db, query=ROWS[db.kind].format(n=25000))
+    assert_status(run, 3, "--partner-query returns more than 20000 partners: one row per "
+                  "partner and direction (GROUP BY)")
+    assert run.perfdata["partners"] == "U"
+    assert run.stderr == ""  # no driver complaining while it is dropped
+
+
+def test_many_rows_of_few_partners_are_folded(db):
+    few = {"mysql": "SELECT CONCAT('P', seq % 7), 'in', seq, 0 FROM seq_1_to_30000",
+           "postgresql": "SELECT 'P' || (g % 7), 'in', g, 0 FROM generate_series(1, 30000) g"}
+    run = check(db, query=few[db.kind], thresholds=("--failures-warning", "1"))
+    assert_status(run, 0, "7 partners: files flow")
+    assert any(line.startswith("transfer logs read in ") and "30000 rows, 7 partners" in line
+               for line in run.lines), run.stdout

@@ -117,8 +117,18 @@ def test_a_query_that_returns_too_many_partners_is_refused():
         tally.add((f"P{number}", "in", 1, 0))
         tally.add((f"P{number}", "out", 1, 0))
     tally.add(("P0", "in", 1, 0))  # a known partner and direction is folded, never refused
+    assert tally.partner_count == MAX_PARTNERS
     with pytest.raises(DatabaseError, match=f"more than {MAX_PARTNERS} partners"):
         tally.add(("ONE-MORE", "in", 1, 0))
+
+
+def test_the_partner_limit_counts_partners_not_directions():
+    tally = Tally()
+    tally.columns(4)
+    with pytest.raises(DatabaseError, match=f"more than {MAX_PARTNERS} partners"):
+        for number in range(MAX_PARTNERS + 1):  # one direction each
+            tally.add((f"P{number}", "out", 1, 0))
+    assert tally.partner_count == MAX_PARTNERS
 
 
 def test_memory_grows_with_partners_not_rows():

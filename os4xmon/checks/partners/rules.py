@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 
 IN, OUT = "in", "out"
 DIRECTIONS = (IN, OUT)
+_OTHER = {IN: OUT, OUT: IN}
 _DIRECTION_WORDS = {"in": IN, "receive": IN, "out": OUT, "send": OUT}
 """What the direction column may say, any case: OS4X's web interface says receive and send."""
 
@@ -134,6 +135,7 @@ class Tally:
         self.rows = 0
         self.problems: list[str] = []
         self.problem_count = 0
+        self.partner_count = 0
 
     def columns(self, width: int) -> None:
         if width not in (4, 5):
@@ -162,9 +164,11 @@ class Tally:
         if flow is not None:
             flow.merge(age, failures, reason)
             return
-        if len(self.flows) >= 2 * MAX_PARTNERS:
-            raise DatabaseError(BAD_RESULT, f"{OPTION} returns more than {MAX_PARTNERS} "
-                                "partners: one row per partner and direction (GROUP BY)")
+        if (shown, _OTHER[direction]) not in self.flows:  # a partner not seen before
+            if self.partner_count >= MAX_PARTNERS:
+                raise DatabaseError(BAD_RESULT, f"{OPTION} returns more than {MAX_PARTNERS} "
+                                    "partners: one row per partner and direction (GROUP BY)")
+            self.partner_count += 1
         self.flows[(shown, direction)] = Flow(shown, direction, age, failures, reason)
 
     def partners(self) -> set[str]:
