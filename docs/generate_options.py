@@ -37,6 +37,8 @@ EXAMPLES = {
     "--timeout": "check_os4x -t 20",
     "--checks": "check_os4x --checks processes",
     "--config": "check_os4x --config /etc/nagios/check_os4x.ini",
+    "--output": "check_os4x --output json",
+    "--textfile-dir": "check_os4x --textfile-dir /var/lib/prometheus/node-exporter",
     "--user": "check_os4x --user www-data",
     "--isdn-controllers": "check_os4x --isdn-controllers 2",
     "--action-age-warning": "check_os4x --action-age-warning 1800",
@@ -52,6 +54,12 @@ EXAMPLES = {
     "--response-critical": "check_os4x --probe --response-critical 5",
     "--cert-warning": "check_os4x --probe --cert-warning 45",
     "--cert-critical": "check_os4x --probe --cert-critical 14",
+    "--cert-file": "check_os4x --cert-file '/opt/os4x/cert/*.pem' --cert-file /etc/os4x/tls.der",
+    "--crl-file": "check_os4x --crl-file '/opt/os4x/cert/*.crl'",
+    "--cert-query": "check_os4x --db-type mysql --cert-query \"SELECT partner, 'encryption', "
+                    "enc_cert FROM {prefix}partner_certificates\"",
+    "--cert-dir": "check_os4x --cert-dir /opt/os4x/cert",
+    "--crl-max-age": "check_os4x --checks certs --crl-max-age 36h",
     "--db-type": "check_os4x --db-type mariadb",
     "--db-host": "check_os4x --db-host 127.0.0.1",
     "--db-port": "check_os4x --db-port 5433",
@@ -103,9 +111,10 @@ the command line wins. This keeps site settings and secrets off the command line
 process list. `contrib/nrpe/check_os4x.ini` lists every key, commented, with an example value.
 The "check" column names the aspect an option belongs to ([processes](processes.md),
 [ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md),
-[partners](partners.md)). A DURATION is seconds, or a number with `s`, `m`, `h` or `d` (`90m`,
-`26h`, `2d`); an option marked "repeat the option" may be given several times (in the config
-file: its values separated by blanks).
+[certs](certificates.md), [partners](partners.md)). A DURATION is seconds, or a number with
+`s`, `m`, `h` or `d` (`90m`, `26h`, `2d`); an option marked "repeat the option" may be given
+several times (in the config file: one value per key, except `partner` and `partner-silence`,
+whose values are separated by blanks).
 
 """
 

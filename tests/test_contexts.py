@@ -58,6 +58,22 @@ def test_probe_verdicts_name_the_port():
     assert [f.state for f in unresolved.failures] == [Unknown] and unresolved.thresholds == []
 
 
+def test_a_tls_certificate_not_yet_valid_is_critical_whatever_the_thresholds():
+    from datetime import datetime, timezone
+
+    settings = parse(["--cert-warning", "0", "--cert-critical", "0"], environ={})
+    tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
+    start = datetime(2027, 1, 2, 3, 4, tzinfo=timezone.utc)
+    early = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=300.0,
+                                         cert_not_before=start, cert_not_yet_valid=True),
+                        settings)
+    assert [(f.state, f.message) for f in early.thresholds] == [
+        (Critical, "TLS certificate of port 6619 not yet valid: from 2027-01-02 03:04 UTC")]
+    valid = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=300.0,
+                                         cert_not_before=start), settings)
+    assert valid.thresholds == []
+
+
 def test_a_stopped_daemon_is_a_line_not_a_second_problem():
     spec = PortSpec("oftp", 3305, "os4xrd_tcpip")
     quiet = assess_listening([spec], [], {}, stopped={"os4xrd_tcpip"})

@@ -92,7 +92,8 @@ def test_example_ini_names_every_option_and_parses(tmp_path):
     assert sorted(keys) == sorted([o.key for o in OPTIONS if o.dest != "config"] + ["verbose"])
     # uncommented, the example is a valid configuration (files that exist only on a site aside)
     active = re.sub(r"^#([a-z-]+ = )", r"\1", text, flags=re.M)
-    active = re.sub(r"^(db-password-file|odette-password-file|tls-ca|tls-cert|tls-key|db-ssl-ca) "
+    active = re.sub(r"^(db-password-file|odette-password-file|tls-ca|tls-cert|tls-key|db-ssl-ca|"
+                    r"textfile-dir) "
                     r"= .*$", "", active, flags=re.M)
     path = tmp_path / "example.ini"
     path.write_text(active)
@@ -124,7 +125,8 @@ def sudoers_commands() -> list[str]:
 def test_sudoers_allows_exactly_one_command_per_aspect_and_no_wildcard():
     commands = sudoers_commands()
     assert commands == [f"{INSTALLED_PLUGIN} --config /etc/check_os4x/root.ini --checks {a}"
-                        for a in ("processes", "ports", "database", "isdn", "queue", "partners")]
+                        for a in ("processes", "ports", "database", "isdn", "queue", "certs",
+                                  "partners")]
     assert sorted(a for a in ASPECTS) == sorted(c.split()[-1] for c in commands)
     for command in commands:
         assert not set("*?[]\\") & set(command), command

@@ -16,6 +16,7 @@ from dbtools import ScratchDatabase, reachable
 from deploy_helpers import CONTRIB
 from helpers import assert_status, free_port, load_script, needs_server, run_plugin
 
+from os4xmon.simulator.certstore import CERT_QUERY
 from os4xmon.simulator.database import QUEUE_QUERY
 from os4xmon.simulator.transferlog import PARTNER_QUERY
 
@@ -68,11 +69,14 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
                     "--isdn-controllers", "2", "--port", str(tcp), "--tls-port", str(tls),
                     "--clientd-port", str(clientd), "--debugd-port", str(debugd),
                     "--queue-entry", "O0013000000PART:new:60:1",
+                    "--cert-store", str(simulator.tmp_path / "cert"), "--store-cert", "server:200",
+                    "--partner-cert", "ODETTE-VW:encryption:300",
                     "--log-entry", "in:O0013000000PART:ok:60",
                     "--log-entry", "out:O0013000000PART:ok:60")
     capi = simulator.running[-1].state_file + ".capi"
-    run = run_plugin("--checks", "processes,ports,database,isdn,queue,partners", "--probe",
-                     "--enterprise",
+    run = run_plugin("--checks", "processes,ports,database,isdn,queue,certs,partners", "--probe",
+                     "--enterprise", "--cert-dir", str(simulator.tmp_path / "cert"),
+                     "--cert-query", CERT_QUERY,
                      "--require-debugd", "--isdn-controllers", "2",
                      "--capi-file", f"{capi}/controller", "--port", str(tcp),
                      "--tls-port", str(tls), "--clientd-port", str(clientd),
@@ -82,7 +86,8 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
                      "--partner", "O0013000000PART")
     assert_status(run, 0)
     labels = sorted(run.perfdata)
-    assert len(labels) >= 30 and "queue_oldest_age" in labels, labels
+    assert len(labels) >= 30 and "queue_oldest_age" in labels and "crl_min_hours" in labels, \
+        labels
     assert "O0013000000PART_in_age" in labels and "partner_silence_max" in labels, labels
     unplaced = {label: families_of(label) for label in labels if len(families_of(label)) != 1}
     assert not unplaced, f"labels in no panel or in several: {unplaced}"

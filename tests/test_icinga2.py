@@ -181,7 +181,7 @@ def test_icinga2_validates_the_contrib_configuration():
     assert names == sorted([
         "os4x-local!os4x processes", "os4x-local!os4x ports", "os4x-local!os4x isdn",
         "os4x.example.com!os4x processes", "os4x.example.com!os4x ports",
-        "os4x.example.com!os4x database",
+        "os4x.example.com!os4x database", "os4x.example.com!os4x certs",
         "os4x.example.com!os4x partner ODETTE-VW", "os4x.example.com!os4x partner ODETTE-AUDI",
         "os4x.example.com!os4x partner ODETTE-BMW",
         "os4x-root!os4x processes", "os4x-root!os4x ports",
@@ -223,6 +223,11 @@ def icinga() -> Iterator[tuple[Icinga, Path]]:
                                         "[check_os4x]\ntimeout = 20\n")
         plugin = installed_plugin()
         instance.make_certificate()
+        import certtools  # only here: the certificates of the array variable's host
+
+        for name, days in (("a.pem", 200), ("b.pem", 20)):
+            (directory / name).write_bytes(certtools.pem(certtools.certificate(name, days)))
+            (directory / name).chmod(0o644)
         instance.write_main(
             f'object ApiUser "{API_USER}" {{ password = "{API_PASSWORD}"; '
             'permissions = [ "*" ] }',
@@ -247,6 +252,17 @@ def icinga() -> Iterator[tuple[Icinga, Path]]:
             "  vars.os4x_no_tls = true",
             "  vars.os4x_enterprise = false",
             "  vars.os4x_timeout = 20",
+            "}",
+            # an array variable: the option once per element (repeat_key)
+            'object Host "os4x-certs" {',
+            '  check_command = "dummy"',
+            "  check_interval = 1h",
+            '  address = "127.0.0.1"',
+            "  vars.os4x = true",
+            "  vars.os4x_certs = true",
+            f'  vars.os4x_plugin = "{plugin}"',
+            f'  vars.os4x_config = "{site_config}"',
+            f'  vars.os4x_cert_file = [ "{directory}/a.pem", "{directory}/b.pem" ]',
             "}",
             # the root case: os4x-sudo with the default root-only config file
             'object Host "os4x-root" {',
@@ -323,6 +339,19 @@ def test_flags_and_verbosity_reach_the_command_line(icinga, simulator):
     lines = result["output"].splitlines()
     assert lines[0].rstrip() == "OS4X OK - 3 daemons running"
     assert "configuration:" in lines  # -vv: the long output passes through too
+
+
+def test_an_array_variable_repeats_the_option(icinga):
+    instance, site_config = icinga
+    services = instance.fresh_results("os4x-certs")
+    result = services["os4x certs"]["last_check_result"]
+    directory = site_config.parent
+    assert result["command"] == [installed_plugin(), "--checks", "certs", "--config",
+                                 str(site_config), "--cert-file", f"{directory}/a.pem",
+                                 "--cert-file", f"{directory}/b.pem"]
+    assert services["os4x certs"]["state"] == 1, result["output"]
+    assert result["output"].startswith(f"OS4X WARNING - certificate CN=b.pem in {directory}/b.pem "
+                                       "expires in 20 days")
 
 
 def test_the_sudo_command_line_is_one_the_sudoers_rule_allows(icinga):

@@ -178,7 +178,7 @@ def test_nagios_validates_the_contrib_files_as_shipped():
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     assert "Total Errors:   0" in done.stdout
     services = re.search(r"Checked ([0-9]+) services", done.stdout)
-    assert services and int(services.group(1)) == 14, done.stdout
+    assert services and int(services.group(1)) == 16, done.stdout
 
 
 def test_nagios_rejects_the_services_without_their_hosts():
@@ -227,9 +227,9 @@ def test_nagios_runs_the_check_and_records_what_the_plugin_says(nagios, simulato
                                                                  code, phrase):
     simulator.start(*scenario)
     services = nagios.fresh_results("os4x-local")
-    assert sorted(services) == ["OS4X database", "OS4X isdn", "OS4X partner ODETTE-VW",
-                                "OS4X partners", "OS4X ports", "OS4X processes",
-                                "OS4X send queue"]
+    assert sorted(services) == ["OS4X certs", "OS4X database", "OS4X isdn",
+                                "OS4X partner ODETTE-VW", "OS4X partners", "OS4X ports",
+                                "OS4X processes", "OS4X send queue"]
     site_config = str(nagios.directory / "check_os4x.ini")
 
     processes = services["OS4X processes"]

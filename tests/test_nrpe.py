@@ -108,8 +108,8 @@ def nrpe() -> Iterator[Nrpe]:
 
 
 def test_the_contrib_file_has_a_command_per_aspect(nrpe):
-    assert sorted(nrpe.commands) == ["check_os4x_database", "check_os4x_isdn",
-                                     "check_os4x_partners", "check_os4x_ports",
+    assert sorted(nrpe.commands) == ["check_os4x_certs", "check_os4x_database",
+                                     "check_os4x_isdn", "check_os4x_partners", "check_os4x_ports",
                                      "check_os4x_processes", "check_os4x_queue"]
     version = nrpe.ask()
     assert version.code == 0 and version.stdout.startswith("NRPE v"), version.stdout

@@ -359,11 +359,18 @@ def test_the_deb_lays_out_the_plugin_and_nothing_on_path(deb: Path):
     assert not [f for f in files if f.startswith(("/usr/bin", "/usr/sbin", "/etc"))], files
     assert not [f for f in files if "simulator" in f], "the simulator is a test tool"
     assert Path(DEB_PLUGIN).read_text().startswith("#!/usr/bin/python3 -I\n")
+    event = str(Path(DEB_PLUGIN).with_name("os4x-event"))
+    assert event in files
+    refused = subprocess.run([event, "start-receive", "ACME"], capture_output=True, text=True,
+                             timeout=10, env=SYSTEM_ENV, check=False)
+    assert refused.returncode == 0, refused
+    assert "must not be OS4X's start-receive script" in refused.stderr
     fields = subprocess.run(["dpkg-query", "-W", "-f", "${Depends}\n${Recommends}",
                              "check-os4x"], capture_output=True, text=True,
                             check=True).stdout.splitlines()
     assert "python3-nagiosplugin" in fields[0]
-    assert {"python3-pymysql", "python3-psycopg2"} <= set(re.split(r",\s*", fields[1]))
+    assert {"python3-pymysql", "python3-psycopg2", "python3-cryptography"} \
+        <= set(re.split(r",\s*", fields[1]))
 
 
 def test_the_deb_metadata_asks_only_for_what_dpkg_guarantees(deb: Path):
@@ -459,13 +466,15 @@ def test_the_rpm_lays_out_the_rhel_paths(built: Path):
     modes = dict(line.split(None, 1)[::-1] for line in
                  rpm_query(package, "--queryformat", "[%{FILEMODES:perms} %{FILENAMES}\n]"))
     assert modes[RPM_PLUGIN] == "-rwxr-xr-x"
+    assert modes[str(Path(RPM_PLUGIN).with_name("os4x-event"))] == "-rwxr-xr-x"
 
 
 def test_the_rpm_requires_the_distributions_packages(built: Path):
     package = built / f"check_os4x-{VERSION}-1.noarch.rpm"
     requires = {line.split()[0] for line in rpm_query(package, "--requires")}
     assert {"python3", "python3-nagiosplugin", "python(abi)"} <= requires, requires
-    assert {"python3-PyMySQL", "python3-psycopg2"} == set(rpm_query(package, "--recommends"))
+    assert {"python3-PyMySQL", "python3-psycopg2", "python3-cryptography"} == \
+        set(rpm_query(package, "--recommends"))
     assert rpm_query(package, "--scripts") == [], "no scriptlet: nothing enabled or restarted"
     assert rpm_query(package, "--queryformat", "%{ARCH}") == ["noarch"]
 

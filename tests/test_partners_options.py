@@ -7,7 +7,7 @@ import pytest
 
 from os4xmon.cli.options import UsageError
 from os4xmon.cli.read_settings import parse
-from os4xmon.core.values import duration_seconds, partner_silence
+from os4xmon.core.values import duration_value, partner_silence
 
 pytestmark = pytest.mark.unit
 BASE = ["--db-type", "mysql", "--partner-query", "SELECT 1"]
@@ -15,19 +15,18 @@ BASE = ["--db-type", "mysql", "--partner-query", "SELECT 1"]
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("90", 90), ("90s", 90), ("90m", 5400), ("26h", 93600), ("2d", 172800), ("1.5h", 5400),
-    (" 3s ", 3), ("0", 0), ("0.25", 0.25)])
+    (" 3s ", 3), ("0", 0), ("0.25", 0.25), ("2H", 7200)])
 def test_durations(text, seconds):
-    assert duration_seconds(text) == seconds
+    assert duration_value(text) == seconds
 
 
 @pytest.mark.parametrize(("text", "said"), [
-    ("-1", "negative"), ("-2h", "negative"), ("1x", "the unit must be s, m, h or d"),
-    ("2M", "the unit must be s, m, h or d"), ("1 h", "no space"), ("h", "not a number"),
-    ("", "not a number"), ("inf", "not a number"), ("1_0", "not a number"),
-    ("\uff12h", "not a number"), ("40000d", "more than a hundred years")])
+    ("-1", "negative"), ("-2h", "negative"), ("1x", "not a duration"), ("1 h", "not a duration"),
+    ("h", "not a duration"), ("", "not a duration"), ("inf", "not a duration"),
+    ("1_0", "not a duration"), ("\uff12h", "not a duration")])
 def test_bad_durations(text, said):
     with pytest.raises(ValueError, match=said):
-        duration_seconds(text)
+        duration_value(text)
 
 
 @pytest.mark.parametrize(("flag", "dest"), [
@@ -56,7 +55,7 @@ def test_partner_silence(text, parsed):
 @pytest.mark.parametrize(("text", "said"), [
     ("P", "is not PARTNER"), ("=1h", "is not PARTNER"), ("P=", "gives no duration"),
     ("P=,", "gives no duration"), ("P=2d,1d", "warning is above the critical"),
-    ("P=soon", "not a number"), (" =1h", "is not PARTNER")])
+    ("P=soon", "not a duration"), (" =1h", "is not PARTNER")])
 def test_bad_partner_silence(text, said):
     with pytest.raises(ValueError, match=said):
         partner_silence(text)

@@ -202,6 +202,13 @@ def test_expired_certificate_with_tls_ca(site):
                   "certificate has expired")
 
 
+def test_certificate_not_yet_valid_is_critical(site):
+    site.start("--cert-starts-in", "2")
+    run = run_plugin(*site.args, "--probe")
+    assert_status(run, 2, f"TLS certificate of port {site.tls} not yet valid: from ")
+    assert 364 < run.perf_number("oftp2_cert_days") <= 365
+
+
 @pytest.mark.parametrize(("days", "code"), [("20", 1), ("5", 2), ("40", 0)])
 def test_certificate_thresholds(site, days, code):
     site.start("--cert-days", days)

@@ -13,7 +13,10 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from test_properties import assert_valid_output
 
 from os4xmon.checks import sendqueue
-from os4xmon.checks.sendqueue import Entry, Limits, judge, parse_rows, read_only_problem
+from os4xmon.checks.sendqueue import read_only_problem, verdicts
+from os4xmon.checks.sendqueue.contract import LABELS, entry_row
+from os4xmon.checks.sendqueue.fold import Fold
+from os4xmon.checks.sendqueue.verdicts import Limits, judge
 from os4xmon.cli import read_settings as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
@@ -22,7 +25,22 @@ from os4xmon.facts.host import Host
 
 
 def rows(*values):
-    return parse_rows(4, list(values))
+    return Fold(4).add_all(values)
+
+
+def Entry(partner, state, age, tries=0):
+    """A per-entry row as a driver returns it."""
+    return (partner, state, age, tries)
+
+
+def judged(entries, limits):
+    return judge(Fold(4).add_all(entries), limits)
+
+
+def entries(fold):
+    """The entries of a fold of single rows: (partner, state, 1, age, tries) each."""
+    return [(partner, state, figures.count, figures.oldest, figures.tries)
+            for partner, mine in fold.partners.items() for state, figures in mine.items()]
 
 
 # -- the rows --
@@ -31,21 +49,21 @@ def rows(*values):
 @pytest.mark.unit
 @pytest.mark.parametrize("word", ["new", "NEW", " New In Queue ", "new  in queue"])
 def test_states_by_name_or_web_label(word):
-    assert rows(("P", word, 5, 0)).entries == [Entry("P", "new", 5.0, 0)]
+    assert entry_row(("P", word, 5, 0)) == ("P", "new", 1, 5.0, 0)
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize(("label", "state"), list((label, state) for state, label in
-                                                  sendqueue.LABELS.items()))
+                                                  LABELS.items()))
 def test_every_web_label(label, state):
-    assert rows(("P", label.upper(), 1, 0)).entries[0].state == state
+    assert entry_row(("P", label.upper(), 1, 0))[1] == state
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("age", [7, "7", b"7", decimal.Decimal("7.0"), 7.0,
                                  datetime.timedelta(seconds=7)])
 def test_ages_from_every_driver_type(age):
-    assert rows(("P", "taken", age, 1)).entries[0].age == 7.0
+    assert entry_row(("P", "taken", age, 1))[3] == 7.0
 
 
 @pytest.mark.unit
@@ -58,14 +76,14 @@ def test_ages_from_every_driver_type(age):
 ])
 def test_bad_ages(value, said):
     result = rows(("P", "new", value, 0))
-    assert not result.entries
+    assert not result.partners
     assert said in result.problems[0]
 
 
 @pytest.mark.unit
 def test_null_age_is_fine_where_age_is_not_judged():
-    assert rows(("P", "sent", None, None), ("P", "blocked", None, 0)).entries == [
-        Entry("P", "sent", None, 0), Entry("P", "blocked", None, 0)]
+    assert entries(rows(("P", "sent", None, None), ("P", "blocked", None, 0))) == [
+        ("P", "sent", 1, None, 0), ("P", "blocked", 1, None, 0)]
 
 
 @pytest.mark.unit
@@ -85,16 +103,13 @@ def test_unknown_state_is_named_escaped():
 
 @pytest.mark.unit
 def test_partner_bytes_are_escaped():
-    entry = rows((b" AC\xffM\tE\n", "new", 1, 0)).entries[0]
-    assert entry.partner == "AC\\xffM\\tE"
+    assert entry_row((b" AC\xffM\tE\n", "new", 1, 0))[0] == "AC\\xffM\\tE"
 
 
-@pytest.mark.unit
-def test_column_count_and_row_cap():
-    with pytest.raises(DatabaseError, match="returns 3 columns, expected 4"):
-        parse_rows(3, [])
-    with pytest.raises(DatabaseError, match="more than 10000 rows"):
-        parse_rows(4, [("P", "sent", 1, 0)] * 10001)
+def test_column_count_and_no_row_cap():
+    with pytest.raises(DatabaseError, match=r"returns 3 columns, expected 4 .* or 5 "):
+        Fold(3)
+    assert rows(*[("P", "sent", 1, 0)] * 10001).count("sent") == 10001
 
 
 # -- the verdicts --
@@ -102,7 +117,7 @@ def test_column_count_and_row_cap():
 
 @pytest.mark.unit
 def test_healthy_queue():
-    verdict = judge([Entry("A", "new", 10, 0), Entry("A", "sent", 10**9, 99)], Limits())
+    verdict = judged([Entry("A", "new", 10, 0), Entry("A", "sent", 10**9, 99)], Limits())
     assert verdict.findings == []
     assert verdict.counts == {"new": 1, "taken": 0, "waiting": 0, "blocked": 0, "sent": 1}
     assert (verdict.oldest_age, verdict.max_tries, verdict.pending) == (10, 0, 1)
@@ -112,13 +127,13 @@ def test_healthy_queue():
 @pytest.mark.parametrize(("age", "state"), [(3600, Ok), (3601, Warn), (14400, Warn),
                                             (14401, Critical)])
 def test_age_thresholds_are_more_than(age, state):
-    verdict = judge([Entry("X", "taken", age, 0)], Limits())
+    verdict = judged([Entry("X", "taken", age, 0)], Limits())
     assert [f.state for f in verdict.findings] == ([] if state == Ok else [state])
 
 
 @pytest.mark.unit
 def test_the_worst_partner_is_named():
-    verdict = judge([Entry("A", "new", 5000, 4), Entry("B", "new", 20000, 1),
+    verdict = judged([Entry("A", "new", 5000, 4), Entry("B", "new", 20000, 1),
                      Entry("C", "waiting", 1, 12)], Limits())
     messages = [f.message for f in verdict.findings]
     assert messages[0].startswith("send queue: files to partner B not leaving")
@@ -128,9 +143,9 @@ def test_the_worst_partner_is_named():
 
 @pytest.mark.unit
 def test_waiting_age_does_not_count_as_not_leaving():
-    verdict = judge([Entry("A", "waiting", 10**6, 0)], Limits())
-    assert verdict.findings == [] and verdict.oldest_age == 0.0
-    limited = judge([Entry("A", "waiting", 10**6, 0)], Limits(ack_warning=3600))
+    verdict = judged([Entry("A", "waiting", 10**6, 0)], Limits())
+    assert verdict.findings == [] and verdict.oldest_age is None
+    limited = judged([Entry("A", "waiting", 10**6, 0)], Limits(ack_warning=3600))
     assert "partner A has not acknowledged (EERP)" in limited.findings[0].message
 
 
@@ -138,7 +153,7 @@ def test_waiting_age_does_not_count_as_not_leaving():
 def test_length_and_blocked():
     entries = [Entry("A", "new", 1, 0), Entry("B", "taken", 1, 0), Entry("B", "new", 1, 0),
                Entry("B", "blocked", 1, 0), Entry("C", "blocked", None, 0)]
-    verdict = judge(entries, Limits(length_warning=2))
+    verdict = judged(entries, Limits(length_warning=2))
     assert [f.message for f in verdict.findings] == [
         "send queue: 3 entries pending (more than 2), most for partner B (2)",
         "send queue: 1 entry blocked for partner B (1 more for 1 other partner)"]
@@ -146,20 +161,20 @@ def test_length_and_blocked():
 
 @pytest.mark.unit
 def test_critical_findings_come_first():
-    verdict = judge([Entry("A", "blocked", 1, 0), Entry("B", "new", 10**5, 0)], Limits())
+    verdict = judged([Entry("A", "blocked", 1, 0), Entry("B", "new", 10**5, 0)], Limits())
     assert [f.state for f in verdict.findings] == [Critical, Warn]
 
 
 @pytest.mark.unit
 def test_partner_lines_are_capped():
-    verdict = judge([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
-    assert len(verdict.lines) == sendqueue.MAX_PARTNER_LINES + 1
+    verdict = judged([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
+    assert len(verdict.lines) == verdicts.MAX_PARTNER_LINES + 1
     assert verdict.lines[-1] == "send queue: and 30 more partners"
 
 
 @pytest.mark.unit
 def test_problem_finding_is_unknown_and_capped():
-    finding = sendqueue.problem_finding([f"row {n}" for n in range(10)])
+    finding = verdicts.problem_finding([f"row {n}" for n in range(10)])
     assert finding.state == Unknown
     assert finding.message.endswith("row 0; row 1; row 2; and 7 more")
 
@@ -200,14 +215,15 @@ VALUES = st.one_of(
 @pytest.mark.unit
 @given(st.lists(st.tuples(VALUES, VALUES, VALUES, VALUES), max_size=20))
 def test_hostile_rows_never_raise(raw):
-    result = parse_rows(4, raw)
-    assert len(result.entries) + len(result.problems) == len(raw)
-    verdict = judge(result.entries, Limits(length_warning=1, ack_warning=1))
-    for finding in verdict.findings + ([sendqueue.problem_finding(result.problems)]
+    result = rows(*raw)
+    assert sum(result.count(state) for state in sendqueue.contract.STATES) + \
+        result.problem_count == len(raw)
+    verdict = judge(result, Limits(length_warning=1, ack_warning=1))
+    for finding in verdict.findings + ([verdicts.problem_finding(result.problems)]
                                        if result.problems else []):
         assert "\n" not in finding.message and "|" not in finding.message + finding.advice
         finding.message.encode("utf-8")
-    assert verdict.oldest_age >= 0 and verdict.max_tries >= 0
+    assert (verdict.oldest_age or 0) >= 0 and verdict.max_tries >= 0
 
 
 # -- the whole check, on any rows and thresholds: one valid status line --
@@ -231,7 +247,10 @@ def test_any_queue_rows_and_thresholds_give_one_valid_status_line(capsys, monkey
     except options.UsageError as error:  # a warning above its critical
         assert "\n" not in str(error)
         return
-    monkeypatch.setattr(sendqueue.Queue, "_read", lambda self: parse_rows(4, raw))
+    def read(self):
+        self.fold = Fold(4).add_all(raw)
+
+    monkeypatch.setattr(sendqueue.Queue, "_read", read)
     check = build_check(settings_, Host())
     with pytest.raises(SystemExit) as ended:
         execution.execute(check, 30, settings_.verbose)

@@ -40,6 +40,11 @@ def test_not_after_of_real_certificates(moment):
     assert x509.not_after(make_der(moment)) == moment
 
 
+def test_validity_gives_not_before_too():
+    moment = datetime(2031, 5, 17, 8, 30, 5, tzinfo=timezone.utc)
+    assert x509.validity(make_der(moment)) == (moment - timedelta(days=400), moment)
+
+
 def test_not_after_without_the_optional_version():
     # a v1 certificate: TBSCertificate starts with the serial number, no [0] element
     serial = bytes([0x02, 0x01, 0x05])

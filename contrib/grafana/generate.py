@@ -49,6 +49,12 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
     ("Partner failures", r"_failures$", "none",
      "failed transfers of one partner (--partner) in the query's window, both directions"),
     ("ISDN controllers", r"^capi_", "none", "CAPI controllers found and running, B channels"),
+    ("Certificates and CRLs", r"^(certs|certs_expiring|crls)$", "none",
+     "certificates and CRLs checked; certificates within --cert-warning days of their end"),
+    ("Certificate days left", r"^cert_min_days$", "d",
+     "the certificate closest to its end: renew before it reaches 0"),
+    ("CRL hours to nextUpdate", r"^crl_min_hours$", "h",
+     "the CRL due first: below 0 TLS sessions are refused"),
     ("Memory of all OS4X processes", r"^os4x_rss$", "bytes", "resident memory"),
 )
 

@@ -11,6 +11,11 @@ file differs from what this script writes). Run from the repository's top:
 
     python3 contrib/icinga2/generate.py > contrib/icinga2/command.conf
     python3 contrib/icinga2/generate.py --basket > contrib/icinga2/director-basket.json
+    python3 contrib/icinga2/generate.py --itl > contrib/icinga2/itl/os4x.conf
+
+The third is the same CheckCommand in the form of the Icinga Template Library's
+plugins-contrib.d files (tabs, ``PluginContribDir``, one ``-v``/``-vv``/``-vvv`` argument per
+level), ready to be proposed upstream; a site includes either it or command.conf, not both.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ def argument(option: Option, order: int) -> list[str]:
         lines.append(f"      set_if = {quote(macro)}")
     else:
         lines.append(f"      value = {quote(macro)}")
-    if option.repeat:  # an array variable: the option once per element
+    if option.repeat:  # an array: the option once per element
         lines.append("      repeat_key = true")
     lines.append(f"      description = {quote(option.help)}")
     lines.append(f"      order = {order}")
@@ -117,7 +122,7 @@ object CheckCommand "os4x-sudo" {
     "--checks" = {
       value = "$os4x_checks$"
       required = true
-      description = "the one aspect this service checks (one name of --checks)"
+      description = "the one aspect this service checks: {aspects}"
       order = 2
     }
   }
@@ -153,7 +158,7 @@ def generate() -> str:
         '  vars.os4x_checks = "ports"',
         "}",
         "",
-        SUDO,
+        SUDO.replace("{aspects}", ", ".join(ASPECTS[:-1]) + " or " + ASPECTS[-1]),
     ])
     return "\n".join(out)
 
@@ -178,7 +183,7 @@ def choices(option: Option) -> tuple[str, ...] | None:
 def datatype(option: Option) -> str:
     if option.convert is None:
         return DATATYPE + "Boolean"
-    if option.repeat:
+    if option.repeat:  # Icinga 2 repeats the key for each element of an array
         return DATATYPE + "Array"
     if choices(option):
         return DATATYPE + "Datalist"
@@ -244,9 +249,12 @@ def basket() -> str:
     templates = {}
     for aspect in ASPECTS:
         mine = [option.dest for option in options if option.group in ("general", aspect)]
-        if aspect in ("ports", "partners"):  # the probe reads the database's ports when it
-            # has them; the partners read the transfer logs there
+        if aspect in ("ports", "certs", "partners"):  # the probe reads the database's ports
+            # when it has them; certs reads the partner certificates from it (--cert-query);
+            # the partners read the transfer logs there
             mine += [option.dest for option in options if option.group == "database"]
+        if aspect == "certs":  # the days left are the probe's thresholds
+            mine += ["cert_warning", "cert_critical"]
         name = f"os4x-{aspect}"
         templates[name] = {
             "object_name": name, "object_type": "template", "check_command": "os4x",
@@ -261,5 +269,51 @@ def basket() -> str:
     return json.dumps(document, indent=4, sort_keys=True) + "\n"
 
 
+# -- the ITL's plugins-contrib.d form --
+
+ITL_HEADER = """\
+/* check_os4x | the CheckCommand "os4x" in the form of the Icinga Template Library's
+ * plugins-contrib.d. GENERATED from os4xmon/cli/options.py by contrib/icinga2/generate.py --itl.
+ *
+ * Include either this file or contrib/icinga2/command.conf (the same command, plus
+ * "os4x-remote" and "os4x-sudo"), not both. Every option is the custom variable
+ * os4x_<long option, dashes as underscores>; passwords are never arguments (put them into the
+ * file of os4x_config, see docs/deployment.md).
+ */
+"""
+
+
+def itl_argument(option: Option) -> list[str]:
+    lines = [f"\t\t{quote(option.flags[-1])} = {{"]
+    key = "set_if" if option.convert is None else "value"
+    lines.append(f"\t\t\t{key} = {quote('$' + variable(option) + '$')}")
+    lines.append(f"\t\t\tdescription = {quote(option.help)}")
+    lines.append("\t\t}")
+    return lines
+
+
+def itl() -> str:
+    out = [ITL_HEADER, 'object CheckCommand "os4x" {',
+           '\tcommand = [ PluginContribDir + "/check_os4x" ]', "", "\targuments = {"]
+    for option in OPTIONS:
+        if option.on_command_line:
+            out.extend(itl_argument(option))
+    for level in (1, 2, 3):
+        out.append(f'\t\t"-{"v" * level}" = {{')
+        out.append(f'\t\t\tset_if = {{{{ macro("${PREFIX}verbose$") == {level} }}}}')
+        if level == 1:
+            out.append('\t\t\tdescription = "Verbosity: 1 long output, 2 also the '
+                       'configuration used, 3 also tracebacks (Accepted values: `1`, `2` or '
+                       '`3`). Defaults to none."')
+        out.append("\t\t}")
+    out.extend(["\t}", "}", ""])
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(basket() if sys.argv[1:] == ["--basket"] else generate())
+    if sys.argv[1:] == ["--basket"]:
+        sys.stdout.write(basket())
+    elif sys.argv[1:] == ["--itl"]:
+        sys.stdout.write(itl())
+    else:
+        sys.stdout.write(generate())

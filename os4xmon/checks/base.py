@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nagiosplugin
+from nagiosplugin.state import Unknown
 
 from os4xmon.core.execution import (
     CheckTimeout,
@@ -11,6 +12,7 @@ from os4xmon.core.execution import (
     timed_out,
     timeout_message,
 )
+from os4xmon.core.findings import Finding, finding_metrics
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -33,17 +35,22 @@ class Aspect(nagiosplugin.Resource):
         raise NotImplementedError
 
     def probe(self) -> list[nagiosplugin.Metric]:
+        """The aspect's metrics, or one UNKNOWN finding of this aspect saying why there are
+        none (a finding, not nagiosplugin's CheckError, so every output format knows whose
+        failure it is)."""
         if timed_out():  # another aspect used up -t: say so rather than wait past it
-            raise nagiosplugin.CheckError(f"{self.name} not checked: no time left within -t")
+            return self._failed(f"{self.name} not checked: no time left within -t")
         with phase(f"checking {self.name}"):
             try:
                 return list(self.measure())
             except CheckTimeout as stop:  # what the other aspects found is kept
-                raise nagiosplugin.CheckError(
-                    f"{self.name}: {timeout_message(stop.phase)}") from None
-            except nagiosplugin.CheckError:
-                raise
+                return self._failed(f"{self.name}: {timeout_message(stop.phase)}")
+            except nagiosplugin.CheckError as error:
+                return self._failed(str(error))
             except Exception as error:
                 remember_traceback()
-                raise nagiosplugin.CheckError(
-                    f"{self.name} check failed: {type(error).__name__}: {error}") from None
+                return self._failed(
+                    f"{self.name} check failed: {type(error).__name__}: {error}")
+
+    def _failed(self, message: str) -> list[nagiosplugin.Metric]:
+        return finding_metrics(self.name, [Finding(Unknown, message)])

@@ -445,6 +445,12 @@ def judge_probe(spec: PortSpec, result: ProbeResult, settings: Settings,
                 f"TLS certificate of port {spec.port} expired {-days:.0f} days ago" if days < 0
                 else f"TLS certificate of port {spec.port} expires in {days:.0f} days"),
                 cert_advice(spec.port, days, result.cert_not_after)))
+    if spec.tls and result.cert_not_yet_valid and result.cert_not_before is not None:
+        verdict.thresholds.append(Finding(
+            Critical, f"TLS certificate of port {spec.port} not yet valid: from "
+            f"{result.cert_not_before:%Y-%m-%d %H:%M} UTC",
+            "OFTP2 partners refuse a certificate before its start: check this host's clock, or "
+            "install the certificate that is valid now"))
     return verdict
 
 

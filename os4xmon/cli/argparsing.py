@@ -82,12 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         elif option.convert is None:
             group.add_argument(*option.flags, dest=option.dest, action="store_true",
                                help=option.help)
-        elif option.repeat:
-            group.add_argument(*option.flags, dest=option.dest, type=_converter(option),
-                               metavar=option.metavar, help=option.help, action="append")
         else:
             group.add_argument(*option.flags, dest=option.dest, type=_converter(option),
-                               metavar=option.metavar, help=option.help)
+                               metavar=option.metavar, help=option.help,
+                               action="append" if option.repeat else "store")
     return parser
 
 
@@ -96,5 +94,5 @@ def read_with_argparse(argv: Sequence[str]) -> dict[str, Any]:
     parsed, extras = build_parser().parse_known_args(list(argv))
     if extras:
         raise unrecognized(extras)
-    return {dest: tuple(value) if isinstance(value, list) else value  # repeated options
+    return {dest: tuple(value) if isinstance(value, list) else value
             for dest, value in vars(parsed).items()}

@@ -31,10 +31,11 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
         def build(self, settings: Settings, host: Host) -> Sequence[nagiosplugin.Resource]:
             ...
 
-    from os4xmon.checks import database, isdn, ports, processes, sendqueue
+    from os4xmon.checks import certs, database, isdn, ports, processes, sendqueue
     from os4xmon.checks.partners import aspect as partners
 
-    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, partners, isdn, ports)
+    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, partners, isdn, certs,
+                                         ports)
     """mypy holds every aspect module against the protocol here (nothing runs this)."""
 
 
@@ -44,15 +45,16 @@ MODULES = {
     "database": "os4xmon.checks.database",
     "isdn": "os4xmon.checks.isdn",
     "queue": "os4xmon.checks.sendqueue",
+    "certs": "os4xmon.checks.certs",
     "partners": "os4xmon.checks.partners.aspect",
 }
 """Aspect name -> module."""
 
-ORDER = ("processes", "database", "queue", "partners", "isdn", "ports")
+ORDER = ("processes", "database", "queue", "partners", "isdn", "certs", "ports")
 """The order the aspects run in, which is also the order of equally bad problems in the first
 line. No aspect needs another to have run (what they share, ``Host`` reads on first request);
-the order is about time: the database and capiinfo take a bounded share of ``-t``, the port
-probes split whatever is left among themselves, so they come last."""
+the order is about time: the database, capiinfo and the certificate query take a bounded
+share of ``-t``, the port probes split whatever is left among themselves, so they come last."""
 
 
 def load(aspect: str) -> AspectModule:

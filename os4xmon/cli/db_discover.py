@@ -18,7 +18,7 @@ import shlex
 
 from os4xmon.checks.database import parse_ports
 from os4xmon.checks.partners import aspect as partners
-from os4xmon.checks.sendqueue import discover_lines
+from os4xmon.checks.sendqueue.discover import discover_lines
 from os4xmon.core import execution
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
@@ -196,7 +196,8 @@ def discover(settings: Settings) -> NoReturn:
     present = next((str(row[0]) for row in columns
                     if str(row[0]).lower() == queue_table.lower()), None)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes,
-                   queue_lines=discover_lines(columns, settings.db_prefix), queue_table=present,
+                   queue_lines=discover_lines(columns, settings.db_prefix, params.db_type),
+                   queue_table=present,
                    log_lines=partners.discover_lines(columns, settings.db_prefix),
                    log_tables=list(partners.log_tables(columns, settings.db_prefix)))
     execution.emit([scrub(line, settings.db_password) for line in lines], 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from os4xmon.cli.read_settings import UsageError, parse, verbosity_hint
+from os4xmon.cli.read_settings import UsageError, output_hint, parse, verbosity_hint
 from os4xmon.core import execution
 from os4xmon.core.text import printable
 
@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     execution.handle_signals()
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = verbosity_hint(args)
+    if output_hint(args) != "nagios":  # a usage error is written in the format asked for
+        _select_output(output_hint(args), None, ())
     try:
         _run(args, verbose)
     except execution.Interrupted as stop:
@@ -48,11 +50,15 @@ def _run(args: list[str], verbose: int) -> NoReturn:
         execution.fail(f"internal error while reading options: {type(error).__name__}: {error}",
                      verbose)
 
+    if settings.output != "nagios" or settings.textfile_dir:
+        _select_output(settings.output, settings.textfile_dir, settings.selected_checks)
     execution.arm(settings.timeout)
     try:
         settings = locate(settings)
     except UsageError as error:
         execution.fail(f"{error} (see check_os4x --help)", settings.verbose)
+    if settings.output != "nagios" or settings.textfile_dir:
+        _select_output(settings.output, settings.textfile_dir, settings.selected_checks)
     try:
         if settings.db_discover:  # prints what may hold the PIDs, then exits
             from os4xmon.cli.db_discover import discover  # only --db-discover needs it
@@ -68,6 +74,12 @@ def _run(args: list[str], verbose: int) -> NoReturn:
                      settings.verbose)
     execution.execute(check, settings.timeout, settings.verbose, settings.describe(),
                     settings.warnings)
+
+
+def _select_output(name: str, textfile_dir: str | None, aspects: Sequence[str]) -> None:
+    from os4xmon import output  # only runs with another format or a textfile pay for it
+
+    output.select(name, textfile_dir, aspects)
 
 
 def locate(settings: Settings) -> Settings:

@@ -10,16 +10,18 @@ from __future__ import annotations
 from os4xmon.core.record import dataclass
 from os4xmon.core.settings import (
     ASPECTS,
+    DEFAULT_CERT_DIR,
     DEFAULT_CLIENTD_PORT,
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
+    OUTPUT_FORMATS,
     Settings,
 )
 from os4xmon.core.values import (
     choice,
     controller_count,
-    duration,
+    duration_value,
     identifier,
     odette_id,
     odette_password,
@@ -81,7 +83,8 @@ class Option:
     metavar: str | None = None
     group: str = "general"
     on_command_line: bool = True  # False: config file only (secrets)
-    repeat: bool = False  # may be given several times: a tuple of values (config file: blanks)
+    repeat: bool = False  # may be given again: the values are collected in a tuple
+    blank_separated: bool = False  # repeat: the config file's value holds several, by blanks
 
     @property
     def key(self) -> str:
@@ -93,12 +96,20 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--checks",), "checks", "comma-separated aspects to check: "
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
-           "--queue-query is set, plus partners when --partner-query is set)",
+           "--queue-query is set, plus certs when --cert-file, --crl-file, --cert-query or "
+           "--cert-dir is set, plus partners when --partner-query is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
     Option(("--config",), "config", "INI file with a [check_os4x] section; keys are the long "
            "option names (db-password too); the command line wins", text_value, "FILE"),
+    Option(("--output",), "output", "output format: " + ", ".join(OUTPUT_FORMATS) + " (nagios: "
+           "the status line; json: one object; openmetrics: for Prometheus; checkmk: local "
+           "check lines, one service per aspect); the exit code is the state in every format "
+           f"(default {DEFAULTS.output})", choice(*OUTPUT_FORMATS), "FORMAT"),
+    Option(("--textfile-dir",), "textfile_dir", "also write the OpenMetrics text to "
+           "DIR/check_os4x.prom (atomically, mode 0644) for node_exporter's textfile "
+           "collector, whatever --output prints", text_value, "DIR"),
     # processes
     Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING",
            user_name, "NAME", "processes"),
@@ -112,11 +123,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--require-debugd",), "require_debugd", "os4xdebugd must run (only when support "
            "asks for it)", group="processes"),
     Option(("--action-age-warning",), "action_age_warning", "WARNING when an os4xsqd action "
-           "runs longer than this", duration, "DURATION", "processes"),
+           "runs longer than this", duration_value, "DURATION", "processes"),
     Option(("--action-age-critical",), "action_age_critical", "CRITICAL when an os4xsqd action "
-           "runs longer than this", duration, "DURATION", "processes"),
+           "runs longer than this", duration_value, "DURATION", "processes"),
     Option(("--min-uptime",), "min_uptime", "WARNING when the os4xrd master started less than "
-           "this ago (restart loops)", duration, "DURATION", "processes"),
+           "this ago (restart loops)", duration_value, "DURATION", "processes"),
     Option(("--bin-dir",), "bin_dir", "OS4X's binary directory: a process counts as a daemon "
            "only if its executable lies here (or, where it cannot be read, if it runs as the "
            "OS4X user) (default /opt/os4x/bin)", text_value, "DIR", "processes"),
@@ -153,10 +164,12 @@ OPTIONS: tuple[Option, ...] = (
            "--odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
     Option(("--response-critical",), "response_critical", "CRITICAL when the ready message "
            "(with --odette-id: the session start) takes longer", seconds, "SECONDS", "ports"),
-    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate expires within "
-           f"this many days (default {DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
-    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate expires "
-           f"within this many days (default {DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-warning",), "cert_warning", "WARNING when the TLS certificate (and, with "
+           "the certs check, any certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_warning:g})", seconds, "DAYS", "ports"),
+    Option(("--cert-critical",), "cert_critical", "CRITICAL when the TLS certificate (and any "
+           f"checked certificate) expires within this many days (default "
+           f"{DEFAULTS.cert_critical:g})", seconds, "DAYS", "ports"),
     Option(("--odette-id",), "odette_id", "ODETTE ID of a monitoring partner configured in OS4X: "
            "every OFTP probe starts a session as it and ends it normally (implies --probe)",
            odette_id, "ID", "ports"),
@@ -202,9 +215,9 @@ OPTIONS: tuple[Option, ...] = (
            read_only_query, "SQL", "queue"),
     Option(("--queue-age-warning",), "queue_age_warning", "WARNING when an entry is new or "
            f"taken for more than this (default {DEFAULTS.queue_age_warning:g}): files not "
-           "leaving", duration, "DURATION", "queue"),
+           "leaving", duration_value, "DURATION", "queue"),
     Option(("--queue-age-critical",), "queue_age_critical", "CRITICAL when an entry is new or "
-           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", duration,
+           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", duration_value,
            "DURATION", "queue"),
     Option(("--queue-tries-warning",), "queue_tries_warning", "WARNING when a pending entry has "
            f"more send tries than this (default {DEFAULTS.queue_tries_warning}): partner "
@@ -217,10 +230,26 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--queue-length-critical",), "queue_length_critical", "CRITICAL when more entries "
            "than this are pending", whole_number, "N", "queue"),
     Option(("--ack-age-warning",), "ack_age_warning", "WARNING when an entry waits for the "
-           "partner's end-to-end response (EERP) longer than this", duration, "DURATION",
+           "partner's end-to-end response (EERP) longer than this", duration_value, "DURATION",
            "queue"),
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
-           "partner's EERP longer than this", duration, "DURATION", "queue"),
+           "partner's EERP longer than this", duration_value, "DURATION", "queue"),
+    # certificates
+    Option(("--cert-file",), "cert_file", "certificate file, PEM (every certificate of a "
+           "bundle) or DER; a glob is expanded; repeat the option for more; enables the certs "
+           "check", text_value, "PATH", "certs", repeat=True),
+    Option(("--crl-file",), "crl_file", "CRL file, PEM or DER; a glob is expanded; repeat the "
+           "option for more", text_value, "PATH", "certs", repeat=True),
+    Option(("--cert-query",), "cert_query", "SQL returning rows of (owner, role, certificate as "
+           "PEM text or DER bytes): the partner certificates in OS4X's database; {prefix} is "
+           "replaced by --db-prefix (uses the --db-* options)", read_only_query, "SQL",
+           "certs"),
+    Option(("--cert-dir",), "cert_dir", "directory whose *.pem, *.crt, *.cer, *.der and *.crl "
+           f"files are checked (default {DEFAULT_CERT_DIR} when --checks certs names no other "
+           "source)", text_value, "DIR", "certs"),
+    Option(("--crl-max-age",), "crl_max_age", "WARNING when a CRL's thisUpdate is older than "
+           "this: seconds, or a number with s, m, h or d (36h) (default: not judged)",
+           duration_value, "DURATION", "certs"),
     # partners
     Option(("--partner-query",), "partner_query", "SQL returning rows of (partner, direction "
            "in or out, seconds since the last successful transfer or NULL, failed transfers "
@@ -229,14 +258,14 @@ OPTIONS: tuple[Option, ...] = (
            "options)", read_only_query, "SQL", "partners"),
     Option(("--silence-warning",), "silence_warning", "WARNING when nothing was sent to or "
            "received from a partner for longer than this, in either direction (default: "
-           "silence not judged)", duration, "DURATION", "partners"),
+           "silence not judged)", duration_value, "DURATION", "partners"),
     Option(("--silence-critical",), "silence_critical", "CRITICAL when a partner was silent "
-           "in a direction for longer than this (default: not judged)", duration, "DURATION",
-           "partners"),
+           "in a direction for longer than this (default: not judged)", duration_value,
+           "DURATION", "partners"),
     Option(("--partner-silence",), "partner_silence", "one partner's own rhythm, "
            "PARTNER[/in|/out]=WARNING[,CRITICAL] (durations), instead of --silence-warning "
            "and --silence-critical for it (repeat the option)", partner_silence,
-           "PARTNER=W,C", "partners", repeat=True),
+           "PARTNER=W,C", "partners", repeat=True, blank_separated=True),
     Option(("--failures-warning",), "failures_warning", "WARNING when a partner has more "
            "failed transfers than this in the query's window, in one direction", whole_number,
            "N", "partners"),
@@ -245,7 +274,7 @@ OPTIONS: tuple[Option, ...] = (
            "N", "partners"),
     Option(("--partner",), "partner", "judge only this partner (repeat the option), with its "
            "own perfdata; a partner the query does not return is UNKNOWN", partner, "NAME",
-           "partners", repeat=True),
+           "partners", repeat=True, blank_separated=True),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
@@ -264,5 +293,6 @@ GROUP_TITLES = {
     "database": "database: PIDs saved by OS4X",
     "isdn": "isdn: CAPI controllers",
     "queue": "queue: the send queue (files leave for every partner)",
+    "certs": "certs: certificates and CRLs before they expire",
     "partners": "partners: the transfer logs (files flow with every partner, both ways)",
 }

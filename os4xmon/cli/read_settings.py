@@ -25,6 +25,7 @@ from os4xmon.core.settings import (
     DEFAULT_DEBUGD_PORT,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
+    OUTPUT_FORMATS,
     Settings,
 )
 from os4xmon.core.text import perf_label, printable
@@ -123,8 +124,10 @@ def exposed_secret(path: str, what: str) -> list[str]:
 
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
-        if option.repeat and option.convert is not None:  # several values, between blanks
-            return tuple(option.convert(word) for word in value.split())
+        if option.repeat and option.convert is not None:
+            if option.blank_separated:  # several values in one line
+                return tuple(option.convert(word) for word in value.split())
+            return (option.convert(value),)  # one value (a glob may hold blanks)
         return boolean(value) if option.convert is None else option.convert(value)
     except ValueError as error:
         raise UsageError(f"--config {path}: {option.key}: {error}") from None
@@ -248,6 +251,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
+    if values.get("cert_query") is not None and values.get("db_type") is None:
+        raise UsageError("--cert-query needs --db-type (and the database's connection "
+                         "options): the partner certificates are read from OS4X's database")
     if values.get("queue_query") is not None and values.get("db_type") is None:
         raise UsageError("--queue-query needs --db-type (and the database's connection "
                          "options): the send queue is read from OS4X's database")
@@ -266,6 +272,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
     if given_file and given_file != Settings.capi_file \
             and values.get("capi_source") != "capiinfo" and _missing(given_file):
         raise UsageError(f"--capi-file {printable(given_file, 100)} does not exist")
+    directory = values.get("textfile_dir")
+    if directory and not os.path.isdir(directory):
+        raise UsageError(f"--textfile-dir {printable(directory, 100)} is not a directory")
     for name in ("tls_ca", "tls_cert", "tls_key", "db_ssl_ca"):
         if values.get(name) and _missing(values[name]):
             raise UsageError(f"--{name.replace('_', '-')} {printable(values[name], 100)} "
@@ -340,6 +349,19 @@ def _check_port_roles(values: dict[str, Any]) -> None:
 def verbosity_hint(argv: Sequence[str]) -> int:
     """The -v count, read without parsing: used to decide on tracebacks before parsing works."""
     return sum(verbosity(arg) for arg in argv)
+
+
+def output_hint(argv: Sequence[str]) -> str:
+    """The --output format, read without parsing: the format of a usage error's line."""
+    words = list(argv)
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        value = words[index + 1] if word == "--output" and index + 1 < len(words) \
+            else word[len("--output="):] if word.startswith("--output=") else None
+        if value is not None and value.strip().lower() in OUTPUT_FORMATS:
+            return value.strip().lower()
+    return Settings.output
 
 
 def verbosity(word: str) -> int:

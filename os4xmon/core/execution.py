@@ -30,7 +30,12 @@ from os4xmon.core.findings import worst
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any, Iterator, NoReturn, Sequence
+    from typing import Any, Callable, Iterator, NoReturn, Sequence
+
+    from os4xmon.core.outcome import Outcome
+
+    Renderer = Callable[[Outcome], "list[str]"]
+    Sink = Callable[[Outcome], "str | None"]
 
 
 PREFIX = "OS4X"
@@ -181,8 +186,36 @@ def emit(lines: Sequence[str], code: int) -> NoReturn:
     sys.exit(code)
 
 
+# -- other output formats (os4xmon.output): the Nagios lines stay the default, unchanged --
+
+
+_renderer: list[Renderer] = []  # the selected format, when not Nagios's
+_sinks: list[Sink] = []  # also written, whatever the format (--textfile-dir)
+_aspects: list[str] = []  # the selected aspects, for a failure before any ran
+
+
+def select_output(renderer: Renderer | None = None, sinks: Sequence[Sink] = (),
+                  aspects: Sequence[str] = ()) -> None:
+    """Another format than the Nagios lines, and files to write beside it; None: Nagios."""
+    _renderer[:] = [renderer] if renderer else []
+    _sinks[:] = list(sinks)
+    _aspects[:] = list(aspects)
+
+
+def _write_sinks(outcome: Outcome) -> list[str]:
+    """Writes every sink; what went wrong, one line each (the run turns UNKNOWN)."""
+    return [problem for problem in (sink(outcome) for sink in _sinks) if problem]
+
+
 def fail(message: str, verbose: int = 0) -> NoReturn:
     """Ends the plugin with one UNKNOWN line; the traceback only at -vvv."""
+    if _renderer or _sinks:
+        from os4xmon.core.outcome import failure  # only other formats pay for it
+
+        outcome = failure(message, _aspects)
+        _write_sinks(outcome)  # already UNKNOWN: a sink's own trouble changes nothing
+        if _renderer:
+            emit(_renderer[-1](outcome), Unknown.code)
     lines = [status_line(Unknown, message, ())]
     if verbose >= 3:
         lines.extend(_tracebacks)
@@ -270,8 +303,13 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
     finally:
         disarm()
 
-    states = [result.state for result in check.results]
-    state = worst(states) if states else Unknown
+    state = _state(check)
+    if _sinks:
+        from os4xmon.core.outcome import outcome_of  # only other formats pay for it
+
+        for problem in _write_sinks(outcome_of(check, state, "", warnings)):
+            check.results.add(nagiosplugin.Result(Unknown, problem))
+        state = _state(check)
     summary = check.summary
     text: str
     if not check.results:
@@ -296,5 +334,15 @@ def execute(check: nagiosplugin.Check, timeout: float, verbose: int,
         lines.extend(f"  {line}" for line in configuration)
     if verbose >= 3:
         lines.extend(_tracebacks)
+    if _renderer:
+        from os4xmon.core.outcome import outcome_of  # only other formats pay for it
+
+        emit(_renderer[-1](outcome_of(check, state, " ".join(text.split()), warnings)),
+             state.code)
     emit([line.replace("|", "!") if index else line for index, line in enumerate(lines)],
          state.code)
+
+
+def _state(check: nagiosplugin.Check) -> ServiceState:
+    states = [result.state for result in check.results]
+    return worst(states) if states else Unknown

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from os4xmon.core.record import dataclass, field, fields
 
-ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue", "partners")
+ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue", "certs",
+                            "partners")
 """Every aspect the plugin can check, in the order --checks and its help list them (the order
 they run in is ``aspects.ORDER``)."""
+
+OUTPUT_FORMATS: tuple[str, ...] = ("nagios", "json", "openmetrics", "checkmk")
+"""--output's choices (os4xmon.output renders all but nagios); nagios is the default."""
 
 DEFAULT_PORT = 3305
 DEFAULT_TLS_PORT = 6619
 DEFAULT_CLIENTD_PORT = 60000
 DEFAULT_DEBUGD_PORT = 10001
+DEFAULT_CERT_DIR = "/opt/os4x/cert"
+"""Where OS4X keeps its global certificates; read by --checks certs when no source is given."""
 
 SECRETS = ("db_password", "odette_password")
 """Settings that -vv shows only as set or not set, and masks wherever else they appear."""
@@ -35,6 +41,8 @@ class Settings:
     timeout: float = 10.0
     verbose: int = 0
     config: str | None = None
+    output: str = "nagios"
+    textfile_dir: str | None = None  # also write the OpenMetrics text for node_exporter
 
     # what OS4X runs
     user: str | None = None
@@ -111,6 +119,13 @@ class Settings:
     capiinfo: str | None = None
     capi_source: str = "auto"
 
+    # certificates and CRLs (the days left: cert_warning, cert_critical above)
+    cert_file: tuple[str, ...] = ()  # repeatable options: every value given, in order
+    crl_file: tuple[str, ...] = ()
+    cert_query: str | None = None
+    cert_dir: str | None = None  # None: DEFAULT_CERT_DIR when no other source is given
+    crl_max_age: float | None = None  # seconds since a CRL's thisUpdate; None: not judged
+
     # where each value came from (command line, config, password file, environment), for -vv
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()  # about the configuration itself, for the long output
@@ -121,10 +136,13 @@ class Settings:
         if self.checks is not None:
             return self.checks
         if not self.local_host:  # processes and sockets of another host cannot be seen
-            return tuple(aspect for aspect, wanted in (
-                ("ports", True), ("queue", self.queue_configured),
-                ("partners", self.partners_configured)) if wanted)
+            remote = {"ports"} | ({"queue"} if self.queue_configured else set()) \
+                | ({"certs"} if self.certs_configured else set()) \
+                | ({"partners"} if self.partners_configured else set())
+            return tuple(aspect for aspect in ASPECTS if aspect in remote)
         chosen = {"processes", "ports"}
+        if self.certs_configured:
+            chosen.add("certs")
         if self.isdn_controllers > 0:
             chosen.add("isdn")
         if self.database_configured:
@@ -142,6 +160,12 @@ class Settings:
     @property
     def queue_configured(self) -> bool:
         return self.queue_query is not None
+
+    @property
+    def certs_configured(self) -> bool:
+        """Any certificate source given turns the certs aspect on."""
+        return bool(self.cert_file or self.crl_file or self.cert_query
+                    or self.cert_dir is not None)
 
     @property
     def partners_configured(self) -> bool:

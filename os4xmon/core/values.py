@@ -168,38 +168,29 @@ def boolean(text: str) -> bool:
         raise ValueError(f"{text!r} is not yes or no") from None
 
 
-# -- durations: 90m, 26h, 2d or plain seconds --
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-"""The suffixes a duration may carry: seconds, minutes, hours, days."""
-
-MAX_DURATION = 100 * 365 * 86400.0
-"""A hundred years: longer than any silence or age an admin means; more is a typo."""
-
-
-def duration_seconds(text: str) -> float:
-    """A duration in seconds from ``90``, ``90s``, ``90m``, ``26h``, ``2d`` or ``1.5h``.
-
-    Plain seconds stay valid, so every option that took seconds takes this form too; the unit is
-    one lower-case letter right after the number (``M`` could be months, so it is refused)."""
+def duration_value(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``36h`` or ``2d`` (ASCII, not negative): one
+    spelling for every duration of the plugin, so ``36h`` means the same wherever it is given."""
     stripped = text.strip(" \t\r\n")
-    unit = stripped[-1:] if stripped[-1:].isalpha() else ""
-    number = stripped[: len(stripped) - len(unit)] if unit else stripped
-    if unit and unit not in DURATION_UNITS and number[-1:].isdigit():
-        raise ValueError(f"{text!r} is not a duration: the unit must be s, m, h or d")
-    if unit and number != number.strip(" \t"):
-        raise ValueError(f"{text!r} is not a duration: no space between number and unit")
+    unit = stripped[-1:].lower()
+    factor = DURATION_UNITS.get(unit)
+    number = stripped[:-1] if factor is not None else stripped
     try:
-        value = decimal_number(number) * DURATION_UNITS.get(unit, 1)
+        if number != number.strip(" \t"):  # "1 h": one word or none
+            raise ValueError
+        value = decimal_number(number)
     except ValueError as error:
         if "negative" in str(error):
             raise ValueError(f"{text!r} is negative") from None
-        raise ValueError(f"{text!r} is not a number of seconds, nor a duration such as "
-                         "90m, 26h or 2d (units s, m, h, d)") from None
-    if value > MAX_DURATION:
-        raise ValueError(f"{text!r} is more than a hundred years")
-    return value
+        raise ValueError(f"{text!r} is not a duration: seconds, or a number with s, m, h or d "
+                         "(36h)") from None
+    seconds = value * (factor or 1.0)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds
 
 
 MAX_ROW_DIGITS = 30
@@ -253,11 +244,6 @@ def row_number(value: object, what: str) -> float:
 PARTNER_DIRECTIONS = {"in": "in", "receive": "in", "out": "out", "send": "out"}
 
 
-def duration(text: str) -> float:
-    """An option's duration: seconds, or a number with s, m, h or d (90m, 26h, 2d)."""
-    return duration_seconds(text)
-
-
 def partner(text: str) -> str:
     """A partner's name as OS4X's logs show it (compared with the query's first column)."""
     name = text.strip()
@@ -278,8 +264,8 @@ def partner_silence(text: str) -> tuple[str, str, float | None, float | None]:
     else:
         name, way = target, ""
     warning_text, _, critical_text = limits.partition(",")
-    warning = duration(warning_text) if warning_text.strip() else None
-    critical = duration(critical_text) if critical_text.strip() else None
+    warning = duration_value(warning_text) if warning_text.strip() else None
+    critical = duration_value(critical_text) if critical_text.strip() else None
     if warning is None and critical is None:
         raise ValueError(f"{printable(text, 60)!r} gives no duration: "
                          "PARTNER[/in|/out]=WARNING[,CRITICAL]")

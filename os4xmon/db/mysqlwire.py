@@ -6,13 +6,15 @@
   of it, not the whole budget (:func:`os4xmon.core.netwait.connect`).
 - **Byte cap.** PyMySQL joins the 16 MB packets of one message for as long as the server sends
   them; here a connection reads at most :data:`MAX_BYTES`, so a server that streams an endless
-  packet costs a few MiB, not all the memory of the monitoring host.
+  packet costs a few MiB, not all the memory of the monitoring host. A streamed answer
+  (``cap_each_message``, set by :meth:`os4xmon.db.mysql.MysqlConnection.stream`) may be of any
+  length, since its rows are folded and let go: there the cap holds for each message (one row).
 - **No password to an impostor.** Any local user who binds port 3306 while the database
   restarts can ask for ``mysql_clear_password`` (or ``dialog``, or ``sha256_password``, or the
   public-key round of ``caching_sha2_password``, which encrypts to a key the server chooses).
   The password leaves in any such form only over TLS with a verified server (``--db-ssl-ca``).
 
-Imported only by :mod:`os4xmon.db.drivers` when a MySQL connection is made.
+Imported only by :mod:`os4xmon.db.mysql` when a MySQL connection is made.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import socket
 
 import pymysql
 import pymysql.connections
+import pymysql.protocol
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -93,6 +96,7 @@ class GuardedConnection(_Base):
     _authenticating = False
     _tls_required = False
     _auth_plugin_name: str
+    cap_each_message = False  # the byte cap for each message, not the whole connection
 
     def open_guarded(self, left: Callable[[], float], trusted: bool,
                      tls_required: bool) -> None:
@@ -121,6 +125,11 @@ class GuardedConnection(_Base):
             self._reader_for = self._sock
         data: bytes = super()._read_bytes(num_bytes)
         return data
+
+    def _read_packet(self, packet_type: Any = pymysql.protocol.MysqlPacket) -> Any:
+        if self.cap_each_message:
+            self._received[0] = 0  # plus what the 16 KiB read-ahead already holds
+        return super()._read_packet(packet_type)
 
     def _write_bytes(self, data: bytes) -> None:
         left = self._left()

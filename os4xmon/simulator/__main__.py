@@ -21,7 +21,7 @@ import tempfile
 import time
 from typing import NoReturn, Protocol, Sequence
 
-from os4xmon.simulator import binaries, capi, database, listeners, proctitle, tree
+from os4xmon.simulator import binaries, capi, certstore, database, listeners, proctitle, tree
 from os4xmon.simulator.scenario import Scenario
 
 TITLE_SPACE = 160  # bytes of argv the simulated daemons need for their titles
@@ -49,7 +49,7 @@ class Part(Protocol):
         """When the launcher stops, after its processes are gone: remove what it made."""
 
 
-PARTS: tuple[Part, ...] = (listeners, database, capi)
+PARTS: tuple[Part, ...] = (listeners, database, certstore, capi)
 """What the aspects add to the simulator, each through the hooks of ``Part``."""
 
 

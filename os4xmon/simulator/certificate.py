@@ -157,12 +157,61 @@ def _sign(message: bytes, n: int, d: int) -> bytes:
     return pow(int.from_bytes(padded, "big"), d, n).to_bytes(size, "big")
 
 
-def make_certificate(days: float, cert_file: str, key_file: str) -> None:
-    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days``."""
+def distinguished_name(common_name: str) -> bytes:
+    return sequence(_tlv(0x31, sequence(oid(COMMON_NAME), utf8_string(common_name))))
+
+
+def signed(tbs: bytes) -> bytes:
+    """tbs with sha256WithRSAEncryption by the test key: a certificate or a CRL."""
+    n, _, d = _key()
+    return sequence(tbs, sequence(oid(SHA256_WITH_RSA), null()), bit_string(_sign(tbs, n, d)))
+
+
+def issued_certificate(common_name: str, issuer: str, serial: int, not_before: datetime,
+                       not_after: datetime, *, ca: bool = False) -> bytes:
+    """DER of a certificate for common_name signed by issuer (the test key stands for every
+    key: a check judges names, serials and dates, not signatures)."""
+    n, e, _ = _key()
+    algorithm = sequence(oid(SHA256_WITH_RSA), null())
+    public_key = sequence(sequence(oid(RSA_ENCRYPTION), null()),
+                          bit_string(sequence(integer(n), integer(e))))
+    extensions = explicit(3, sequence(
+        sequence(oid(BASIC_CONSTRAINTS), boolean(True), octet_string(
+            sequence(boolean(True)) if ca else sequence())),
+    ))
+    tbs = sequence(explicit(0, integer(2)), integer(serial), algorithm,
+                   distinguished_name(issuer), sequence(time_value(not_before),
+                                                        time_value(not_after)),
+                   distinguished_name(common_name), public_key, extensions)
+    return signed(tbs)
+
+
+def revocation_list(issuer: str, this_update: datetime, next_update: datetime | None,
+                    revoked: list[tuple[int, datetime]]) -> bytes:
+    """DER of a v2 CRL of issuer listing the (serial, revocation date) pairs."""
+    entries = b"".join(sequence(integer(serial), time_value(when)) for serial, when in revoked)
+    tbs = sequence(integer(1), sequence(oid(SHA256_WITH_RSA), null()),
+                   distinguished_name(issuer), time_value(this_update),
+                   time_value(next_update) if next_update is not None else b"",
+                   sequence(entries) if revoked else b"")
+    return signed(tbs)
+
+
+def pem(der: bytes, label: str = "CERTIFICATE") -> str:
+    encoded = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    lines = [encoded[at:at + 64] for at in range(0, len(encoded), 64)]
+    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
+
+
+def make_certificate(days: float, cert_file: str, key_file: str, *,
+                     starts_in: float | None = None) -> None:
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1 that ends in ``days`` (and
+    starts ``starts_in`` days from now, or 30 days ago)."""
     n, e, d = _key()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     end = now + timedelta(days=days)
-    start = min(end, now) - timedelta(days=30)
+    start = now + timedelta(days=starts_in) if starts_in is not None \
+        else min(end, now) - timedelta(days=30)
     name = sequence(_tlv(0x31, sequence(oid(COMMON_NAME), utf8_string("localhost"))))
     algorithm = sequence(oid(SHA256_WITH_RSA), null())
     public_key = sequence(sequence(oid(RSA_ENCRYPTION), null()),

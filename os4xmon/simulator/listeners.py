@@ -106,6 +106,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help=f"port of os4xdebugd on localhost (default {DEFAULT_DEBUGD_PORT})")
     parser.add_argument("--cert-days", type=float, default=365.0, metavar="DAYS",
                         help="lifetime left of the TLS certificate (negative: expired)")
+    parser.add_argument("--cert-starts-in", type=float, default=None, metavar="DAYS",
+                        help="the TLS certificate is valid only from DAYS from now (not yet "
+                        "valid; default: since 30 days before now)")
     parser.add_argument("--cert-file", metavar="FILE",
                         help="also write the TLS certificate here (for --tls-ca)")
     parser.add_argument("--partner", default="", metavar="ODETTE_ID",
@@ -135,7 +138,8 @@ def before_start(args: argparse.Namespace, scenario: Scenario) -> None:
         CONFIG.workdir = tempfile.mkdtemp(prefix="os4x-sim-tls-")
         CONFIG.cert_file = os.path.join(CONFIG.workdir, "cert.pem")
         CONFIG.key_file = os.path.join(CONFIG.workdir, "key.pem")
-        certificate.make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file)
+        certificate.make_certificate(args.cert_days, CONFIG.cert_file, CONFIG.key_file,
+                                     starts_in=args.cert_starts_in)
         if args.cert_file:
             shutil.copyfile(CONFIG.cert_file, args.cert_file)
         if args.key_file:

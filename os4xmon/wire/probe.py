@@ -42,6 +42,8 @@ class ProbeResult:
     unknown: str | None = None  # a failure that says nothing about OS4X (name not resolved)
     cert_days: float | None = None
     cert_not_after: datetime | None = None
+    cert_not_before: datetime | None = None
+    cert_not_yet_valid: bool = False  # notBefore after the moment of the probe
     notes: list[str] = field(default_factory=list)
     session_seconds: float | None = None  # connect to the responder's SSID; None: no session
     responder: oftp.SessionStart | None = None
@@ -131,7 +133,7 @@ def _handshake(sock: socket.socket, host: str, ca_file: str | None, *, result: P
     der = wrapped.getpeercert(binary_form=True)
     if der:
         try:
-            result.cert_not_after = x509.not_after(der)
+            result.cert_not_before, result.cert_not_after = x509.validity(der)
         except ValueError as error:
             result.notes.append(f"port {port}: certificate not readable: {error}")
     return wrapped
@@ -339,4 +341,6 @@ def probe(host: str, port: int, budget: float, *, tls: bool = False,
     if result.cert_not_after is not None:
         moment = now or datetime.now(timezone.utc)
         result.cert_days = (result.cert_not_after - moment).total_seconds() / 86400
+        result.cert_not_yet_valid = result.cert_not_before is not None \
+            and result.cert_not_before > moment
     return result

@@ -27,7 +27,7 @@ UTC_TIME = 0x17
 GENERALIZED_TIME = 0x18
 
 
-def read_element(data: bytes, offset: int, limit: int | None = None) -> Element:
+def read_element(data: bytes | bytearray, offset: int, limit: int | None = None) -> Element:
     """One DER tag-length-value at offset; ValueError when it does not fit inside limit."""
     limit = len(data) if limit is None else min(limit, len(data))
     if offset + 2 > limit:
@@ -67,6 +67,11 @@ def parse_time(tag: int, value: bytes) -> datetime:
 
 def not_after(der: bytes) -> datetime:
     """The end of a certificate's validity: Certificate > TBSCertificate > Validity > notAfter."""
+    return validity(der)[1]
+
+
+def validity(der: bytes) -> tuple[datetime, datetime]:
+    """(notBefore, notAfter): Certificate > TBSCertificate > Validity."""
     certificate = _expect(read_element(der, 0), SEQUENCE, "certificate")
     tbs = _expect(read_element(der, certificate.start, certificate.end), SEQUENCE,
                   "tbsCertificate")
@@ -76,7 +81,8 @@ def not_after(der: bytes) -> datetime:
     _expect(element, INTEGER, "serialNumber")
     for what in ("signature", "issuer"):
         element = _expect(read_element(der, element.end, tbs.end), SEQUENCE, what)
-    validity = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
-    before = read_element(der, validity.start, validity.end)
-    after = read_element(der, before.end, validity.end)
-    return parse_time(after.tag, der[after.start:after.end])
+    dates = _expect(read_element(der, element.end, tbs.end), SEQUENCE, "validity")
+    before = read_element(der, dates.start, dates.end)
+    after = read_element(der, before.end, dates.end)
+    return (parse_time(before.tag, der[before.start:before.end]),
+            parse_time(after.tag, der[after.start:after.end]))

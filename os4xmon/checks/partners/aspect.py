@@ -35,7 +35,7 @@ from os4xmon.core.findings import STATES_BY_NAME, Finding, finding_metrics, head
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, perf_label, plural, printable
 from os4xmon.db.access import connect_params, error_advice
-from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
+from os4xmon.db.drivers import BAD_RESULT, DatabaseError, Deadline, connect, scrub
 from os4xmon.facts.host import Host
 
 TYPE_CHECKING = False
@@ -115,6 +115,7 @@ class Partners(Aspect):
                 problem = Finding(Unknown, refused,
                                   "give one SELECT (or WITH ... SELECT) that only reads")
         tally = Tally(settings.partner or None)
+        cut_short = False
         if problem is None:
             try:
                 self._read(tally)
@@ -122,21 +123,29 @@ class Partners(Aspect):
                 problem = Finding(STATES_BY_NAME[settings.db_error_state],
                                   self._say(f"partners: {error}"),
                                   error_advice(error.kind, OPTION))
-        if problem is not None:
+                # rows that came before the server failed or -t ran out are judged; a result
+                # the contract refuses (BAD_RESULT) is not
+                cut_short = bool(tally.flows) and error.kind != BAD_RESULT
+        if problem is not None and not cut_short:
             yield from finding_metrics(self.name, [problem])
             yield from self._perfdata(None)
             return
-        verdict = judge(tally.flows.values(), self.limits, named_partners(settings))
+        verdict = judge(tally.flows.values(), self.limits,
+                        () if cut_short else named_partners(settings))
         findings = list(verdict.findings)
         if tally.problem_count:
             findings.append(problem_finding(tally.problem_count, tally.problems))
         elif not tally.flows and not settings.partner:
             findings.append(empty_finding())
+        if problem is not None:  # cut short: what came is judged, the rest is said missing
+            findings.append(Finding(problem.state, f"{problem.message}; after "
+                                    f"{plural(tally.rows, 'row')}, judged above",
+                                    problem.advice))
         self.details.extend(verdict.lines)
         yield from finding_metrics(self.name, [Finding(f.state, self._say(f.message),
                                                        self._say(f.advice), f.subject)
                                                for f in findings])
-        yield from self._perfdata(verdict, tally)
+        yield from self._perfdata(None if problem is not None else verdict, tally)
         yield headline(self.name, f"{plural(verdict.partners, 'partner')}: files flow, none "
                        "silent or failing")
 
@@ -151,7 +160,11 @@ class Partners(Aspect):
             try:
                 connection = connect(params, deadline)
                 try:
-                    connection.fold(partner_query(self.settings), tally)
+                    with connection.stream(partner_query(self.settings)) as rows:
+                        tally.columns(rows.width)
+                        add = tally.add
+                        for row in rows:
+                            add(row)
                 finally:
                     connection.close()
             finally:
@@ -175,7 +188,7 @@ class Partners(Aspect):
             label = perf_label(name)
             failures: int | None = None
             for direction in DIRECTIONS:
-                flow = tally.flows.get((partner, direction)) if tally else None
+                flow = tally.flows.get((partner, direction)) if tally and verdict else None
                 silence = self.limits.silence_for(partner, direction)
                 age = None if flow is None or flow.age is None else _whole(flow.age)
                 if flow is not None:

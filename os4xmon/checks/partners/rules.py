@@ -120,7 +120,7 @@ class Flow:
 
 
 class Tally:
-    """The query's rows folded per partner and direction as they arrive (the drivers' Folder).
+    """The query's rows folded per partner and direction as they arrive (Connection.stream).
 
     ``wanted``: only these partners are kept (``--partner``); rows of others are skipped
     unread, so a broken row of another partner does not make every per-partner service
