@@ -212,3 +212,24 @@ def test_the_partners_page_documents_every_option_and_label(monkeypatch, capsys)
     for label in perf(output):
         documented = label.replace("ODETTE_VW", "<partner>")
         assert f"| `{documented}` |" in page, label
+
+
+def test_an_answer_cut_short_is_judged_as_far_as_it_came(monkeypatch, capsys):
+    def read(self, tally):
+        tally.columns(4)
+        tally.add(("GONE", "in", 10**6, 0))
+        raise DatabaseError(SILENT, "no answer within 4.8s while reading the rows")
+
+    monkeypatch.setattr(partners.Partners, "_read", read)
+    settings_ = read_settings.parse([*BASE, "--silence-critical", "1d", "--partner", "GONE",
+                                     "--partner", "LATER"], environ={})
+    with pytest.raises(SystemExit) as ended:
+        execution.execute(build_check(settings_, Host()), 30, settings_.verbose)
+    output = capsys.readouterr().out
+    assert ended.value.code == 2
+    first = output.splitlines()[0]
+    assert first.startswith("OS4X CRITICAL - nothing received from GONE for 11d 13h (more than "
+                            "1d), partners: database silent: no answer within 4.8s while "
+                            "reading the rows; after 1 row, judged above")
+    assert "LATER is not among the rows" not in output  # it may simply not have come yet
+    assert perf(output)["partners"] == "U;;;0" and perf(output)["GONE_in_age"].startswith("U")
