@@ -27,6 +27,7 @@ OPT_IN = {
     "database": "with the database check configured (db-type, pid-query in the settings)",
     "isdn": "with ISDN (isdn-controllers above 0 in the settings)",
     "queue": "with the send-queue check configured (queue-query in the settings)",
+    "partners": "with the partner check configured (partner-query in the settings)",
 }
 """Aspects a site may not have: without their settings they answer UNKNOWN, so every example
 ships their lines commented out, each under the condition that enables it."""
@@ -188,6 +189,12 @@ def nrpe(layout: dict) -> str:
 
 {commands}
 
+# One partner as its own service (the partners check with --partner; its thresholds, such as
+# partner-silence, stay in check_os4x.ini): one fixed line per partner, since NRPE takes no
+# argument from the network. From the server: check_nrpe ... -c check_os4x_partner_ODETTE_VW
+#command[check_os4x_partner_ODETTE_VW]={plugin(layout)} --config {SITE_CONFIG} \
+--checks partners --partner ODETTE-VW
+
 # As root, through sudo (contrib/sudoers/check_os4x{layout['suffix']}; settings in the
 # root-only file):
 {sudo}
@@ -209,8 +216,8 @@ def mrpe(layout: dict) -> str:
 #   install -o root -g root -m 0600 contrib/nrpe/check_os4x.ini /etc/check_mk/check_os4x.ini
 # then discover the services on the Checkmk server ("MRPE OS4X_processes" and so on). The
 # agent runs MRPE as root: the settings file is root's, mode 0600, and holds the database
-# password. Perfdata passes through into Checkmk's graphs. The database, isdn and queue
-# lines are commented out: uncomment each where the site has it (see the note above it).
+# password. Perfdata passes through into Checkmk's graphs. The database, isdn, queue and
+# partners lines are commented out: uncomment each where the site has it (see the note above it).
 
 {lines}
 """

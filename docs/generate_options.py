@@ -80,13 +80,22 @@ EXAMPLES = {
                      "WHEN 0 THEN 'new' ... END, TIMESTAMPDIFF(SECOND, queued_at, NOW()), "
                      "send_tries FROM {prefix}send_queue\"",
     "--queue-age-warning": "check_os4x --queue-age-warning 7200",
-    "--queue-age-critical": "check_os4x --queue-age-critical 28800",
+    "--queue-age-critical": "check_os4x --queue-age-critical 8h",
     "--queue-tries-warning": "check_os4x --queue-tries-warning 5",
     "--queue-tries-critical": "check_os4x --queue-tries-critical 20",
     "--queue-length-warning": "check_os4x --queue-length-warning 200",
     "--queue-length-critical": "check_os4x --queue-length-critical 1000",
-    "--ack-age-warning": "check_os4x --ack-age-warning 86400",
-    "--ack-age-critical": "check_os4x --ack-age-critical 259200",
+    "--ack-age-warning": "check_os4x --ack-age-warning 1d",
+    "--ack-age-critical": "check_os4x --ack-age-critical 3d",
+    "--partner-query": "check_os4x --db-type mysql --partner-query \"SELECT partner, direction, "
+                       "age, failures, reason FROM ...\" (see partners.md)",
+    "--silence-warning": "check_os4x --silence-warning 26h",
+    "--silence-critical": "check_os4x --silence-critical 3d",
+    "--partner-silence": "check_os4x --partner-silence ODETTE-AUDI=4h,1d --partner-silence "
+                         "ODETTE-BMW/in=3d",
+    "--failures-warning": "check_os4x --failures-warning 3",
+    "--failures-critical": "check_os4x --failures-critical 10",
+    "--partner": "check_os4x --checks partners --partner ODETTE-VW",
 }
 
 HEADER = """\
@@ -102,7 +111,10 @@ the command line wins. This keeps site settings and secrets off the command line
 process list. `contrib/nrpe/check_os4x.ini` lists every key, commented, with an example value.
 The "check" column names the aspect an option belongs to ([processes](processes.md),
 [ports](ports.md), [database](database.md), [isdn](isdn.md), [queue](queue.md),
-[certs](certificates.md)).
+[certs](certificates.md), [partners](partners.md)). A DURATION is seconds, or a number with
+`s`, `m`, `h` or `d` (`90m`, `26h`, `2d`); an option marked "repeat the option" may be given
+several times (in the config file: one value per key, except `partner` and `partner-silence`,
+whose values are separated by blanks).
 
 """
 

@@ -76,11 +76,15 @@ def test_one_icinga_service_per_aspect_with_the_agent_case():
 
 def test_nrpe_commands_are_fixed_per_aspect():
     commands = nrpe_commands()
-    assert sorted(commands) == sorted(f"check_os4x_{aspect}" for aspect in ASPECTS)
+    one_partner = {name: line for name, line in commands.items()
+                   if name.startswith("check_os4x_partner_")}  # the example of one partner
+    assert sorted(set(commands) - set(one_partner)) == sorted(f"check_os4x_{aspect}"
+                                                              for aspect in ASPECTS)
     for name, line in commands.items():
-        aspect = name[len("check_os4x_"):]
-        assert line == (f"{INSTALLED_PLUGIN} --config /etc/nagios/check_os4x.ini "
-                        f"--checks {aspect}")
+        aspect = "partners" if name in one_partner else name[len("check_os4x_"):]
+        assert line.startswith(f"{INSTALLED_PLUGIN} --config /etc/nagios/check_os4x.ini "
+                               f"--checks {aspect}")
+    assert all(line.endswith(" --partner ODETTE-VW") for line in one_partner.values())
     text = (CONTRIB / "nrpe" / "check_os4x.cfg").read_text()
     assert "$ARG" not in text and "dont_blame_nrpe" in text  # only in the comment saying no
     assert "-m 0600" in text and "-o nagios" in text
@@ -125,7 +129,8 @@ def sudoers_commands() -> list[str]:
 def test_sudoers_allows_exactly_one_command_per_aspect_and_no_wildcard():
     commands = sudoers_commands()
     assert commands == [f"{INSTALLED_PLUGIN} --config /etc/check_os4x/root.ini --checks {a}"
-                        for a in ("processes", "ports", "database", "isdn", "queue", "certs")]
+                        for a in ("processes", "ports", "database", "isdn", "queue", "certs",
+                                  "partners")]
     assert sorted(a for a in ASPECTS) == sorted(c.split()[-1] for c in commands)
     for command in commands:
         assert not set("*?[]\\") & set(command), command

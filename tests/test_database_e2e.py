@@ -452,8 +452,9 @@ def test_discover_lists_the_pid_table_and_the_ports(simulator, db):
     assert run.code == 0, run.stdout
     assert "os4x_daemon_state" in run.lines[1]
     assert "try: --pid-query 'SELECT daemon, pid FROM {prefix}daemon_state'" in run.stdout
-    assert "os4x_partner" not in run.stdout
-    assert "ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619" in run.lines
+    ports = run.lines.index("ports in os4x_configuration: tcp_port = 3305, tcp_port_tls = 6619")
+    assert "os4x_partner" not in "\n".join(run.lines[:ports])  # not a PID candidate
+    assert "  os4x_partner" in run.lines[ports:]  # a transfer log's table (--partner-query)
     assert db.rows("SELECT daemon, pid FROM os4x_daemon_state ORDER BY daemon, pid") == before
 
 

@@ -18,6 +18,7 @@ from helpers import assert_status, free_port, load_script, needs_server, run_plu
 
 from os4xmon.simulator.certstore import CERT_QUERY
 from os4xmon.simulator.database import QUEUE_QUERY
+from os4xmon.simulator.transferlog import PARTNER_QUERY
 
 
 def load_generator():
@@ -69,20 +70,25 @@ def test_every_label_of_a_run_with_every_aspect_is_in_one_panel(simulator, maria
                     "--clientd-port", str(clientd), "--debugd-port", str(debugd),
                     "--queue-entry", "O0013000000PART:new:60:1",
                     "--cert-store", str(simulator.tmp_path / "cert"), "--store-cert", "server:200",
-                    "--partner-cert", "ODETTE-VW:encryption:300")
+                    "--partner-cert", "ODETTE-VW:encryption:300",
+                    "--log-entry", "in:O0013000000PART:ok:60",
+                    "--log-entry", "out:O0013000000PART:ok:60")
     capi = simulator.running[-1].state_file + ".capi"
-    run = run_plugin("--checks", "processes,ports,database,isdn,queue,certs", "--probe",
+    run = run_plugin("--checks", "processes,ports,database,isdn,queue,certs,partners", "--probe",
                      "--enterprise", "--cert-dir", str(simulator.tmp_path / "cert"),
                      "--cert-query", CERT_QUERY,
                      "--require-debugd", "--isdn-controllers", "2",
                      "--capi-file", f"{capi}/controller", "--port", str(tcp),
                      "--tls-port", str(tls), "--clientd-port", str(clientd),
                      "--debugd-port", str(debugd), *mariadb.plugin_args(),
-                     "--queue-query", QUEUE_QUERY["mysql"])
+                     "--queue-query", QUEUE_QUERY["mysql"],
+                     "--partner-query", PARTNER_QUERY["mysql"], "--silence-warning", "1d",
+                     "--partner", "O0013000000PART")
     assert_status(run, 0)
     labels = sorted(run.perfdata)
     assert len(labels) >= 30 and "queue_oldest_age" in labels and "crl_min_hours" in labels, \
         labels
+    assert "O0013000000PART_in_age" in labels and "partner_silence_max" in labels, labels
     unplaced = {label: families_of(label) for label in labels if len(families_of(label)) != 1}
     assert not unplaced, f"labels in no panel or in several: {unplaced}"
 

@@ -45,7 +45,7 @@ MARGIN = 1.5  # seconds the plugin may need beyond -t to start and print
     (["--port", "3_305"], "not a whole number"),
     (["-t", "\uff13"], "not a number of seconds"),
     (["-t", "1_0"], "not a number of seconds"),
-    (["--min-uptime", "1_000"], "not a number of seconds"),
+    (["--min-uptime", "1_000"], "not a duration"),
     (["--isdn-controllers", "\u0661"], "not a whole number"),  # Arabic-Indic one
 ])
 def test_misconfiguration_is_one_unknown_line(args, phrase):

@@ -183,6 +183,8 @@ def test_icinga2_validates_the_contrib_configuration():
         "os4x-local!os4x processes", "os4x-local!os4x ports", "os4x-local!os4x isdn",
         "os4x.example.com!os4x processes", "os4x.example.com!os4x ports",
         "os4x.example.com!os4x database", "os4x.example.com!os4x certs",
+        "os4x.example.com!os4x partner ODETTE-VW", "os4x.example.com!os4x partner ODETTE-AUDI",
+        "os4x.example.com!os4x partner ODETTE-BMW",
         "os4x-root!os4x processes", "os4x-root!os4x ports",
         "os4x-partner-gateway!os4x remote ports"])
     blocks = {block.split("'")[0]: block for block in services.split("Object '")[1:]}
@@ -193,6 +195,12 @@ def test_icinga2_validates_the_contrib_configuration():
         assert ('command_endpoint = "os4x.example.com"' in block) == agent, block
         command = "os4x-sudo" if root else "os4x-remote" if remote else "os4x"
         assert f'check_command = "{command}"' in block
+    # one service per partner: --partner and the partner's own rhythm from the host variable
+    audi = blocks["os4x.example.com!os4x partner ODETTE-AUDI"]
+    assert '"ODETTE-AUDI"' in audi and '"ODETTE-AUDI=4h,1d"' in audi, audi
+    bmw = blocks["os4x.example.com!os4x partner ODETTE-BMW"]
+    assert '"ODETTE-BMW/in=3d"' in bmw and '"ODETTE-BMW/out=1d,2d"' in bmw, bmw
+    assert "os4x_partner_silence" not in blocks["os4x.example.com!os4x partner ODETTE-VW"]
 
 
 def test_icinga2_rejects_a_broken_command_file():

@@ -235,7 +235,8 @@ def test_nagios_runs_the_check_and_records_what_the_plugin_says(nagios, simulato
                                                                  code, phrase):
     simulator.start(*scenario)
     services = nagios.fresh_results("os4x-local")
-    assert sorted(services) == ["OS4X certs", "OS4X database", "OS4X isdn", "OS4X ports",
+    assert sorted(services) == ["OS4X certs", "OS4X database", "OS4X isdn",
+                                "OS4X partner ODETTE-VW", "OS4X partners", "OS4X ports",
                                 "OS4X processes", "OS4X send queue"]
     site_config = str(nagios.directory / "check_os4x.ini")
 
@@ -244,7 +245,9 @@ def test_nagios_runs_the_check_and_records_what_the_plugin_says(nagios, simulato
     assert phrase in processes["plugin_output"]
     for name, attrs in services.items():
         aspect = name.split()[-1]
-        extra = ("-v",) if aspect == "isdn" else ()  # the file's check_os4x!isdn!-v
+        extra: tuple[str, ...] = ("-v",) if aspect == "isdn" else ()  # check_os4x!isdn!-v
+        if name.startswith("OS4X partner "):  # check_os4x!partners!--partner ODETTE-VW
+            aspect, extra = "partners", ("--partner", name.split()[-1])
         direct = direct_run(aspect, site_config, *extra)
         assert int(attrs["current_state"]) == direct.code, (name, attrs["plugin_output"])
         summary, perfdata = stable_view(direct.stdout)
@@ -264,7 +267,7 @@ def test_as_shipped_only_the_services_every_site_has_are_active():
                               "check_os4x_nrpe!certs", "check_os4x_nrpe!ports",
                               "check_os4x_nrpe!processes"]
     every = re.findall(r"^    check_command\s+check_os4x!(\w+)", opted_in(text), re.MULTILINE)
-    assert sorted(every) == sorted(ASPECTS)
+    assert sorted(set(every)) == sorted(ASPECTS)  # partners twice: all of them, and one
 
 
 def test_the_nagios_command_line_is_the_one_the_file_declares():

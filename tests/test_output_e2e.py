@@ -25,6 +25,7 @@ from test_output_formats import (
 
 from os4xmon.core.settings import ASPECTS
 from os4xmon.simulator.database import QUEUE_QUERY
+from os4xmon.simulator.transferlog import PARTNER_QUERY
 
 pytestmark = pytest.mark.server
 
@@ -34,8 +35,10 @@ def host(simulator, db, tmp_path):
     store = tmp_path / "cert"
     sim = simulator.start("--no-decoys", "--isdn-controllers", "2", *db.simulator_args(),
                           "--queue-entry", "ACME:new:60:0", "--queue-entry", "BOLT:blocked:600:3",
-                          "--cert-store", str(store), "--store-cert", "server:365")
+                          "--cert-store", str(store), "--store-cert", "server:365",
+                          "--log-entry", "in:ACME:ok:60", "--log-entry", "out:ACME:ok:60")
     return [*db.plugin_args(), "--queue-query", QUEUE_QUERY[db.kind], "--isdn-controllers", "2",
+            "--partner-query", PARTNER_QUERY[db.kind], "--silence-warning", "1d",
             "--capi-file", f"{sim.state_file}.capi/controller", "--cert-dir", str(store),
             "--checks", ",".join(ASPECTS)]
 
@@ -69,7 +72,7 @@ def test_openmetrics_of_every_aspect(host):
     states = dict(re.findall(r'aspect="([a-z]+)"\} ([0-3])', "\n".join(
         found["os4x_check_aspect_state"])))
     assert states == {"processes": "0", "ports": "0", "database": "0", "queue": "1",
-                      "isdn": "0", "certs": "0"}
+                      "isdn": "0", "certs": "0", "partners": "0"}
     assert found["os4x_queue_blocked"] == ['os4x_queue_blocked{aspect="queue"} 1']
     assert found["os4x_capi_controllers_running"] == [
         'os4x_capi_controllers_running{aspect="isdn"} 2']
@@ -84,7 +87,7 @@ def test_checkmk_of_every_aspect(host):
     services = {m.group(2): STATES[int(m.group(1))] for m in matches if m}
     assert services == {"OS4X_processes": "OK", "OS4X_ports": "OK", "OS4X_database": "OK",
                         "OS4X_queue": "WARNING", "OS4X_isdn": "OK",
-                        "OS4X_certs": "OK"}
+                        "OS4X_certs": "OK", "OS4X_partners": "OK"}
 
 
 def test_nagios_is_the_default(host):

@@ -251,8 +251,9 @@ def basket() -> str:
     templates = {}
     for aspect in ASPECTS:
         mine = [option.dest for option in options if option.group in ("general", aspect)]
-        if aspect in ("ports", "certs"):  # the probe reads the database's ports when it has
-            # them; certs reads the partner certificates from it (--cert-query)
+        if aspect in ("ports", "certs", "partners"):  # the probe reads the database's ports
+            # when it has them; certs reads the partner certificates from it (--cert-query);
+            # the partners read the transfer logs there
             mine += [option.dest for option in options if option.group == "database"]
         if aspect == "certs":  # the days left are the probe's thresholds
             mine += ["cert_warning", "cert_critical"]

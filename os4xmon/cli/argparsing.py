@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="check_os4x",
         description="Checks that an OS4X OFTP/OFTP2 server can receive and send files: its "
         "daemons, ports (with --odette-id a real OFTP session), the PIDs it saved in its "
-        "database, its send queue and its ISDN controllers.",
+        "database, its send queue, the transfer logs of its partners and its ISDN "
+        "controllers.",
         epilog="Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Every option with an "
         "example: man check_os4x, and docs/options.md.",
         argument_default=argparse.SUPPRESS,

@@ -32,8 +32,10 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
             ...
 
     from os4xmon.checks import certs, database, isdn, ports, processes, sendqueue
+    from os4xmon.checks.partners import aspect as partners
 
-    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, isdn, certs, ports)
+    CHECKED: tuple[AspectModule, ...] = (processes, database, sendqueue, partners, isdn, certs,
+                                         ports)
     """mypy holds every aspect module against the protocol here (nothing runs this)."""
 
 
@@ -44,10 +46,11 @@ MODULES = {
     "isdn": "os4xmon.checks.isdn",
     "queue": "os4xmon.checks.sendqueue",
     "certs": "os4xmon.checks.certs",
+    "partners": "os4xmon.checks.partners.aspect",
 }
 """Aspect name -> module."""
 
-ORDER = ("processes", "database", "queue", "isdn", "certs", "ports")
+ORDER = ("processes", "database", "queue", "partners", "isdn", "certs", "ports")
 """The order the aspects run in, which is also the order of equally bad problems in the first
 line. No aspect needs another to have run (what they share, ``Host`` reads on first request);
 the order is about time: the database, capiinfo and the certificate query take a bounded

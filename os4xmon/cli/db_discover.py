@@ -17,6 +17,7 @@ import re
 import shlex
 
 from os4xmon.checks.database import parse_ports
+from os4xmon.checks.partners import aspect as partners
 from os4xmon.checks.sendqueue.discover import discover_lines
 from os4xmon.core import execution
 from os4xmon.core.record import dataclass, field
@@ -140,10 +141,12 @@ def grants(settings: Settings, tables: Sequence[str], host: str = "localhost") -
 
 def report(settings: Settings, tables: list[Table], all_tables: int,
            ports: dict[str, int], notes: list[str], *, queue_lines: Sequence[str] = (),
-           queue_table: str | None = None, host: str = "localhost") -> list[str]:
+           queue_table: str | None = None, host: str = "localhost",
+           log_lines: Sequence[str] = (), log_tables: Sequence[str] = ()) -> list[str]:
     """What --db-discover prints: pure, so it can be tested on fixture rows. ``queue_lines``
     describe the send queue's table, ``queue_table`` names it where it exists (the monitoring
-    user reads it for --queue-query)."""
+    user reads it for --queue-query); ``log_lines`` and ``log_tables`` the same for the
+    transfer logs (--partner-query)."""
     prefix = settings.db_prefix
     lines = [f"{all_tables} tables in database {printable(settings.db_name, 64)}; "
              f"{len(tables)} may hold PIDs or daemons (table or column names with pid, daemon, "
@@ -167,6 +170,8 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
     lines.extend(queue_lines)
     if queue_table:
         readable.append(queue_table)
+    lines.extend(log_lines)
+    readable.extend(table for table in log_tables if printable(table, 64) == table)
     lines.append("then check it: check_os4x --checks database --pid-query '...' -v")
     if (settings.db_type or "mysql") == "mysql":
         lines.append("a monitoring user that can read only these tables, connecting from "
@@ -175,7 +180,8 @@ def report(settings: Settings, tables: list[Table], all_tables: int,
         lines.append("a monitoring user that can read only these tables (as the database's "
                      "admin, in psql):")
     lines.extend(f"  {line}" for line in grants(settings, readable, host))
-    if not [table for table in readable if table not in (f"{prefix}configuration", queue_table)]:
+    if not [table for table in readable
+            if table not in (f"{prefix}configuration", queue_table, *log_tables)]:
         lines.append("  and GRANT SELECT on the table your --pid-query reads, nothing more")
     return lines
 
@@ -212,5 +218,7 @@ def discover(settings: Settings) -> NoReturn:
                     if str(row[0]).lower() == queue_table.lower()), None)
     lines = report(settings, tables, len({row[0] for row in columns}), ports, notes,
                    queue_lines=discover_lines(columns, settings.db_prefix, params.db_type),
-                   queue_table=present, host=host)
+                   queue_table=present, host=host,
+                   log_lines=partners.discover_lines(columns, settings.db_prefix),
+                   log_tables=list(partners.log_tables(columns, settings.db_prefix)))
     execution.emit([scrub(line, settings.db_password) for line in lines], 0)

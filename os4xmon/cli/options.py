@@ -25,6 +25,8 @@ from os4xmon.core.values import (
     identifier,
     odette_id,
     odette_password,
+    partner,
+    partner_silence,
     port_number,
     seconds,
     text_value,
@@ -82,6 +84,7 @@ class Option:
     group: str = "general"
     on_command_line: bool = True  # False: config file only (secrets)
     repeat: bool = False  # may be given again: the values are collected in a tuple
+    blank_separated: bool = False  # repeat: the config file's value holds several, by blanks
 
     @property
     def key(self) -> str:
@@ -94,7 +97,7 @@ OPTIONS: tuple[Option, ...] = (
            + ", ".join(ASPECTS) + " (default: processes,ports, plus isdn when "
            "--isdn-controllers > 0, plus database when --db-type is set, plus queue when "
            "--queue-query is set, plus certs when --cert-file, --crl-file, --cert-query or "
-           "--cert-dir is set)",
+           "--cert-dir is set, plus partners when --partner-query is set)",
            check_list, "LIST"),
     Option(("-t", "--timeout"), "timeout", "seconds before the check gives up (default "
            f"{DEFAULTS.timeout:g})", timeout_seconds, "SECONDS"),
@@ -121,11 +124,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--require-debugd",), "require_debugd", "os4xdebugd must run (only when support "
            "asks for it)", group="processes"),
     Option(("--action-age-warning",), "action_age_warning", "WARNING when an os4xsqd action "
-           "runs longer than this", seconds, "SECONDS", "processes"),
+           "runs longer than this", duration_value, "DURATION", "processes"),
     Option(("--action-age-critical",), "action_age_critical", "CRITICAL when an os4xsqd action "
-           "runs longer than this", seconds, "SECONDS", "processes"),
+           "runs longer than this", duration_value, "DURATION", "processes"),
     Option(("--min-uptime",), "min_uptime", "WARNING when the os4xrd master started less than "
-           "this ago (restart loops)", seconds, "SECONDS", "processes"),
+           "this ago (restart loops)", duration_value, "DURATION", "processes"),
     Option(("--bin-dir",), "bin_dir", "OS4X's binary directory: a process counts as a daemon "
            "only if its executable is a file here (device and inode, symlinks followed), run "
            "by the OS4X user (default /opt/os4x/bin)",
@@ -214,10 +217,10 @@ OPTIONS: tuple[Option, ...] = (
            read_only_query, "SQL", "queue"),
     Option(("--queue-age-warning",), "queue_age_warning", "WARNING when an entry is new or "
            f"taken for more than this (default {DEFAULTS.queue_age_warning:g}): files not "
-           "leaving", seconds, "SECONDS", "queue"),
+           "leaving", duration_value, "DURATION", "queue"),
     Option(("--queue-age-critical",), "queue_age_critical", "CRITICAL when an entry is new or "
-           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", seconds,
-           "SECONDS", "queue"),
+           f"taken for more than this (default {DEFAULTS.queue_age_critical:g})", duration_value,
+           "DURATION", "queue"),
     Option(("--queue-tries-warning",), "queue_tries_warning", "WARNING when a pending entry has "
            f"more send tries than this (default {DEFAULTS.queue_tries_warning}): partner "
            "unreachable", whole_number, "N", "queue"),
@@ -229,10 +232,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--queue-length-critical",), "queue_length_critical", "CRITICAL when more entries "
            "than this are pending", whole_number, "N", "queue"),
     Option(("--ack-age-warning",), "ack_age_warning", "WARNING when an entry waits for the "
-           "partner's end-to-end response (EERP) longer than this", seconds, "SECONDS",
+           "partner's end-to-end response (EERP) longer than this", duration_value, "DURATION",
            "queue"),
     Option(("--ack-age-critical",), "ack_age_critical", "CRITICAL when an entry waits for the "
-           "partner's EERP longer than this", seconds, "SECONDS", "queue"),
+           "partner's EERP longer than this", duration_value, "DURATION", "queue"),
     # certificates
     Option(("--cert-file",), "cert_file", "certificate file, PEM (every certificate of a "
            "bundle) or DER; a glob is expanded; repeat the option for more; enables the certs "
@@ -249,6 +252,31 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--crl-max-age",), "crl_max_age", "WARNING when a CRL's thisUpdate is older than "
            "this: seconds, or a number with s, m, h or d (36h) (default: not judged)",
            duration_value, "DURATION", "certs"),
+    # partners
+    Option(("--partner-query",), "partner_query", "SQL returning rows of (partner, direction "
+           "in or out, seconds since the last successful transfer or NULL, failed transfers "
+           "in the window[, last failure's reason]) from OS4X's send and receive logs; "
+           "{prefix} is replaced by --db-prefix; enables the partners check (uses the --db-* "
+           "options)", read_only_query, "SQL", "partners"),
+    Option(("--silence-warning",), "silence_warning", "WARNING when nothing was sent to or "
+           "received from a partner for longer than this, in either direction (default: "
+           "silence not judged)", duration_value, "DURATION", "partners"),
+    Option(("--silence-critical",), "silence_critical", "CRITICAL when a partner was silent "
+           "in a direction for longer than this (default: not judged)", duration_value,
+           "DURATION", "partners"),
+    Option(("--partner-silence",), "partner_silence", "one partner's own rhythm, "
+           "PARTNER[/in|/out]=WARNING[,CRITICAL] (durations), instead of --silence-warning "
+           "and --silence-critical for it (repeat the option)", partner_silence,
+           "PARTNER=W,C", "partners", repeat=True, blank_separated=True),
+    Option(("--failures-warning",), "failures_warning", "WARNING when a partner has more "
+           "failed transfers than this in the query's window, in one direction", whole_number,
+           "N", "partners"),
+    Option(("--failures-critical",), "failures_critical", "CRITICAL when a partner has more "
+           "failed transfers than this in the query's window, in one direction", whole_number,
+           "N", "partners"),
+    Option(("--partner",), "partner", "judge only this partner (repeat the option), with its "
+           "own perfdata; a partner the query does not return is UNKNOWN", partner, "NAME",
+           "partners", repeat=True, blank_separated=True),
     # isdn
     Option(("--capi-file",), "capi_file", "kernel CAPI controller list (default "
            f"{DEFAULTS.capi_file})", text_value, "PATH", "isdn"),
@@ -268,4 +296,5 @@ GROUP_TITLES = {
     "isdn": "isdn: CAPI controllers",
     "queue": "queue: the send queue (files leave for every partner)",
     "certs": "certs: certificates and CRLs before they expire",
+    "partners": "partners: the transfer logs (files flow with every partner, both ways)",
 }

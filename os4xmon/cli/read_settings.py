@@ -28,7 +28,7 @@ from os4xmon.core.settings import (
     OUTPUT_FORMATS,
     Settings,
 )
-from os4xmon.core.text import printable
+from os4xmon.core.text import perf_label, printable
 from os4xmon.core.values import boolean, odette_password, whole_number
 
 TYPE_CHECKING = False
@@ -140,8 +140,10 @@ def exposed_secret(path: str, what: str) -> list[str]:
 
 def _convert_config_value(option: Option, value: str, path: str) -> Any:
     try:
-        if option.repeat and option.convert is not None:  # one value (a glob) in the file
-            return (option.convert(value),)
+        if option.repeat and option.convert is not None:
+            if option.blank_separated:  # several values in one line
+                return tuple(option.convert(word) for word in value.split())
+            return (option.convert(value),)  # one value (a glob may hold blanks)
         return boolean(value) if option.convert is None else option.convert(value)
     except ValueError as error:
         raise UsageError(f"--config {path}: {option.key}: {error}") from None
@@ -259,7 +261,9 @@ def _check_consistency(values: dict[str, Any]) -> None:
                       ("queue_age_warning", "queue_age_critical"),
                       ("queue_tries_warning", "queue_tries_critical"),
                       ("queue_length_warning", "queue_length_critical"),
-                      ("ack_age_warning", "ack_age_critical")):
+                      ("ack_age_warning", "ack_age_critical"),
+                      ("silence_warning", "silence_critical"),
+                      ("failures_warning", "failures_critical")):
         if values.get(low) is not None and values.get(high) is not None \
                 and values[low] > values[high]:
             raise UsageError(f"--{low.replace('_', '-')} is above --{high.replace('_', '-')}")
@@ -269,6 +273,7 @@ def _check_consistency(values: dict[str, Any]) -> None:
     if values.get("queue_query") is not None and values.get("db_type") is None:
         raise UsageError("--queue-query needs --db-type (and the database's connection "
                          "options): the send queue is read from OS4X's database")
+    _check_partners(values)
     if values.get("cert_critical", DEFAULTS.cert_critical) \
             > values.get("cert_warning", DEFAULTS.cert_warning):
         raise UsageError("--cert-critical is above --cert-warning: it counts days left, "
@@ -320,6 +325,33 @@ def _encrypted_key(path: str) -> bool:
     finally:
         os.close(descriptor)
     return any(marker in head for marker in ENCRYPTED_PEM)
+
+
+def _check_partners(values: dict[str, Any]) -> None:
+    """The partner check judges only where a threshold applies: without any, it would say
+    OK for ever; and two partners must not write the same perfdata label."""
+    if values.get("partner_query") is None:
+        for name in ("partner", "partner_silence"):
+            if values.get(name):
+                raise UsageError(f"--{name.replace('_', '-')} needs --partner-query (the "
+                                 "partner check reads OS4X's send and receive logs)")
+        return
+    if values.get("db_type") is None:
+        raise UsageError("--partner-query needs --db-type (and the database's connection "
+                         "options): the transfer logs are read from OS4X's database")
+    if not values.get("partner_silence") and all(
+            values.get(name) is None for name in ("silence_warning", "silence_critical",
+                                                  "failures_warning", "failures_critical")):
+        raise UsageError("--partner-query needs a threshold: --silence-warning, "
+                         "--silence-critical, --partner-silence, --failures-warning or "
+                         "--failures-critical (without one, nothing is judged)")
+    labels: dict[str, str] = {}
+    for name in values.get("partner") or ():
+        label = perf_label(name)
+        if label in labels and labels[label] != name:
+            raise UsageError(f"--partner {printable(labels[label], 40)} and --partner "
+                             f"{printable(name, 40)} give the same perfdata label {label}")
+        labels[label] = name
 
 
 def _missing(path: str) -> bool:

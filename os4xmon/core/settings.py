@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from os4xmon.core.record import dataclass, field, fields
 
-ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue", "certs")
+ASPECTS: tuple[str, ...] = ("processes", "ports", "database", "isdn", "queue", "certs",
+                            "partners")
 """Every aspect the plugin can check, in the order --checks and its help list them (the order
 they run in is ``aspects.ORDER``)."""
 
@@ -103,6 +104,16 @@ class Settings:
     ack_age_warning: float | None = None
     ack_age_critical: float | None = None
 
+    # partners (thresholds: more than this alarms; None: not judged)
+    partner_query: str | None = None
+    silence_warning: float | None = None
+    silence_critical: float | None = None
+    partner_silence: tuple[tuple[str, str, float | None, float | None], ...] = ()
+    """(partner, "in", "out" or "" for both, warning, critical): one partner's own rhythm."""
+    failures_warning: int | None = None
+    failures_critical: int | None = None
+    partner: tuple[str, ...] = ()  # judge only these partners (one service per partner)
+
     # ISDN
     capi_file: str = "/proc/capi/controller"
     capiinfo: str | None = None
@@ -126,7 +137,8 @@ class Settings:
             return self.checks
         if not self.local_host:  # processes and sockets of another host cannot be seen
             remote = {"ports"} | ({"queue"} if self.queue_configured else set()) \
-                | ({"certs"} if self.certs_configured else set())
+                | ({"certs"} if self.certs_configured else set()) \
+                | ({"partners"} if self.partners_configured else set())
             return tuple(aspect for aspect in ASPECTS if aspect in remote)
         chosen = {"processes", "ports"}
         if self.certs_configured:
@@ -137,6 +149,8 @@ class Settings:
             chosen.add("database")
         if self.queue_configured:
             chosen.add("queue")
+        if self.partners_configured:
+            chosen.add("partners")
         return tuple(aspect for aspect in ASPECTS if aspect in chosen)
 
     @property
@@ -152,6 +166,10 @@ class Settings:
         """Any certificate source given turns the certs aspect on."""
         return bool(self.cert_file or self.crl_file or self.cert_query
                     or self.cert_dir is not None)
+
+    @property
+    def partners_configured(self) -> bool:
+        return self.partner_query is not None
 
     @property
     def local_host(self) -> bool:

@@ -48,6 +48,20 @@ def printable(text: str | bytes, limit: int = 60) -> str:
     return escaped
 
 
+PERF_LABEL_LIMIT = 40
+
+
+def perf_label(name: str) -> str:
+    """A name from the watched system (a partner) as part of a perfdata label that every
+    writer keeps as it is: ASCII letters and digits stay, every other character (``-``, ``.``,
+    blanks, quotes, ``=``, non-ASCII) becomes ``_``, cut to 40 characters. Graphite splits
+    paths at ``.``, Nagios perfdata needs quotes around blanks and cannot hold ``=`` or ``'``,
+    InfluxDB and PNP4Nagios replace characters each their own way: with this rule all of them
+    keep the same name."""
+    safe = "".join(char if char.isascii() and char.isalnum() else "_" for char in name.strip())
+    return safe[:PERF_LABEL_LIMIT] or "_"
+
+
 def duration(seconds: float) -> str:
     """2d 3h, 5h 12m, 4m 2s, 12s, 0.25s: the two largest units, what an admin reads fastest."""
     if seconds < 0:

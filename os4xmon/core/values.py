@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from os4xmon.core.text import printable
+from os4xmon.core.text import database_text, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -191,3 +191,84 @@ def duration_value(text: str) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite duration")
     return seconds
+
+
+MAX_ROW_DIGITS = 30
+
+
+def _plain_decimal(text: str) -> bool:
+    """``[+-]digits[.digits]`` in ASCII, at most 30 digits before the point and 12 after."""
+    whole, point, fraction = text.lstrip("+-").partition(".")
+    if len(text) - len(text.lstrip("+-")) > 1:
+        return False
+    return (0 < len(whole) <= MAX_ROW_DIGITS and _ascii_digits(whole)
+            and (not point or (0 < len(fraction) <= 12 and _ascii_digits(fraction))))
+
+
+def row_number(value: object, what: str) -> float:
+    """A finite number that is not negative, from what a database driver returns for a column:
+    int, float, Decimal, an interval (``total_seconds``), or text/bytes of ASCII digits.
+
+    The value is hostile (the admin's query, or the database, may return anything): booleans,
+    NaN, infinity, exponents, non-ASCII digits and negative numbers are refused with a
+    ValueError whose message names ``what``."""
+    import decimal  # only the aspects that read rows pay for it; every run parses options
+
+    if isinstance(value, bool):
+        raise ValueError(f"{what} {value!r} is not a number")
+    number: float
+    if hasattr(value, "total_seconds"):  # an interval (PostgreSQL: now() - finished_at)
+        number = float(value.total_seconds())
+    elif isinstance(value, int):
+        if value > 10**MAX_ROW_DIGITS:
+            raise ValueError(f"{what} {printable(str(value), 30)} is too large")
+        number = value
+    elif isinstance(value, (float, decimal.Decimal)):
+        if isinstance(value, decimal.Decimal) and not value.is_finite():
+            raise ValueError(f"{what} {printable(str(value), 20)} is not a finite number")
+        number = float(value)
+    else:
+        text = database_text(value).strip()
+        if not _plain_decimal(text):
+            raise ValueError(f"{what} '{printable(text, 30)}' is not a number")
+        number = float(text) if "." in text else int(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} {printable(str(value), 20)} is not a finite number")
+    if number < 0:
+        raise ValueError(f"{what} {printable(str(value), 30)} is negative")
+    return number
+
+
+# -- the partner check's values --
+
+PARTNER_DIRECTIONS = {"in": "in", "receive": "in", "out": "out", "send": "out"}
+
+
+def partner(text: str) -> str:
+    """A partner's name as OS4X's logs show it (compared with the query's first column)."""
+    name = text.strip()
+    if not name or not name.isprintable():
+        raise ValueError(f"{printable(text, 40)!r} is not a partner name (printable, not empty)")
+    return name
+
+
+def partner_silence(text: str) -> tuple[str, str, float | None, float | None]:
+    """``PARTNER[/in|/out]=WARNING[,CRITICAL]`` -> (partner, "in", "out" or "", warning,
+    critical); either duration may be left empty (``P=,2d``: no warning)."""
+    target, equals, limits = text.rpartition("=")
+    if not equals or not target.strip():
+        raise ValueError(f"{printable(text, 60)!r} is not PARTNER[/in|/out]=WARNING[,CRITICAL]")
+    name, slash, direction = target.rpartition("/")
+    if slash and direction.strip().lower() in PARTNER_DIRECTIONS and name.strip():
+        way = PARTNER_DIRECTIONS[direction.strip().lower()]
+    else:
+        name, way = target, ""
+    warning_text, _, critical_text = limits.partition(",")
+    warning = duration_value(warning_text) if warning_text.strip() else None
+    critical = duration_value(critical_text) if critical_text.strip() else None
+    if warning is None and critical is None:
+        raise ValueError(f"{printable(text, 60)!r} gives no duration: "
+                         "PARTNER[/in|/out]=WARNING[,CRITICAL]")
+    if warning is not None and critical is not None and warning > critical:
+        raise ValueError(f"{printable(text, 60)!r}: the warning is above the critical duration")
+    return partner(name), way, warning, critical

@@ -30,9 +30,10 @@ def connect_params(settings: Settings) -> ConnectParams:
 
 def budget(settings: Settings) -> float:
     """Seconds the database may take: its share of what -t has left (execution.share), half of
-    it when the queue, ISDN, certificates or ports still have to be checked after the database."""
+    it when the queue, the partners, ISDN, certificates or ports still have to be checked after
+    the database."""
     later = any(aspect in settings.selected_checks
-                for aspect in ("queue", "ports", "isdn", "certs"))
+                for aspect in ("queue", "partners", "ports", "isdn", "certs"))
     share = execution.share(2 if later else 1)
     return max(share if share != float("inf") else settings.timeout, 0.05)
 

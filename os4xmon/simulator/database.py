@@ -18,6 +18,9 @@ The send queue holds the entries given with ``--queue-entry PARTNER:STATE:AGE:TR
 ``status`` is a number, as in a typical OS4X schema (0 new in queue, 1 taken by send queue,
 2 successfully sent, 3 blocked, 4 waiting for remote acknowledge), read with :data:`QUEUE_QUERY`.
 
+The transfer logs (partners, send log, receive log) are laid out by
+:mod:`os4xmon.simulator.transferlog`, read with its ``PARTNER_QUERY``.
+
 It is a part of the simulator (``simulator.__main__.Part``: the hooks are described there).
 """
 
@@ -30,6 +33,7 @@ from typing import Any, Iterator
 from os4xmon.core.settings import DEFAULT_PORT, DEFAULT_TLS_PORT, Settings
 from os4xmon.core.values import identifier
 from os4xmon.os4x import daemons
+from os4xmon.simulator import transferlog
 from os4xmon.simulator.scenario import Scenario
 
 PID_TABLE = "daemon_state"
@@ -119,6 +123,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        metavar="PARTNER:STATE[:AGE[:TRIES]]",
                        help="a send queue entry (repeat the option): STATE new, taken, "
                        "waiting, blocked, sent or a raw status number; AGE in seconds")
+    transferlog.add_options(group)
     group.add_argument("--db-no-configuration", action="store_true",
                        help="fault: no <prefix>configuration table")
     group.add_argument("--db-foreign", type=_names, default=(), metavar="LIST",
@@ -257,6 +262,7 @@ def statements(args: argparse.Namespace, rows: list[tuple[str, str | None]],
     for name, pid in rows:
         yield f"INSERT INTO {state} (daemon, pid) VALUES (%s, %s)", (name, pid)  # noqa: S608
     yield from queue_statements(args, queue)
+    yield from transferlog.statements(args, _kind(args) == "mysql")
 
 
 def queue_statements(args: argparse.Namespace, queue: str,

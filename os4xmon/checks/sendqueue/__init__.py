@@ -72,7 +72,8 @@ def queue_query(settings: Settings) -> str:
 def budget(settings: Settings) -> float:
     """Seconds the query may take: its share of what -t has left (execution.share), half of it
     when ports or ISDN still have to be checked after the queue."""
-    later = any(aspect in settings.selected_checks for aspect in ("ports", "isdn", "certs"))
+    later = any(aspect in settings.selected_checks
+                for aspect in ("partners", "ports", "isdn", "certs"))
     share = execution.share(2 if later else 1)
     return max(share if share != float("inf") else settings.timeout, 0.05)
 
