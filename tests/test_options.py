@@ -57,7 +57,7 @@ def test_help_has_no_lone_group_and_points_to_the_reference():
     assert headings[0] == "general:" and "options:" not in headings, headings
     assert "man check_os4x" in text and "docs/options.md" in text
     user_help = " ".join(text.split("\n  --user NAME", 1)[1].split("\n  --", 1)[0].split())
-    assert "(default: none, the daemons' users are not compared)" in user_help, user_help
+    assert "(default: the os4xrd master's user)" in user_help, user_help
 
 
 def test_config_file_and_command_line_precedence(tmp_path):

@@ -111,8 +111,8 @@ OPTIONS: tuple[Option, ...] = (
            "DIR/check_os4x.prom (atomically, mode 0644) for node_exporter's textfile "
            "collector, whatever --output prints", text_value, "DIR"),
     # processes
-    Option(("--user",), "user", "user the OS4X daemons run as; another user gives WARNING "
-           "(default: none, the daemons' users are not compared)", user_name, "NAME",
+    Option(("--user",), "user", "user the OS4X daemons run as; a daemon run by another user is "
+           "not counted as OS4X's (default: the os4xrd master's user)", user_name, "NAME",
            "processes"),
     Option(("--no-tls",), "no_tls", "OFTP2 over TLS is not configured: no os4xrd_tcpip_tls, "
            "no TLS port", group="processes"),
