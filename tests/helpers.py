@@ -162,9 +162,16 @@ class SimulatorControl:
 
     def start(self, *args: str, prefix: Sequence[str] = ()) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
-        done = subprocess.run(
-            [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
-             state_file, *args], capture_output=True, text=True, timeout=60, check=False)
+        waited_until = time.monotonic() + PORT_GRACE
+        while True:
+            done = subprocess.run(
+                [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
+                 state_file, *args], capture_output=True, text=True, timeout=60, check=False)
+            if "already in use on this host" not in done.stderr \
+                    or time.monotonic() > waited_until:
+                break
+            reap_orphans()  # the last test's processes may still be ending on a loaded machine
+            time.sleep(0.25)
         if done.returncode != 0 and "already in use on this host" in done.stderr:
             # a PID namespace does not separate ports: a real OS4X or another person's
             # simulator holds the one this test needs; under CI that is a failure
@@ -197,6 +204,11 @@ class SimulatorControl:
         self.running.clear()
         SIMULATED_BIN_DIR.clear()
         reap_orphans()
+
+
+PORT_GRACE = 10.0
+"""Seconds a simulator start waits for OS4X's default ports while the processes of the test
+before it are still ending (a loaded machine can take that long to tear a tree down)."""
 
 
 def free_port() -> int:

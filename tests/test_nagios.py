@@ -178,7 +178,7 @@ class Nagios:
 
 def test_nagios_validates_the_contrib_files_as_shipped():
     nagios = need_nagios()
-    for every_aspect, count in ((False, 6), (True, 12)):  # as shipped, and all uncommented
+    for every_aspect, count in ((False, 6), (True, 16)):  # as shipped, and all uncommented
         with nagios_directory("os4x-nagios-v-") as directory:
             instance = Nagios(directory, nagios)
             instance.install("/usr/lib/nagios/plugins", SITE_CONFIG, every_aspect=every_aspect)

@@ -115,7 +115,8 @@ def test_as_shipped_only_the_aspects_every_site_has_are_active():
 
 def test_the_contrib_file_has_a_command_per_aspect(nrpe):
     assert sorted(nrpe.commands) == ["check_os4x_certs", "check_os4x_database",
-                                     "check_os4x_isdn", "check_os4x_partners", "check_os4x_ports",
+                                     "check_os4x_isdn", "check_os4x_partner_ODETTE_VW",
+                                     "check_os4x_partners", "check_os4x_ports",
                                      "check_os4x_processes", "check_os4x_queue"]
     version = nrpe.ask()
     assert version.code == 0 and version.stdout.startswith("NRPE v"), version.stdout
