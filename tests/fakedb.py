@@ -23,11 +23,15 @@ def mysql_packet(sequence: int, payload: bytes) -> bytes:
     return struct.pack("<I", len(payload))[:3] + bytes([sequence]) + payload
 
 
-def mysql_greeting(plugin: bytes = b"mysql_native_password") -> bytes:
+CLIENT_SSL = 0x800
+
+
+def mysql_greeting(plugin: bytes = b"mysql_native_password",
+                   capabilities: int = CAPABILITIES) -> bytes:
     salt = b"abcdefgh" + b"ijklmnopqrst"
     payload = (b"\x0a" + b"5.7.44-impostor\0" + struct.pack("<I", 7) + salt[:8] + b"\0"
-               + struct.pack("<H", CAPABILITIES & 0xFFFF) + b"\x21" + struct.pack("<H", 2)
-               + struct.pack("<H", CAPABILITIES >> 16) + bytes([21]) + b"\0" * 10
+               + struct.pack("<H", capabilities & 0xFFFF) + b"\x21" + struct.pack("<H", 2)
+               + struct.pack("<H", capabilities >> 16) + bytes([21]) + b"\0" * 10
                + salt[8:] + b"\0" + plugin + b"\0")
     return mysql_packet(0, payload)
 
@@ -127,6 +131,14 @@ def mysql_full_authentication(peer: socket.socket, server: Impostor) -> None:
     peer.sendall(mysql_packet(2, b"\x01\x04"))
     _record_packet(peer, server)
     peer.sendall(mysql_packet(4, b"\xff\x15\x04#28000Access denied"))
+
+
+def mysql_offering_tls(peer: socket.socket, server: Impostor) -> None:
+    """A server that offers TLS: records the client's first answer (an SSLRequest when the
+    client wants TLS, else its login), then refuses the login."""
+    peer.sendall(mysql_greeting(capabilities=CAPABILITIES | CLIENT_SSL))
+    _record_packet(peer, server)
+    peer.sendall(mysql_packet(2, b"\xff\x15\x04#28000Access denied"))
 
 
 def mysql_endless_packet(peer: socket.socket, server: Impostor) -> None:

@@ -240,6 +240,24 @@ def test_a_mysql_impostor_never_gets_the_password(scenario):
     assert b"\x01\x00\x00\x03\x01" not in received
 
 
+@pytest.mark.parametrize(("flags", "wants_tls"), [((), False), (("--db-ssl",), True)],
+                         ids=["no --db-ssl", "--db-ssl"])
+def test_tls_is_used_when_asked_and_only_then(flags, wants_tls):
+    """PyMySQL 1.2 tries TLS on its own when a server offers it ("preferred"): an unverified
+    handshake nobody asked for, paid with loading the system's CA store on every run."""
+    with fakedb.impostor(fakedb.mysql_offering_tls) as server:
+        run = run_plugin(*DATABASE, "--db-type", "mysql", "--db-port", str(server.port),
+                         *IMPOSTOR_ARGS, *flags, "-t", "5")
+        time.sleep(0.3)
+        received = bytes(server.received)
+    first = received[4:4 + int.from_bytes(received[:3], "little")]  # the client's 1st packet
+    assert run.code == 3, run.stdout
+    assert len(first) >= 32, f"the plugin sent no answer to the greeting: {run.stdout}"
+    asks_tls = bool(int.from_bytes(first[:4], "little") & fakedb.CLIENT_SSL)
+    assert asks_tls == wants_tls
+    assert (len(first) == 32) == wants_tls  # an SSLRequest, or the login itself
+
+
 def test_a_postgresql_impostor_never_gets_the_password():
     import psycopg2.extensions
 

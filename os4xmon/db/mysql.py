@@ -73,7 +73,7 @@ def _tls_context(ca_file: str | None) -> Any:
         except (OSError, ssl.SSLError) as error:
             raise DatabaseError(UNREACHABLE, f"cannot use --db-ssl-ca {printable(ca_file)}: "
                                 f"{printable(str(error))}") from None
-    context = ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA store to load: nothing verified
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
@@ -130,6 +130,11 @@ class MysqlConnection(Connection):
             kwargs["port"] = params.port
         if params.ssl or params.ssl_ca:
             kwargs["ssl"] = _tls_context(params.ssl_ca)
+        elif "ssl_disabled" in mysqlwire.GuardedConnection.__init__.__code__.co_varnames:
+            # PyMySQL 1.2 tries TLS when none is asked for ("preferred"): it loads the system's
+            # CA store on every run (18 ms here) for an unverified handshake that proves
+            # nothing; TLS is what --db-ssl and --db-ssl-ca ask for, on every PyMySQL alike
+            kwargs["ssl_disabled"] = True
         try:
             self._conn = mysqlwire.GuardedConnection(**kwargs)
             self._conn.open_guarded(deadline.left, trusted=bool(params.ssl_ca),
