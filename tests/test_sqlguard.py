@@ -104,3 +104,20 @@ def test_the_config_file_is_checked_the_same_way(tmp_path):
 def test_a_trailing_semicolon_is_taken_off_for_the_server():
     settings = options.parse(["--pid-query", "SELECT daemon, pid FROM {prefix}t ; "])
     assert settings.pid_query == "SELECT daemon, pid FROM {prefix}t"
+
+
+CODE_POINTS = [*range(0x800), 0xD7FF, 0xD800, 0xDFFF, 0xE000, 0xFEFF, 0xFFFF, 0x10000,
+               0x1F600, 0x10FFFF]
+
+
+@pytest.mark.parametrize("allowed", ["ABCxyz_", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "abcdefghijklmnopqrstuvwxyz_0123456789$"])
+def test_a_word_class_is_its_ascii_characters_and_everything_beyond_ascii(allowed):
+    import re
+
+    from os4xmon.db.sqlguard import word_class
+
+    pattern = re.compile(word_class(allowed))
+    for code in CODE_POINTS:
+        expected = code >= 0x80 or chr(code) in allowed
+        assert bool(pattern.fullmatch(chr(code))) == expected, hex(code)
