@@ -341,3 +341,20 @@ def test_a_file_of_many_broken_blocks_is_one_line(tmp_path):
     assert_status(run, 2, f"certificate CN=Good in {path} expires in 3 days")
     assert f"UNKNOWN: --cert-file {path}: PEM block 1 (CERTIFICATE) is not a readable X.509 " \
         "certificate or CRL (and 49999 more blocks)" in run.stdout
+
+
+@pytest.mark.server
+def test_more_rows_than_any_cap_are_all_judged(db, tmp_path):
+    """12,000 rows (the old cap was 10,000) stream in and are judged as they come: the expiring
+    certificate among them is CRITICAL, the broken rows are counted, none is lost to a cap."""
+    fill(db, tmp_path, "VW:encryption:3")
+    numbers = "seq_1_to_12000 AS s" if db.kind == "mysql" else \
+        "generate_series(1, 12000) AS s(seq)"
+    name = "CONCAT('P', seq)" if db.kind == "mysql" else "'P' || seq"
+    query = (f"SELECT partner, purpose, cert_pem FROM {{prefix}}partner_certificates UNION ALL "
+             f"SELECT {name}, 'tls', NULL FROM {numbers}")
+    run = check(*db.plugin_args(None), "--cert-query", query)
+    assert_status(run, 2, "partner VW encryption certificate CN=VW OFTP2 encryption expires")
+    assert "UNKNOWN: --cert-query: row 2 (partner P1): the certificate is NULL" in run.stdout
+    assert "UNKNOWN: --cert-query: 11997 more problems in its rows" in run.stdout
+    assert "partner certificates read in " in run.stdout and ": 12001 rows" in run.stdout

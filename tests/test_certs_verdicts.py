@@ -16,11 +16,9 @@ from os4xmon.checks.certs.verdicts import (
     judge_crl,
     judge_revoked,
     label,
-    parse_rows,
 )
 from os4xmon.core.findings import Finding
 from os4xmon.core.values import duration_value
-from os4xmon.db.drivers import DatabaseError
 from os4xmon.wire.certfiles import Certificate, Crl
 
 pytestmark = pytest.mark.unit
@@ -205,17 +203,6 @@ def test_the_listing_has_every_certificate_and_crl():
 
 
 # -- rows and durations --
-
-
-def test_rows_need_three_columns():
-    with pytest.raises(DatabaseError, match="expected 3"):
-        parse_rows(2, [("a", "b")])
-
-
-def test_a_null_certificate_is_a_problem_of_its_row_only():
-    good, problems = parse_rows(3, [("VW", "encryption", None), ("BMW\n|x", "signing", "PEM")])
-    assert good == [("BMW\\n!x", "signing", "PEM")]
-    assert problems == ["row 1 (partner VW): the certificate is NULL"]
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

@@ -200,8 +200,8 @@ def test_a_writing_query_never_reaches_the_server(db):
     table = "os4x_send_queue"
     for query in (f"DELETE FROM {table}", f"SELECT 1; DELETE FROM {table}",
                   f"SELECT partner, 'new', 1, 1 FROM {table}; DROP TABLE {table}"):
-        # refused before any server sees it: by queue.read_only_problem here, or by the
-        # shared SQL guard when it checks the option itself (then with no perfdata)
+        # refused before any server sees it: by the aspect (checks.base.query_setup_problem)
+        # here, or by the shared SQL guard when it checks the option itself (no perfdata)
         run = run_plugin("--checks", "queue", *db.plugin_args(None), "--queue-query", query)
         assert_status(run, 3, "--queue-query")
     assert db.rows(f"SELECT COUNT(*) FROM {table}") == [(1,)]

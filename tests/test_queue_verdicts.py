@@ -13,7 +13,7 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from test_properties import assert_valid_output
 
 from os4xmon.checks import sendqueue
-from os4xmon.checks.sendqueue import read_only_problem, verdicts
+from os4xmon.checks.sendqueue import verdicts
 from os4xmon.checks.sendqueue.contract import LABELS, entry_row
 from os4xmon.checks.sendqueue.fold import Fold
 from os4xmon.checks.sendqueue.verdicts import Limits, judge
@@ -21,6 +21,7 @@ from os4xmon.cli import read_settings as options
 from os4xmon.cli.assemble import build_check
 from os4xmon.core import execution
 from os4xmon.db.drivers import DatabaseError
+from os4xmon.db.rowquery import refusal
 from os4xmon.facts.host import Host
 
 
@@ -190,7 +191,7 @@ def test_problem_finding_is_unknown_and_capped():
     "(SELECT 1)", "SELECT 'a;b -- DELETE', 2, 3, 4", "SELECT updated_at FROM t",
 ])
 def test_reading_queries_pass(sql):
-    assert read_only_problem(sql) is None
+    assert refusal(sql, "--queue-query") is None
 
 
 @pytest.mark.unit
@@ -202,7 +203,7 @@ def test_reading_queries_pass(sql):
     ("SELECT 1 /* ; */; UPDATE t SET a = 1", "only one statement is allowed"),
 ])
 def test_writing_queries_are_refused(sql, said):
-    assert said in (read_only_problem(sql) or "")
+    assert said in (refusal(sql, "--queue-query") or "")
 
 
 # -- hostile rows never raise --

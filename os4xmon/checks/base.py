@@ -13,6 +13,7 @@ from os4xmon.core.execution import (
     timeout_message,
 )
 from os4xmon.core.findings import Finding, finding_metrics
+from os4xmon.core.settings import Settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -54,3 +55,21 @@ class Aspect(nagiosplugin.Resource):
 
     def _failed(self, message: str) -> list[nagiosplugin.Metric]:
         return finding_metrics(self.name, [Finding(Unknown, message)])
+
+
+def query_setup_problem(settings: Settings, query: str | None, option: str,
+                        not_configured: str, advice: str) -> Finding | None:
+    """Why an aspect that reads an admin's query cannot run it, or None: no query, no
+    --db-type, or a query that is not one read-only statement. Each is a misconfiguration,
+    UNKNOWN whatever --db-error-state says, and no server sees the query."""
+    if not query:
+        return Finding(Unknown, not_configured, advice)
+    if not settings.db_type:
+        return Finding(Unknown, f"{option} needs --db-type and the database's connection "
+                       "options", advice)
+    from os4xmon.db.rowquery import refusal  # the database modules only where a query is set
+
+    refused = refusal(query.replace("{prefix}", settings.db_prefix), option)
+    if refused:
+        return Finding(Unknown, refused, "give one SELECT (or WITH ... SELECT) that only reads")
+    return None

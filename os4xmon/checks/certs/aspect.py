@@ -15,12 +15,10 @@ from nagiosplugin.state import Unknown
 
 from os4xmon.checks.base import Aspect
 from os4xmon.checks.certs.verdicts import (
-    ROW_ADVICE,
     Limits,
     Verdict,
     file_problem,
     judge,
-    parse_rows,
 )
 from os4xmon.core import execution
 from os4xmon.core.findings import STATES_BY_NAME, Finding, finding_metrics, headline, perfdata
@@ -35,10 +33,7 @@ from os4xmon.wire.certfiles import (
     Parsed,
     directory_files,
     expand,
-    parse,
     read_file,
-    value_bytes,
-    wipe,
 )
 
 TYPE_CHECKING = False
@@ -173,11 +168,13 @@ class Certs(Aspect):
             self.details.append(f"certificates: {plural(keys, 'private key')} skipped unread")
 
     def _rows(self, certificates: list[Certificate], problems: list[Finding]) -> None:
-        """The partner certificates of --cert-query, into certificates (problems: why not)."""
+        """The partner certificates of --cert-query, into certificates (problems: why not).
+        A read cut short keeps what came: an expired certificate found stays CRITICAL."""
         # the database drivers only with --cert-query
+        from os4xmon.checks.certs.rows import CertRows
         from os4xmon.db.access import error_advice
         from os4xmon.db.drivers import DatabaseError, scrub
-        from os4xmon.db.rowquery import read_rows
+        from os4xmon.db.rowquery import StreamedQuery
 
         settings = self.settings
         if not settings.db_type:
@@ -185,38 +182,28 @@ class Certs(Aspect):
                                     "connection options", "give --db-type and the --db-* "
                                     "options OS4X's database needs"))
             return
+        rows = CertRows()
+        read = StreamedQuery(settings, settings.cert_query or "", "--cert-query",
+                             "the partner certificates")
+        failure: DatabaseError | None = None
         try:
-            width, rows, seconds = read_rows(settings, settings.cert_query or "",
-                                             "--cert-query", budget(settings),
-                                             "the partner certificates")
-            good, broken = parse_rows(width, rows)
+            read.run(budget(settings), rows.columns)
         except DatabaseError as error:
+            failure = error
+        certificates.extend(rows.certificates)
+        problems.extend(rows.findings())
+        self.details.extend(rows.details())
+        if failure is not None:
             state = STATES_BY_NAME[settings.db_error_state]
-            problems.append(Finding(state, scrub(f"certificates: {error}", settings.db_password),
-                                    error_advice(error.kind, "--cert-query")))
-            return
+            after = f"; after {plural(rows.rows, 'row')}, judged above" if rows.rows else ""
+            problems.append(Finding(state, scrub(f"certificates: {failure}{after}",
+                                                 settings.db_password),
+                                    error_advice(failure.kind, "--cert-query")))
+            if not rows.rows:
+                return
         self.read += 1
-        self.details.append(f"partner certificates read in {seconds:.3f}s: "
-                            f"{plural(len(rows), 'row')}")
-        for text in broken:
-            problems.append(Finding(Unknown, f"--cert-query: {text}", ROW_ADVICE))
-        for number, (owner, role, value) in enumerate(good, 1):
-            where = f"--cert-query row {number} (partner {owner} {role})".replace(" )", ")")
-            try:
-                data = value_bytes(value)
-            except ValueError as error:
-                problems.append(Finding(Unknown, f"{where}: {error}", ROW_ADVICE))
-                continue
-            try:
-                parsed = parse(data, f"partner {owner} {role}".rstrip(), owner, role)
-            finally:
-                wipe(data)
-            self.details.extend(parsed.notes)
-            for problem in parsed.problems:
-                problems.append(Finding(Unknown, f"{where}: {problem}", ROW_ADVICE))
-            if not parsed.certificates and not parsed.problems:
-                problems.append(Finding(Unknown, f"{where} holds no certificate", ROW_ADVICE))
-            certificates.extend(parsed.certificates)
+        self.details.append(f"partner certificates read in {read.seconds or 0:.3f}s: "
+                            f"{plural(rows.rows, 'row')}")
 
     def _perfdata(self, verdict: Verdict | None) -> Iterator[nagiosplugin.Metric]:
         """The same five labels on every run; U where nothing was measured."""

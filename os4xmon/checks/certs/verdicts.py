@@ -17,12 +17,12 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 from os4xmon.core.findings import STATE_ORDER, Finding
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
-from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.core.text import duration, plural, printable
 from os4xmon.core.thresholds import Threshold
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any, Sequence
+    from typing import Sequence
 
     from os4xmon.wire.certfiles import Certificate, Crl
 
@@ -236,27 +236,3 @@ def file_problem(path: str, reason: str, option: str) -> Finding:
     joined = reason if reason.startswith(":") else f" {reason}"
     return Finding(Unknown, f"{option} {printable(path, 120)}{joined}",
                    f"fix or remove the file, or {option}: the check cannot see what it holds")
-
-
-# -- the database rows --
-
-
-def parse_rows(width: int, rows: Sequence[Sequence[Any]]
-               ) -> tuple[list[tuple[str, str, Any]], list[str]]:
-    """(owner, role, value) of each usable row, and why the others are not."""
-    from os4xmon.db.drivers import BAD_RESULT, MAX_ROWS, DatabaseError  # only with --cert-query
-
-    if width != 3:
-        raise DatabaseError(BAD_RESULT, f"--cert-query returns {plural(width, 'column')}, "
-                            "expected 3 (owner, role, certificate)")
-    if len(rows) > MAX_ROWS:
-        raise DatabaseError(BAD_RESULT, f"--cert-query returns more than {MAX_ROWS} rows")
-    good, problems = [], []
-    for number, row in enumerate(rows, 1):
-        owner = printable(database_text(row[0]).strip(), 40) or "(no owner)"
-        role = printable(database_text(row[1]).strip(), 40)
-        if row[2] is None:
-            problems.append(f"row {number} (partner {owner}): the certificate is NULL")
-            continue
-        good.append((owner, role, row[2]))
-    return good, problems

@@ -11,12 +11,9 @@ module only runs the query (read-only, bounded by -t) and writes the perfdata.
 
 from __future__ import annotations
 
-import time
-
 import nagiosplugin
-from nagiosplugin.state import Unknown
 
-from os4xmon.checks.base import Aspect
+from os4xmon.checks.base import Aspect, query_setup_problem
 from os4xmon.checks.partners.rules import (
     DIRECTIONS,
     OPTION,
@@ -34,8 +31,9 @@ from os4xmon.core import execution
 from os4xmon.core.findings import STATES_BY_NAME, Finding, finding_metrics, headline, perfdata
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import database_text, perf_label, plural, printable
-from os4xmon.db.access import connect_params, error_advice
-from os4xmon.db.drivers import BAD_RESULT, DatabaseError, Deadline, connect, scrub
+from os4xmon.db.access import error_advice
+from os4xmon.db.drivers import BAD_RESULT, DatabaseError, scrub
+from os4xmon.db.rowquery import StreamedQuery
 from os4xmon.facts.host import Host
 
 TYPE_CHECKING = False
@@ -56,22 +54,6 @@ def named_partners(settings: Settings) -> list[str]:
     wanted = {partner_name(name) for name in settings.partner}
     own = {partner_name(partner) for partner, _, _, _ in settings.partner_silence}
     return sorted(wanted | (own & wanted if wanted else own))
-
-
-def partner_query(settings: Settings) -> str:
-    return (settings.partner_query or "").replace("{prefix}", settings.db_prefix)
-
-
-def read_only_problem(sql: str) -> str | None:
-    """Why the query is not one plain read-only statement, or None (the shared guard; the
-    read-only transaction stays the second wall)."""
-    from os4xmon.db.sqlguard import check_read_only  # parsed only when this aspect runs
-
-    try:
-        check_read_only(sql, OPTION)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def budget(settings: Settings) -> float:
@@ -103,17 +85,8 @@ class Partners(Aspect):
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         settings = self.settings
-        problem: Finding | None = None
-        if not settings.partner_query:
-            problem = Finding(Unknown, NOT_CONFIGURED, NOT_CONFIGURED_ADVICE)
-        elif not settings.db_type:
-            problem = Finding(Unknown, f"{OPTION} needs --db-type and the database's "
-                              "connection options", NOT_CONFIGURED_ADVICE)
-        else:
-            refused = read_only_problem(partner_query(settings))
-            if refused:
-                problem = Finding(Unknown, refused,
-                                  "give one SELECT (or WITH ... SELECT) that only reads")
+        problem = query_setup_problem(settings, settings.partner_query, OPTION, NOT_CONFIGURED,
+                                      NOT_CONFIGURED_ADVICE)
         tally = Tally(settings.partner or None)
         cut_short = False
         if problem is None:
@@ -153,23 +126,13 @@ class Partners(Aspect):
         return scrub(text, self.settings.db_password)
 
     def _read(self, tally: Tally) -> None:
-        params = connect_params(self.settings)
-        deadline = Deadline(budget(self.settings))
-        with execution.phase(f"waiting for the transfer logs ({params.where()})"):
-            started = time.monotonic()
-            try:
-                connection = connect(params, deadline)
-                try:
-                    with connection.stream(partner_query(self.settings)) as rows:
-                        tally.columns(rows.width)
-                        add = tally.add
-                        for row in rows:
-                            add(row)
-                finally:
-                    connection.close()
-            finally:
-                self.seconds = time.monotonic() - started
-        self.details.append(f"transfer logs read in {self.seconds:.3f}s: "
+        read = StreamedQuery(self.settings, self.settings.partner_query or "", OPTION,
+                             "the transfer logs")
+        try:
+            read.run(budget(self.settings), tally.columns)
+        finally:
+            self.seconds = read.seconds
+        self.details.append(f"transfer logs read in {self.seconds or 0:.3f}s: "
                             f"{plural(tally.rows, 'row')}, "
                             f"{plural(len(tally.partners()), 'partner')} judged")
 

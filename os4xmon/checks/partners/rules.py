@@ -20,7 +20,7 @@ from os4xmon.db.drivers import BAD_RESULT, DatabaseError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Any, Iterable, Sequence
+    from typing import Any, Callable, Iterable, Sequence
 
 
 IN, OUT = "in", "out"
@@ -137,11 +137,14 @@ class Tally:
         self.problem_count = 0
         self.partner_count = 0
 
-    def columns(self, width: int) -> None:
+    def columns(self, width: int) -> Callable[[Sequence[Any]], None]:
+        """Takes the number of columns before any row (4 or 5, else DatabaseError); returns
+        what each row is given (StreamedQuery's begin)."""
         if width not in (4, 5):
             raise DatabaseError(BAD_RESULT, f"{OPTION} returns {plural(width, 'column')}, "
                                 f"expected 4 or 5 {CONTRACT}")
         self.width = width
+        return self.add
 
     def add(self, row: Sequence[Any]) -> None:
         self.rows += 1

@@ -21,12 +21,10 @@ The package, one job per module:
 
 from __future__ import annotations
 
-import time
-
 import nagiosplugin
 from nagiosplugin.state import Unknown
 
-from os4xmon.checks.base import Aspect
+from os4xmon.checks.base import Aspect, query_setup_problem
 from os4xmon.checks.sendqueue.contract import BLOCKED, ENTRY_FORM, NEW, TAKEN, WAITING
 from os4xmon.checks.sendqueue.discover import discover_lines
 from os4xmon.checks.sendqueue.fold import Fold
@@ -41,32 +39,16 @@ from os4xmon.core.findings import (
 )
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural
-from os4xmon.db.access import connect_params, error_advice
-from os4xmon.db.drivers import DatabaseError, Deadline, connect, scrub
+from os4xmon.db.access import error_advice
+from os4xmon.db.drivers import DatabaseError, scrub
+from os4xmon.db.rowquery import StreamedQuery
 from os4xmon.facts.host import Host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
-    from typing import Iterator
+    from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["Queue", "build", "discover_lines", "read_only_problem"]
-
-
-def read_only_problem(sql: str) -> str | None:
-    """Why a query option is not one plain read-only statement, or None when it is: the
-    shared guard (os4xmon.db.sqlguard), as for --pid-query; the read-only transaction stays the
-    second wall."""
-    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
-
-    try:
-        check_read_only(sql, "--queue-query")
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-def queue_query(settings: Settings) -> str:
-    return (settings.queue_query or "").replace("{prefix}", settings.db_prefix)
+__all__ = ["Queue", "build", "discover_lines"]
 
 
 def budget(settings: Settings) -> float:
@@ -101,18 +83,9 @@ class Queue(Aspect):
 
     def measure(self) -> Iterator[nagiosplugin.Metric]:
         settings = self.settings
-        problem: Finding | None = None
-        if not settings.queue_query:
-            problem = Finding(Unknown, NOT_CONFIGURED.format(
-                table=f"{settings.db_prefix}send_queue"), NOT_CONFIGURED_ADVICE)
-        elif not settings.db_type:
-            problem = Finding(Unknown, "--queue-query needs --db-type and the database's "
-                              "connection options", NOT_CONFIGURED_ADVICE)
-        else:
-            refused = read_only_problem(queue_query(settings))
-            if refused:
-                problem = Finding(Unknown, refused,
-                                  "give one SELECT (or WITH ... SELECT) that only reads")
+        problem = query_setup_problem(
+            settings, settings.queue_query, "--queue-query",
+            NOT_CONFIGURED.format(table=f"{settings.db_prefix}send_queue"), NOT_CONFIGURED_ADVICE)
         if problem is None:
             try:
                 self._read()
@@ -152,26 +125,20 @@ class Queue(Aspect):
 
     def _read(self) -> None:
         """Streams the rows into self.fold; a DatabaseError half-way leaves what was folded."""
-        params = connect_params(self.settings)
-        deadline = Deadline(budget(self.settings))
-        with execution.phase(f"waiting for the send queue ({params.where()})"):
-            started = time.monotonic()
-            try:
-                connection = connect(params, deadline)
-                try:
-                    with connection.stream(queue_query(self.settings)) as rows:
-                        fold = self.fold = Fold(rows.width)
-                        add = fold.add
-                        for row in rows:
-                            add(row)
-                finally:
-                    connection.close()
-            finally:
-                self.seconds = time.monotonic() - started
-                if self.fold is not None:
-                    form = "per entry" if self.fold.width == 4 else "summary"
-                    self.details.append(f"send queue read in {self.seconds:.3f}s: "
-                                        f"{plural(self.fold.rows, 'row')} ({form})")
+        read = StreamedQuery(self.settings, self.settings.queue_query or "", "--queue-query",
+                             "the send queue")
+        try:
+            read.run(budget(self.settings), self._begin)
+        finally:
+            self.seconds = read.seconds
+            if self.fold is not None:
+                form = "per entry" if self.fold.width == 4 else "summary"
+                self.details.append(f"send queue read in {self.seconds or 0:.3f}s: "
+                                    f"{plural(self.fold.rows, 'row')} ({form})")
+
+    def _begin(self, width: int) -> Callable[[Sequence[Any]], None]:
+        self.fold = Fold(width)
+        return self.fold.add
 
     def _perfdata(self, verdict: Verdict | None) -> Iterator[nagiosplugin.Metric]:
         """The same six labels on every run; U where the query gave no (whole) answer, and
