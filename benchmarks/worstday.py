@@ -89,7 +89,7 @@ def make_table(kind: str, prefix: str, rows: list[tuple[int, str, int, int, int]
             number = "n"
         execute(kind, f"INSERT INTO {table} SELECT {number}, 0, {name}, 'file', {status}, "
                 f"{tries}, {when} FROM {source}")
-    execute(kind, SUMMARY_INDEX.format(prefix=prefix))
+    execute(kind, SUMMARY_INDEX[kind].format(prefix=prefix))
     if kind == "postgresql":
         execute(kind, f"VACUUM ANALYZE {table}")
 

@@ -78,11 +78,22 @@ def test_a_million_rows_summed_up_by_the_server_name_the_partner(db):
     add_entries(db, 900000, "PARTNER-", "sent", 86400, 0, partners=40)
     add_entries(db, 99000, "PARTNER-", "new", 30, 0, partners=40)
     add_entries(db, 1000, "ODETTE-STUCK", "new", 6 * 3600, 4)
-    db.rows(SUMMARY_INDEX.format(prefix="os4x_"))
     discover = run_plugin(*db.plugin_args(None), "--db-discover")
     shown = next(line for line in discover.lines if line.startswith("    --queue-query "))
     (query,) = shlex.split(shown.split("--queue-query ", 1)[1])
     assert query == SUMMARY_QUERY[db.kind]  # --db-discover shows the query that works here
+    index = discover.lines[discover.lines.index(shown) + 2].strip()
+    assert index == SUMMARY_INDEX[db.kind].format(prefix="os4x_") + ";"
+    db.rows(index.rstrip(";"))
+    db.rows(("ANALYZE TABLE" if db.kind == "mysql" else "ANALYZE") + " os4x_send_queue")
+    # the index is what the server reads: the plan names it (PostgreSQL's for a cursor too,
+    # which is how the plugin reads)
+    sql = query.replace("{prefix}", "os4x_")
+    if db.kind == "mysql":
+        plan = " ".join(str(value) for row in db.rows(f"EXPLAIN {sql}") for value in row)
+    else:
+        plan = " ".join(row[0] for row in db.rows(f"EXPLAIN DECLARE c NO SCROLL CURSOR FOR {sql}"))
+    assert index.split()[2] in plan, plan
     run = check(db, query, "-t", "30")
     assert_status(run, 2, "send queue: files to partner ODETTE-STUCK not leaving, an entry new "
                   "in queue for 6h 0m", "partner ODETTE-STUCK unreachable, 4 send tries")

@@ -30,11 +30,19 @@ SUMMARY_QUERY = {
 the database counts, the plugin reads a few rows. Sent entries (status 2) never alarm and are
 left out, so the index below skips them however many the table keeps."""
 
-SUMMARY_INDEX = ("CREATE INDEX {prefix}send_queue_summary ON {prefix}send_queue "
-                 "(server_id, status, partner, queued_at, send_tries)")
-"""The same statement on MariaDB, MySQL and PostgreSQL: the query reads this index only
-(MySQL: a covering range scan; PostgreSQL: an index-only scan once VACUUM has run), never the
-table."""
+SUMMARY_INDEX = {
+    "mysql": "CREATE INDEX {prefix}send_queue_summary ON {prefix}send_queue "
+             "(server_id, status, partner, queued_at, send_tries)",
+    "postgresql": "CREATE INDEX {prefix}send_queue_pending ON {prefix}send_queue "
+                  "(partner, status, queued_at, send_tries) WHERE server_id = 0 AND status <> 2",
+}
+"""The index that makes SUMMARY_QUERY cheap, so that the query reads it only, never the table.
+MariaDB/MySQL: every column the query reads, in the order it filters: a covering range scan.
+PostgreSQL: a partial index of the pending entries alone (its WHERE is the query's), in the
+order of GROUP BY: an index-only scan of the few pending rows. The MySQL form is no use there:
+PostgreSQL prefers a sequential scan of the whole table, which a plain query splits among
+parallel workers but the cursor the plugin streams through cannot (1,000,000 rows: 36 ms for
+psql, 50 ms for the plugin; 7 ms for both with this index)."""
 
 
 def discover_lines(columns: Sequence[Sequence[Any]], prefix: str,
@@ -56,5 +64,6 @@ def discover_lines(columns: Sequence[Sequence[Any]], prefix: str,
                  "and status numbers to yours):")
     lines.append(f"    --queue-query {shlex.quote(query)}")
     lines.append("  and the index that makes it cheap (as the database's admin):")
-    lines.append(f"    {SUMMARY_INDEX.format(prefix=prefix)};")
+    index = SUMMARY_INDEX.get(db_type, SUMMARY_INDEX["mysql"])
+    lines.append(f"    {index.format(prefix=prefix)};")
     return lines
