@@ -175,6 +175,8 @@ def queue_bench(rounds: int, sizes: list[int]) -> None:
         for _ in range(rounds):
             for name, argv in runs.items():
                 times[name].append(wall(argv))
+        if size == max(sizes):
+            largest = statistics.median(times["check_mysql_query"])
         cells = []
         names = list(runs)
         for by_hand, ours in ((names[0], names[1]), (names[2], names[3])):
@@ -185,6 +187,7 @@ def queue_bench(rounds: int, sizes: list[int]) -> None:
             cells += [f"{a * 1000:.0f} ms ({mem_a / 1024:.1f} MiB)",
                       f"{b * 1000:.0f} ms ({mem_b / 1024:.1f} MiB)", f"{b / a:.2f}"]
         print(f"| {size:,} | " + " | ".join(cells) + " |")
+    floor(rounds, largest, max(sizes), NAMES[max(sizes)])
     print("\nPer-entry form, 200,000 pending rows streamed (default -t 10 s):\n")
     print("| database | wall time | peak memory | state, first words |")
     print("|---|---|---|---|")
@@ -198,6 +201,42 @@ def queue_bench(rounds: int, sizes: list[int]) -> None:
         memory, code, first = gnu_time(argv)
         print(f"| {kind} | {seconds:.2f} s | {memory / 1024:.1f} MiB | exit {code}: "
               f"{first.split(' | ')[0][:90]} |")
+
+
+def floor(rounds: int, by_hand: float, size: int, prefix: str) -> None:
+    """What any Python plugin pays before and besides the query, beside what 1.25 times
+    check_mysql_query leaves it at the largest size: the query's own time is check_mysql_query
+    on the table less check_mysql_query on SELECT 1 (its start, connection and login)."""
+    start = [str(PLUGINS / "check_mysql_query"), "-H", HOST, "-u", "root", "-d", DATABASE,
+             "-q", "SELECT 1"]
+    python = str(HERE / "python")
+    runs = {
+        "`check_mysql_query -q 'SELECT 1'` (its start, connection and login)": start,
+        "`python -I -c pass` (the interpreter's start)": [python, "-I", "-c", "pass"],
+        "`python -c pass` (with site-packages, as a plugin starts)": [python, "-c", "pass"],
+        "`python -c 'import nagiosplugin'`": [python, "-c", "import nagiosplugin"],
+        "`python -c 'import pymysql'`": [python, "-c", "import pymysql"],
+        "`benchmarks/bare_client.py` (log in, send the query, import nagiosplugin while the "
+        "server counts, count the rows: nothing a plugin must do besides)":
+            [python, "-I", str(Path(__file__).with_name("bare_client.py")), HOST, "3306",
+             "root", DATABASE, summary_query("mysql", prefix)],
+    }
+    for argv in runs.values():
+        wall(argv)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, argv in runs.items():
+            times[name].append(wall(argv))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    query = by_hand - medians[next(iter(runs))]
+    print(f"\nWhat 1.25 x check_mysql_query leaves a Python plugin at {size:,} rows: "
+          f"{by_hand * 1250:.0f} ms in all, of which the query itself takes about "
+          f"{query * 1000:.0f} ms: {(by_hand * 1.25 - query) * 1000:.0f} ms for everything else, "
+          "even if every library loaded while the server counts.\n")
+    print("| command | median wall time |")
+    print("|---|---|")
+    for name, seconds in medians.items():
+        print(f"| {name} | {seconds * 1000:.1f} ms |")
 
 
 def aspects_bench(rounds: int) -> None:
