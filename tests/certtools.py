@@ -37,15 +37,17 @@ def certificate(common_name: str, days: float, *, serial: int = 1000, issuer: x5
 
 
 def crl(*, revoked: Sequence[tuple[int, datetime]] = (), issuer: x509.Name = CA,
-        this_update: float = -1.0, next_update: float = 7.0) -> x509.CertificateRevocationList:
-    """A CRL issued this_update days from now (negative: ago), next update next_update days."""
+        this_update: float = -1.0, next_update: float = 7.0,
+        key: ec.EllipticCurvePrivateKey = KEY) -> x509.CertificateRevocationList:
+    """A CRL issued this_update days from now (negative: ago), next update next_update days;
+    signed with key (another than KEY: a CRL that only bears the CA's name)."""
     builder = x509.CertificateRevocationListBuilder().issuer_name(issuer) \
         .last_update(NOW + timedelta(days=this_update)) \
         .next_update(NOW + timedelta(days=next_update))
     for serial, date in revoked:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(date).build())
-    return builder.sign(KEY, hashes.SHA256())
+    return builder.sign(key, hashes.SHA256())
 
 
 def pem(item: x509.Certificate | x509.CertificateRevocationList) -> bytes:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from nagiosplugin.state import Unknown
 
 from os4xmon.checks.certs import Certs
+from os4xmon.core.record import fields
 from os4xmon.core.settings import Settings
 from os4xmon.facts.host import Host
 from os4xmon.wire import certfiles
@@ -232,3 +233,48 @@ def test_any_bytes_give_a_result_and_no_key_bytes(parts):
     for piece in ct.key_secrets():
         assert piece not in text
     assert "PRIVATE KEY" not in " ".join(parsed.problems)  # keys are notes, never problems
+
+
+# -- CRL signatures --
+
+
+def signed_crl(key=None):
+    parsed = certfiles.parse(ct.pem(ct.crl(revoked=[(77, ct.NOW)], key=key or ct.KEY)),
+                             "/certs/ca.crl")
+    return parsed.crls
+
+
+def ca_certificate():
+    return certfiles.parse(ct.pem(ct.certificate("Test OFTP2 CA", 3650)),
+                           "/certs/ca.pem").certificates
+
+
+def test_a_crl_its_issuers_certificate_signed_is_valid():
+    (checked,) = certfiles.check_signatures(signed_crl(), ca_certificate())
+    assert checked.signature == certfiles.SIGNATURE_VALID
+    assert checked.revoked == {77: ct.NOW} and checked.loaded is None  # the object let go
+
+
+def test_a_crl_that_only_bears_the_issuers_name_is_invalid():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    forged = signed_crl(ec.generate_private_key(ec.SECP256R1()))
+    (checked,) = certfiles.check_signatures(forged, ca_certificate())
+    assert checked.signature == certfiles.SIGNATURE_INVALID
+
+
+def test_a_crl_without_its_issuers_certificate_is_unchecked():
+    partner = certfiles.parse(ct.pem(ct.certificate("VW OFTP2", 100)), "/certs/vw.pem")
+    (checked,) = certfiles.check_signatures(signed_crl(), partner.certificates)
+    assert checked.signature == certfiles.SIGNATURE_UNCHECKED
+
+
+def test_a_key_that_cannot_verify_is_not_the_issuer():
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    (certificate,) = ca_certificate()
+    odd = certfiles.Certificate(**{**{item.name: getattr(certificate, item.name)
+                                      for item in fields(certificate)},
+                                   "public_key": x25519.X25519PrivateKey.generate().public_key()})
+    (checked,) = certfiles.check_signatures(signed_crl(), [odd])
+    assert checked.signature == certfiles.SIGNATURE_INVALID

@@ -126,6 +126,28 @@ def test_broken_files_are_unknown_and_never_hide_an_expiring_certificate(tmp_pat
 
 
 @pytest.mark.unit
+def test_a_crl_that_only_bears_the_cas_name_revokes_nothing(tmp_path):
+    """Anyone who can write a file can name the CA as a CRL's issuer: the CA's certificate
+    beside it decides. A forged CRL "revoking" a partner is CRITICAL for what it is, and the
+    partner is not called revoked; the CA's own CRL revokes."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    (tmp_path / "ca.pem").write_bytes(ct.pem(ct.certificate("Test OFTP2 CA", 3650)))
+    (tmp_path / "vw.pem").write_bytes(ct.pem(ct.certificate("VW OFTP2", 300, serial=77)))
+    forged = ct.crl(revoked=[(77, ct.NOW)], key=ec.generate_private_key(ec.SECP256R1()))
+    (tmp_path / "ca.crl").write_bytes(ct.der(forged))
+    run = check("--cert-dir", str(tmp_path))
+    assert_status(run, 2, f"CRL of CN=Test OFTP2 CA,O=Test ({tmp_path}/ca.crl) is not signed "
+                  "by its issuer's certificate: damaged or forged")
+    assert "revoked" not in run.stdout and run.perfdata["crl_min_hours"] == "U"
+    (tmp_path / "ca.crl").write_bytes(ct.der(ct.crl(revoked=[(77, ct.NOW)])))
+    run = check("--cert-dir", str(tmp_path))
+    assert_status(run, 2, "certificate CN=VW OFTP2 in")
+    assert "revoked on" in run.first_line
+    assert "signature verified by its issuer's certificate" in run.stdout
+
+
+@pytest.mark.unit
 def test_only_broken_files_give_unknown(tmp_path):
     (tmp_path / "x.pem").write_bytes(b"not a certificate")
     run = check("--cert-file", str(tmp_path / "x.pem"), "--cert-file", str(tmp_path / "y.pem"))

@@ -19,7 +19,13 @@ from os4xmon.checks.certs.verdicts import (
 )
 from os4xmon.core.findings import Finding
 from os4xmon.core.values import duration_value
-from os4xmon.wire.certfiles import Certificate, Crl
+from os4xmon.wire.certfiles import (
+    SIGNATURE_INVALID,
+    SIGNATURE_UNCHECKED,
+    SIGNATURE_VALID,
+    Certificate,
+    Crl,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -38,10 +44,10 @@ def cert(days: float, *, starts: float = -30.0, serial: int = 7, issuer: str = C
 
 
 def crl(*, this: float = -0.5, following: float | None = 6.0, revoked: dict | None = None,
-        issuer: str = CA) -> Crl:
+        issuer: str = CA, signature: str = SIGNATURE_UNCHECKED) -> Crl:
     return Crl(issuer=issuer, this_update=NOW + timedelta(days=this),
                next_update=None if following is None else NOW + timedelta(days=following),
-               revoked=revoked or {}, source="/opt/os4x/cert/ca.crl")
+               revoked=revoked or {}, source="/opt/os4x/cert/ca.crl", signature=signature)
 
 
 # -- days left against the thresholds --
@@ -199,7 +205,32 @@ def test_the_listing_has_every_certificate_and_crl():
         "certificate CN=VW OFTP2: issuer CN=Test OFTP2 CA,O=Test, serial 0xFF, notAfter "
         "2027-01-18 12:00 UTC, 20.0 days left, /opt/os4x/cert/vw.pem",
         "CRL of CN=Test OFTP2 CA,O=Test: thisUpdate 2026-12-29 00:00 UTC, nextUpdate "
-        "2027-01-04 12:00 UTC, 1 entry, /opt/os4x/cert/ca.crl"]
+        "2027-01-04 12:00 UTC, 1 entry, signature not checked: its issuer's certificate is not "
+        "among the sources, /opt/os4x/cert/ca.crl"]
+    verdict = judge([], [crl(signature=SIGNATURE_VALID)], [], NOW, LIMITS)
+    assert "signature verified by its issuer's certificate" in verdict.lines[0]
+
+
+# -- a CRL its issuer did not sign --
+
+
+def test_a_crl_its_issuer_did_not_sign_is_critical_and_believed_in_nothing():
+    forged = crl(revoked={255: NOW}, following=-1.0, signature=SIGNATURE_INVALID)
+    verdict = judge([cert(200, serial=255)], [forged], [], NOW, LIMITS)
+    assert [(finding.state, finding.message) for finding in verdict.findings] == [
+        (Critical, "CRL of CN=Test OFTP2 CA,O=Test (/opt/os4x/cert/ca.crl) is not signed by its "
+                   "issuer's certificate: damaged or forged, its dates and revocations are not "
+                   "used")]
+    assert verdict.crl_min_hours is None  # its nextUpdate is not graphed either
+    assert "signature NOT verified" in verdict.lines[-1]
+
+
+@pytest.mark.parametrize("signature", [SIGNATURE_VALID, SIGNATURE_UNCHECKED])
+def test_a_crl_that_may_be_the_issuers_is_believed(signature):
+    listed = crl(revoked={255: NOW}, signature=signature)
+    verdict = judge([cert(200, serial=255)], [listed], [], NOW, LIMITS)
+    assert verdict.findings[0].state == Critical and "revoked on" in verdict.findings[0].message
+    assert verdict.crl_min_hours is not None
 
 
 # -- rows and durations --

@@ -68,6 +68,7 @@ class Certificate:
     source: str  # the file, or "partner OWNER ROLE"
     owner: str | None = None
     role: str | None = None
+    public_key: Any = field(default=None, repr=False, compare=False)  # checks its CRLs
 
     @property
     def name(self) -> str:
@@ -78,13 +79,24 @@ class Certificate:
 
 @dataclass(frozen=True)
 class Crl:
-    """What the verdicts need of one CRL: its issuer, dates and revoked serials."""
+    """What the verdicts need of one CRL: its issuer, dates, revoked serials, and whether its
+    issuer's certificate verifies its signature (:func:`check_signatures`)."""
 
     issuer: str
     this_update: datetime
     next_update: datetime | None
     revoked: dict[int, datetime] = field(compare=False)  # serial -> revocation date
     source: str = ""
+    signature: str = "unchecked"  # SIGNATURE_VALID, _INVALID or _UNCHECKED
+    loaded: Any = field(default=None, repr=False, compare=False)  # until it is checked
+
+
+SIGNATURE_VALID = "valid"
+SIGNATURE_INVALID = "invalid"
+SIGNATURE_UNCHECKED = "unchecked"
+"""What :func:`check_signatures` found: a certificate named like the CRL's issuer verifies its
+signature; certificates named so exist and none does (damaged, or forged to alarm or to hide);
+no such certificate among the sources (nothing to check it with)."""
 
 
 @dataclass
@@ -301,7 +313,14 @@ def certificate_of(x509: Any, der: bytes, source: str, owner: str | None = None,
         issuer=_name_text(loaded.issuer), serial=loaded.serial_number,
         not_before=_required(loaded, "not_valid_before"),
         not_after=_required(loaded, "not_valid_after"),
-        source=source, owner=owner, role=role)
+        source=source, owner=owner, role=role, public_key=_public_key(loaded))
+
+
+def _public_key(certificate: Any) -> Any:
+    try:
+        return certificate.public_key()
+    except Exception:  # an algorithm the library does not know: nothing it can verify
+        return None
 
 
 def crl_of(x509: Any, der: bytes, source: str) -> Crl:
@@ -309,7 +328,37 @@ def crl_of(x509: Any, der: bytes, source: str) -> Crl:
     loaded = x509.load_der_x509_crl(der)
     revoked = {entry.serial_number: _required(entry, "revocation_date") for entry in loaded}
     return Crl(issuer=_name_text(loaded.issuer), this_update=_required(loaded, "last_update"),
-               next_update=_utc(loaded, "next_update"), revoked=revoked, source=source)
+               next_update=_utc(loaded, "next_update"), revoked=revoked, source=source,
+               loaded=loaded)
+
+
+def check_signatures(crls: list[Crl], certificates: list[Certificate]) -> list[Crl]:
+    """Each CRL with its signature checked against every certificate named like its issuer
+    (the name alone proves nothing: a forged CRL can bear any issuer's name)."""
+    keys: dict[str, list[Any]] = {}
+    for certificate in certificates:
+        if certificate.public_key is not None:
+            keys.setdefault(certificate.subject, []).append(certificate.public_key)
+    checked = []
+    for crl in crls:
+        candidates = keys.get(crl.issuer, [])
+        if crl.loaded is None or not candidates:
+            signature = SIGNATURE_UNCHECKED
+        elif any(_verifies(crl.loaded, key) for key in candidates):
+            signature = SIGNATURE_VALID
+        else:
+            signature = SIGNATURE_INVALID
+        checked.append(Crl(issuer=crl.issuer, this_update=crl.this_update,
+                           next_update=crl.next_update, revoked=crl.revoked, source=crl.source,
+                           signature=signature))
+    return checked
+
+
+def _verifies(crl: Any, key: Any) -> bool:
+    try:
+        return bool(crl.is_signature_valid(key))
+    except Exception:  # a key type that cannot sign CRLs (X25519, say): not this issuer
+        return False
 
 
 def _one_der(x509: Any, der: bytes, parsed: Parsed, what: str, *, source: str,

@@ -70,6 +70,7 @@ class Certs(Aspect):
             crls.extend(parsed.crls)
         if self.settings.cert_query:
             self._rows(certificates, problems)
+        crls = certfiles.check_signatures(crls, certificates)  # with every source's certificates
         now = self.now or datetime.now(timezone.utc)
         if not certificates and not crls and not problems:  # a query of no rows, say
             problems.append(Finding(Unknown, "certificates: none found in " + ", ".join(

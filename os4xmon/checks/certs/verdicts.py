@@ -19,6 +19,7 @@ from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
 from os4xmon.core.text import duration, plural, printable
 from os4xmon.core.thresholds import Threshold
+from os4xmon.wire.certfiles import SIGNATURE_INVALID, SIGNATURE_VALID
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -135,8 +136,16 @@ def judge_certificate(certificate: Certificate, now: datetime, limits: Limits
 
 
 def judge_crl(crl: Crl, now: datetime, limits: Limits) -> Finding | None:
-    """Past nextUpdate: CRITICAL; thisUpdate older than --crl-max-age: WARNING."""
+    """A signature its issuer's certificate does not verify: CRITICAL (its dates and entries
+    are not believed); past nextUpdate: CRITICAL; thisUpdate older than --crl-max-age:
+    WARNING."""
     what = f"CRL of {crl.issuer} ({crl.source})"
+    if crl.signature == SIGNATURE_INVALID:
+        return Finding(Critical, f"{what} is not signed by its issuer's certificate: damaged "
+                       "or forged, its dates and revocations are not used",
+                       "fetch the CRL again from the CA's URL (or with ODETTE_CRL_REQUEST) and "
+                       "check that the CA certificate beside it is the CA's own; OS4X refuses a "
+                       "CRL whose signature fails, and then TLS sessions with it")
     if crl.next_update is not None and crl.next_update < now:
         return Finding(Critical, f"{what} past its nextUpdate {stamp(crl.next_update)}: TLS "
                        "sessions will be refused",
@@ -157,6 +166,8 @@ def judge_crl(crl: Crl, now: datetime, limits: Limits) -> Finding | None:
 def judge_revoked(certificate: Certificate, crls: Sequence[Crl]) -> Finding | None:
     """CRITICAL when a CRL of the certificate's issuer lists its serial."""
     for crl in crls:
+        if crl.signature == SIGNATURE_INVALID:
+            continue  # anyone can write a CRL that "revokes" a partner's certificate
         if crl.issuer == certificate.issuer and certificate.serial in crl.revoked:
             when = crl.revoked[certificate.serial]
             what = label(certificate)
@@ -181,7 +192,7 @@ def judge(certificates: Sequence[Certificate], crls: Sequence[Crl], problems: Se
             if finding is not None:
                 ranked.append((STATE_ORDER[finding.state], days, finding))
     for crl in crls:
-        if crl.next_update is not None:
+        if crl.next_update is not None and crl.signature != SIGNATURE_INVALID:
             hours = (crl.next_update - now).total_seconds() / 3600
             verdict.crl_min_hours = hours if verdict.crl_min_hours is None \
                 else min(verdict.crl_min_hours, hours)
@@ -208,6 +219,10 @@ def capped(findings: Sequence[Finding]) -> list[Finding]:
         "the worst)", "the long output (-v) lists every certificate and CRL")]
 
 
+SIGNATURE_WORDS = {SIGNATURE_VALID: "signature verified by its issuer's certificate",
+                   SIGNATURE_INVALID: "signature NOT verified by its issuer's certificate"}
+
+
 def listing(certificates: Sequence[Certificate], crls: Sequence[Crl], now: datetime
             ) -> list[str]:
     """-v: each certificate (subject, issuer, serial, notAfter, days left, source) and each
@@ -225,9 +240,11 @@ def listing(certificates: Sequence[Certificate], crls: Sequence[Crl], now: datet
     for crl in sorted(crls, key=lambda item: (item.next_update or item.this_update,
                                               item.source))[:MAX_LINES]:
         following = stamp(crl.next_update) if crl.next_update else "none"
+        signature = SIGNATURE_WORDS.get(crl.signature, "signature not checked: its issuer's "
+                                        "certificate is not among the sources")
         lines.append(f"CRL of {crl.issuer}: thisUpdate {stamp(crl.this_update)}, nextUpdate "
                      f"{following}, {plural(len(crl.revoked), 'entry', 'entries')}, "
-                     f"{crl.source}")
+                     f"{signature}, {crl.source}")
     return lines
 
 
