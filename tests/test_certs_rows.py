@@ -57,8 +57,11 @@ def test_many_broken_rows_keep_a_few_and_count_the_rest():
 def test_notes_are_kept_up_to_a_limit_and_counted():
     rows = CertRows()
     add = rows.columns(3)
-    for number in range(MAX_NOTES + 5):
+    for number in range(MAX_NOTES):
         add((f"P{number}", "", ct.key_pem() + ct.pem(ct.certificate("X", 30))))
+    assert len(rows.details()) == MAX_NOTES  # all kept: nothing counted
+    for number in range(5):
+        add((f"Q{number}", "", ct.key_pem() + ct.pem(ct.certificate("X", 30))))
     details = rows.details()
     assert len(details) == MAX_NOTES + 1
     assert details[-1] == "--cert-query: 5 more notes"

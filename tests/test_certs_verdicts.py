@@ -9,6 +9,7 @@ from nagiosplugin.state import Critical, Ok, Unknown, Warn
 
 from os4xmon.checks.certs.verdicts import (
     MAX_FINDINGS,
+    MAX_LINES,
     Limits,
     capped,
     judge,
@@ -59,6 +60,40 @@ def crl(*, this: float = -0.5, following: float | None = 6.0, revoked: dict | No
 def test_days_left_against_warning_and_critical(days, state):
     finding = judge_certificate(cert(days), NOW, LIMITS)
     assert (finding.state if finding else None) == state
+
+
+# -- the boundaries: notBefore and notAfter belong to the validity (RFC 5280), a limit is
+# crossed only when passed --
+
+
+def test_a_certificate_in_its_last_second_is_not_yet_expired():
+    finding = judge_certificate(cert(0), NOW, LIMITS)
+    assert finding is not None and finding.message.startswith(
+        "certificate CN=VW OFTP2 in /opt/os4x/cert/vw.pem expires in ")
+
+
+def test_a_certificate_in_its_first_second_is_valid():
+    assert judge_certificate(cert(100, starts=0), NOW, LIMITS) is None
+
+
+def test_one_day_left_is_said_in_days():
+    finding = judge_certificate(cert(1), NOW, LIMITS)
+    assert finding is not None and "expires in 1 day (" in finding.message
+
+
+def test_exactly_the_warning_days_left_is_not_expiring():
+    verdict = judge([cert(30)], [], [], NOW, LIMITS)
+    assert verdict.expiring == 0 and verdict.findings == []
+
+
+def test_a_crl_at_its_next_update_or_its_maximum_age_is_still_fine():
+    assert judge_crl(crl(following=0), NOW, LIMITS) is None
+    assert judge_crl(crl(this=-1.5), NOW, LIMITS) is None  # 36 hours: --crl-max-age itself
+
+
+def test_exactly_as_many_certificates_as_listed_need_no_more_line():
+    certificates = [cert(100 + number, serial=number) for number in range(MAX_LINES)]
+    assert not any("more" in line for line in judge(certificates, [], [], NOW, LIMITS).lines)
 
 
 def test_the_first_line_names_owner_role_common_name_and_date():
