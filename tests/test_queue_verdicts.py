@@ -163,6 +163,15 @@ def test_length_and_blocked():
 
 
 @pytest.mark.unit
+def test_a_fractional_limit_is_said_as_given_and_a_whole_one_without_point():
+    entries = [Entry("A", "new", 1, 0), Entry("A", "new", 1, 0), Entry("A", "new", 1, 0)]
+    assert judged(entries, Limits(length_warning=2)).findings[0].message.startswith(
+        "send queue: 3 entries pending (more than 2), ")
+    assert judged(entries, Limits(length_warning=2.5)).findings[0].message.startswith(
+        "send queue: 3 entries pending (more than 2.5), ")
+
+
+@pytest.mark.unit
 def test_critical_findings_come_first():
     verdict = judged([Entry("A", "blocked", 1, 0), Entry("B", "new", 10**5, 0)], Limits())
     assert [f.state for f in verdict.findings] == [Critical, Warn]
@@ -173,6 +182,9 @@ def test_partner_lines_are_capped():
     verdict = judged([Entry(f"P{n}", "new", 1, 0) for n in range(80)], Limits())
     assert len(verdict.lines) == verdicts.MAX_PARTNER_LINES + 1
     assert verdict.lines[-1] == "send queue: and 30 more partners"
+    exactly = judged([Entry(f"P{n}", "new", 1, 0) for n in range(verdicts.MAX_PARTNER_LINES)],
+                     Limits())
+    assert len(exactly.lines) == verdicts.MAX_PARTNER_LINES  # no "and 0 more"
 
 
 @pytest.mark.unit
@@ -180,6 +192,7 @@ def test_problem_finding_is_unknown_and_capped():
     finding = verdicts.problem_finding([f"row {n}" for n in range(10)])
     assert finding.state == Unknown
     assert finding.message.endswith("row 0; row 1; row 2; and 7 more")
+    assert verdicts.problem_finding(["row 0", "row 1", "row 2"]).message.endswith("row 2")
 
 
 # -- the read-only rules --
