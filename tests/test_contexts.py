@@ -143,3 +143,23 @@ def test_one_threshold_gives_the_verdict_and_the_perfdata_fields():
     reading = days.perfdata("oftp2_cert_days", None).value
     assert (reading.value, reading.warning, reading.critical) == (None, "30:", "7:")
     assert Threshold.above(None).state(1e12) == Ok
+
+
+# -- the words every aspect shares --
+
+
+def test_a_limit_is_said_as_the_admin_wrote_it():
+    from os4xmon.core.text import limit_text
+
+    assert [limit_text(value) for value in (2, 2.0, 2.5, 0.25, 3600)] == [
+        "2", "2", "2.5", "0.25", "3600"]
+
+
+def test_unusable_rows_name_the_first_and_count_the_rest():
+    from os4xmon.core.findings import unusable_rows
+
+    finding = unusable_rows("partners", 5, ["row 1: x", "row 2: y"], "fix it")
+    assert (finding.state, finding.message, finding.advice) == (
+        Unknown, "partners: 5 rows unusable: row 1: x; row 2: y; and 3 more", "fix it")
+    assert unusable_rows("send queue", 1, ["row 7: z"], "").message == \
+        "send queue: 1 row unusable: row 7: z"

@@ -61,6 +61,14 @@ def test_null_age_is_never_a_success_and_null_failures_none():
     assert flows(fold(("P", "out", None, None))) == {("P", "out"): (None, 0, "")}
 
 
+@pytest.mark.parametrize("rows", [
+    [("P", "in", None, 1), ("P", "in", 90, 2), ("P", "in", 300, 0)],
+    [("P", "in", 300, 1), ("P", "in", 90, 2), ("P", "in", None, 0)],
+])
+def test_rows_of_one_flow_keep_the_latest_success_and_add_the_failures(rows):
+    assert flows(fold(*rows)) == {("P", "in"): (90.0, 3, "")}
+
+
 @pytest.mark.parametrize(("row", "said"), [
     ((None, "in", 1, 0), "partner is NULL"),
     (("P", "sideways", 1, 0), "direction 'sideways' is not in, out, receive or send"),

@@ -30,6 +30,7 @@ from nagiosplugin.range import Range
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
 from os4xmon.core.record import dataclass, field
+from os4xmon.core.text import plural
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time on every run; annotations need no import
@@ -182,3 +183,11 @@ def headline(aspect: str, text: str) -> nagiosplugin.Metric:
 def shared_contexts() -> list[nagiosplugin.Context]:
     """The contexts every aspect uses, for build_check to register once."""
     return [FindingContext(), PerfdataContext(), HeadlineContext()]
+
+
+def unusable_rows(aspect: str, count: int, shown: Sequence[str], advice: str) -> Finding:
+    """Rows of an admin's query that break its contract: one UNKNOWN line naming the first
+    few (``shown``), the others counted; the rows that were usable are judged beside it."""
+    more = count - len(shown)
+    return Finding(Unknown, f"{aspect}: {plural(count, 'row')} unusable: {'; '.join(shown)}"
+                   + (f"; and {more} more" if more > 0 else ""), advice)

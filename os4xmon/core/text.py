@@ -94,3 +94,8 @@ def pids_with_verb(pids: Iterable[int], singular: str, plural_verb: str) -> str:
 
 def plural(count: int, word: str, plural_word: str = "") -> str:
     return f"{count} {word if count == 1 else (plural_word or word + 's')}"
+
+
+def limit_text(limit: float) -> str:
+    """A threshold as the admin wrote it: 2, not 2.0; 2.5 stays 2.5."""
+    return str(int(limit)) if limit == int(limit) else f"{limit:g}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from nagiosplugin.state import Critical, Ok, ServiceState, Unknown, Warn
 
-from os4xmon.core.findings import STATE_ORDER, Finding, Subject
+from os4xmon.core.findings import STATE_ORDER, Finding, Subject, unusable_rows
 from os4xmon.core.record import dataclass, field
-from os4xmon.core.text import database_text, duration, plural, printable
+from os4xmon.core.text import database_text, duration, limit_text, plural, printable
 from os4xmon.core.thresholds import Threshold
 from os4xmon.core.values import row_number
 from os4xmon.db.drivers import BAD_RESULT, DatabaseError
@@ -266,10 +266,6 @@ def threshold_text(seconds: float) -> str:
                     if part.rstrip("dhms") != "0") or duration(seconds)
 
 
-def _count(limit: float) -> str:
-    return str(int(limit)) if limit == int(limit) else f"{limit:g}"
-
-
 def silence_advice(partner: str, direction: str) -> str:
     if direction == IN:
         return (f"ask {partner} whether it sent anything and whether its sessions reach us; check "
@@ -317,7 +313,7 @@ def _failure_finding(flow: Flow, state: ServiceState, limit: float) -> Finding:
     where = "from" if flow.direction == IN else "to"
     last = f", last: {flow.reason}" if flow.reason else ""
     return Finding(state, f"{plural(flow.failures, one, many)} {where} {flow.partner} in the "
-                   f"window (more than {_count(limit)}){last}",
+                   f"window (more than {limit_text(limit)}){last}",
                    failure_advice(flow.partner, flow.direction),
                    Subject("partner", flow.partner, f"{FAILING} {flow.direction}"))
 
@@ -388,11 +384,8 @@ def judge(flows: Iterable[Flow], limits: Limits, named: Sequence[str] = ()) -> V
 
 def problem_finding(count: int, shown: Sequence[str]) -> Finding:
     """Rows that break the contract: one UNKNOWN line with the first few."""
-    more = count - len(shown)
-    return Finding(
-        Unknown, f"partners: {plural(count, 'row')} unusable: {'; '.join(shown)}"
-        + (f"; and {more} more" if more > 0 else ""),
-        f"fix {OPTION} so that every row is {CONTRACT} (see docs/partners.md)")
+    return unusable_rows("partners", count, shown,
+                         f"fix {OPTION} so that every row is {CONTRACT} (see docs/partners.md)")
 
 
 def empty_finding() -> Finding:

@@ -7,7 +7,7 @@ per-entry and the summary form of one queue give the same words.
 
 from __future__ import annotations
 
-from nagiosplugin.state import Critical, ServiceState, Unknown, Warn
+from nagiosplugin.state import Critical, ServiceState, Warn
 
 from os4xmon.checks.sendqueue.contract import (
     BLOCKED,
@@ -20,10 +20,10 @@ from os4xmon.checks.sendqueue.contract import (
     WAITING,
 )
 from os4xmon.checks.sendqueue.fold import MAX_PROBLEMS_KEPT, Fold
-from os4xmon.core.findings import Finding, Subject
+from os4xmon.core.findings import Finding, Subject, unusable_rows
 from os4xmon.core.record import dataclass, field
 from os4xmon.core.settings import Settings
-from os4xmon.core.text import duration, plural
+from os4xmon.core.text import duration, limit_text, plural
 from os4xmon.core.thresholds import Threshold
 
 TYPE_CHECKING = False
@@ -87,10 +87,6 @@ def level(value: float, warning: float | None, critical: float | None
     return state, critical if state == Critical else warning if state == Warn else None
 
 
-def _count(limit: float) -> str:
-    return str(int(limit)) if limit == int(limit) else f"{limit:g}"
-
-
 def _partner(name: str) -> str:
     return f"partner {name}"
 
@@ -148,7 +144,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
             verdict.findings.append(Finding(
                 state, f"send queue: {_partner(partner)} unreachable, "
                 f"{plural(int(tries), 'send try', 'send tries')} of a pending entry (more "
-                f"than {_count(limit)})",
+                f"than {limit_text(limit)})",
                 f"{_connection_advice(partner)}; every failed connection raises the send "
                 f"tries of all its entries", _about(partner)))
 
@@ -158,7 +154,7 @@ def judge(fold: Fold, limits: Limits) -> Verdict:
         if limit is not None:
             name, count = _most(_by_partner(fold, PENDING) or {"?": pending})
             verdict.findings.append(Finding(
-                state, f"send queue: {pending} entries pending (more than {_count(limit)}), "
+                state, f"send queue: {pending} entries pending (more than {limit_text(limit)}), "
                 f"most for {_partner(name)} ({count})",
                 f"check that os4xsqd runs and sends; start with {_partner(name)}, which has "
                 f"the most entries: {_connection_advice(name)}", _about(name)))
@@ -219,12 +215,8 @@ def partner_lines(fold: Fold) -> list[str]:
 
 def problem_finding(problems: Sequence[str], count: int | None = None) -> Finding:
     """Rows that break the contract: one UNKNOWN line with the first few."""
-    total = len(problems) if count is None else count
-    shown = "; ".join(problems[:MAX_PROBLEMS_KEPT])
-    more = total - len(problems[:MAX_PROBLEMS_KEPT])
-    return Finding(
-        Unknown, f"send queue: {plural(total, 'row')} unusable: {shown}"
-        + (f"; and {more} more" if more > 0 else ""),
+    return unusable_rows(
+        "send queue", len(problems) if count is None else count, problems[:MAX_PROBLEMS_KEPT],
         f"fix --queue-query so that every row is ({ENTRY_FORM}), or ({SUMMARY_FORM}) "
         "with GROUP BY, with state new, taken, waiting, blocked or sent; map OS4X's status "
         "codes with CASE (see docs/queue.md)")
