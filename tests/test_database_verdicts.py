@@ -62,6 +62,7 @@ def test_parse_pid_refuses_huge_numbers_of_every_type_alike(value):
     with pytest.raises(ValueError, match="is too large for a PID"):
         parse_pid(value)
     assert parse_pid(10**30 - 1) == 10**30 - 1  # the largest that is still taken
+    assert parse_pid("9" * 30) == 10**30 - 1  # as text too
 
 
 # -- parse_rows --
@@ -339,6 +340,27 @@ def test_many_rows_for_one_daemon_keep_the_line_short():
                                "and 995 more): one row per daemon expected")
 
 
+def test_exactly_five_pids_are_all_shown():
+    rows = [SavedPid("os4xrd", pid) for pid in range(1, 6)]
+    (finding,) = judge(rows, HEALTHY, EXPECTED[:1]).findings
+    assert "(pids 1, 2, 3, 4, 5): one row" in finding.message
+
+
+def test_the_advice_for_one_other_instance_and_for_several():
+    one = Running({**HEALTHY.instances, "os4xsqd": [200]}, HEALTHY.daemon_by_pid)
+    (finding,) = judge(healthy_rows(os4xsqd=999), one, EXPECTED).findings
+    assert finding.advice.startswith("the running os4xsqd (pid 200) is not the one the database")
+
+
+def test_exactly_as_many_inconsistencies_as_shown_need_no_more_line():
+    count = database.MAX_FINDINGS
+    rows = [SavedPid(f"os4xrd_capi_{index}", 10**6 + index) for index in range(count)]
+    verdict = judge(rows, HEALTHY, ())
+    assert len(verdict.findings) == count and not verdict.findings[-1].message.startswith("and")
+    rows = [SavedPid(f"os4xrd_capi_{index}", 10**6 + index) for index in range(database.MAX_LINES)]
+    assert not judge(rows, HEALTHY, ()).compared[-1].startswith("and")
+
+
 def test_a_flood_of_daemon_names_is_capped_but_counted():
     rows = [SavedPid(f"os4xrd_capi_{index}", 10**6 + index) for index in range(500)]
     verdict = judge(rows, HEALTHY, ())
@@ -393,3 +415,21 @@ def test_every_kind_of_database_failure_has_advice():
     assert len(kinds) >= 9
     for kind in kinds:
         assert error_advice(kind, "--queue-query"), kind
+
+
+def test_the_host_is_asked_only_about_saved_pids_the_table_does_not_hold():
+    """A saved pid of a process outside the table is 'alive' (reused by another program) when
+    it exists; one in the table is OS4X's and never asked; one above 2**31 is no pid."""
+    import os
+    from types import SimpleNamespace
+
+    from os4xmon.sources.proctable import ProcessInfo, table_from
+
+    table = table_from([ProcessInfo(100, 1, "os4xrd", ("/opt/os4x/bin/os4xrd",))], 0.0)
+    rows = [SavedPid("os4xrd", 100), SavedPid("os4xsqd", os.getpid()),
+            SavedPid("os4xrd_tcpip", 2**31), SavedPid("os4xrd_tcpip_tls", 2**31 + 1)]
+    report = SimpleNamespace(instances={})  # the one field running_from reads
+    running = database.running_from(table, report, rows)  # type: ignore[arg-type]
+    assert running.daemon_by_pid == {100: "os4xrd"}
+    assert os.getpid() in running.alive and 100 not in running.alive
+    assert 2**31 + 1 not in running.alive
