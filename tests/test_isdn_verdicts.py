@@ -53,6 +53,9 @@ def test_loading_and_unknown_states_are_critical():
 def test_fewer_controllers_than_expected():
     assert messages(assess(proc("proc_one_running.txt"), 2, BOTH)) == [
         f"CAPI controller 2 missing from {PROC} (1 of 2 expected found)"]
+    assert messages(assess(proc("proc_one_running.txt"), 3, BOTH)) == [
+        f"CAPI controller {number} missing from {PROC} (1 of 3 expected found)"
+        for number in (2, 3)]
 
 
 def test_no_controller_at_all():
@@ -107,6 +110,18 @@ def test_many_unreadable_lines_are_counted_not_all_shown():
     data = b"1 b1pci running b1pci-e000 x\n" + b"2 y\n" * 7
     (finding,) = assess(parse_controller_file(data, PROC), 1, BOTH).findings
     assert finding.state == Unknown and finding.message.endswith("; and 4 more")
+    data = b"1 b1pci running b1pci-e000 x\n" + b"2 y\n" * 3  # exactly as many as shown
+    (finding,) = assess(parse_controller_file(data, PROC), 1, BOTH).findings
+    assert "more" not in finding.message
+
+
+def test_a_line_of_four_words_is_whole_and_a_list_of_the_limit_is_read():
+    data = b"1 b1pci running b1pci-e000\n"
+    assert [c.number for c in parse_controller_file(data, PROC).controllers] == [1]
+    padded = data + b" " * 10
+    listing = parse_controller_file(padded, PROC, limit=len(padded))
+    assert listing.failure is None and [c.number for c in listing.controllers] == [1]
+    assert parse_controller_file(padded, PROC, limit=len(padded) - 1).failure is not None
 
 
 def test_source_failure_is_the_only_finding():
@@ -130,3 +145,27 @@ def test_capiinfo_controllers_are_named_by_manufacturer():
 def test_nothing_expected_nothing_found_is_ok():
     report = assess(proc("proc_empty.txt"), 0, {})
     assert report.findings == [] and report.headline == "0 CAPI controllers running"
+
+
+def test_the_receivers_looked_up_are_those_of_the_running_controllers_os4x_uses():
+    """Controllers 1 and 2 of --isdn-controllers 2 (not 3, which OS4X does not use): their
+    receivers come from this run's process report."""
+    from os4xmon.checks.isdn import Isdn
+    from os4xmon.cli import read_settings as options
+    from os4xmon.facts.host import Host
+    from os4xmon.sources.proctable import ProcessInfo, table_from
+
+    class FixedHost(Host):
+        def __init__(self, settings_, table):
+            super().__init__(settings_)
+            self._table = table
+
+    binary = "/opt/os4x/bin/"
+    processes = [ProcessInfo(10, 1, "os4xrd", (binary + "os4xrd",), "root", 1.0, 1)]
+    processes += [ProcessInfo(3774 + index, 10, f"os4xrd_capi_{index}",
+                              (binary + f"os4xrd_capi_{index}",), "root", 1.0, 1)
+                  for index in range(3)]
+    settings_ = options.parse(["--checks", "isdn", "--isdn-controllers", "2"], environ={})
+    aspect = Isdn(settings_, FixedHost(settings_, table_from(processes, 1000.0)))
+    assert aspect.receivers(proc("proc_three_running.txt")) == {1: [3774], 2: [3775]}
+    assert aspect.receivers(proc("proc_detected.txt")) == {1: [3774]}  # 2 is not running
