@@ -58,6 +58,29 @@ def test_probe_verdicts_name_the_port():
     assert [f.state for f in unresolved.failures] == [Unknown] and unresolved.thresholds == []
 
 
+def test_a_tls_certificate_in_its_last_day_has_not_expired_yet():
+    from os4xmon.checks.ports import cert_advice
+
+    settings = parse([], environ={})
+    tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
+    last = judge_probe(tls, ProbeResult(6619, seconds=0.1, cert_days=0.0), settings)
+    assert [f.message for f in last.thresholds] == [
+        "TLS certificate of port 6619 expires in 0 days"]
+    assert cert_advice(6619, 0.0, None).startswith("renew the TLS certificate of port 6619 "
+                                                   "before 0 days")
+    assert cert_advice(6619, -0.5, None).startswith("renew the TLS certificate of port 6619 now")
+
+
+def test_a_probe_that_failed_on_the_certificate_is_told_to_look_at_it():
+    from os4xmon.checks.ports import probe_advice
+
+    tls = PortSpec("oftp2", 6619, "os4xrd_tcpip_tls", tls=True)
+    assert probe_advice(tls, "h", "port 6619: TLS certificate verify failed").startswith(
+        "look at the certificate (openssl s_client -connect h:6619 shows it")
+    assert probe_advice(tls, "h", "port 6619: no ready message").startswith(
+        "connect by hand (openssl s_client -connect h:6619)")
+
+
 def test_a_tls_certificate_not_yet_valid_is_critical_whatever_the_thresholds():
     from datetime import datetime, timezone
 

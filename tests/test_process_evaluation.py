@@ -469,3 +469,19 @@ def test_an_update_by_rename_is_a_replaced_binary():
                                       f"no longer the file {BIN}/os4xsqd (renamed; the new file "
                                       "is dated ")
     assert f"runs the installed {BIN}/os4xsqd" in finding.advice
+
+
+@pytest.mark.parametrize(("name", "note"), [
+    ("os4xdebugd", "; it is costly: stop it when support no longer needs it)"),
+    ("os4xfqd", "; give --fetch-queue if this site licenses it)"),
+])
+def test_a_daemon_running_but_not_required_says_what_to_do_about_it(name, note):
+    extra = ProcessInfo(3799, 1, name, (f"/opt/os4x/bin/{name}",), "www-data", NOW - 60, 4096,
+                        exe=f"/opt/os4x/bin/{name}")
+    lines = long_output(assess(with_processes(load_ps("healthy.txt"), extra), STANDARD))
+    (line,) = [line for line in lines if line.startswith(f"{name}: pid 3799")]
+    assert line.endswith(f"(running, not required{note}")
+    required = Expectation((*STANDARD.daemons, name))
+    lines = long_output(assess(with_processes(load_ps("healthy.txt"), extra), required))
+    (line,) = [line for line in lines if line.startswith(f"{name}: pid 3799")]
+    assert "not required" not in line and "costly" not in line and "licenses" not in line
