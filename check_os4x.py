@@ -69,6 +69,9 @@ def missing(error):
 def run():
     # type: () -> None
     use_precompiled()
+    import gc
+
+    gc.disable()  # the imports make thousands of objects and no garbage; main() turns it on
     try:
         # os4xmon/__init__.py comes first: on a Python older than 3.8 it prints the line, exit 3
         from os4xmon.cli.main import main

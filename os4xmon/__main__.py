@@ -1,5 +1,5 @@
 """Allows ``python -m os4xmon``, the same as the ``check_os4x`` command."""
 
-from os4xmon.cli.main import main
+from os4xmon.cli import run
 
-main()
+run()

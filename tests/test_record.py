@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from os4xmon.core.record import FrozenInstanceError, dataclass, field, fields
 
 pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,34 @@ def test_a_check_run_imports_neither_typing_nor_dataclasses_nor_drivers():
     for heavy in ("typing", "dataclasses", "inspect", "configparser", "psutil", "ssl",
                   "pymysql", "psycopg2", "socket"):
         assert heavy not in modules, heavy
+
+
+@pytest.mark.parametrize("entry", ["from os4xmon.cli import run\nrun()",
+                                   "import runpy\nrunpy.run_path('check_os4x.py', "
+                                   "run_name='__main__')"],
+                         ids=["console script", "entry file"])
+def test_the_collector_rests_while_the_modules_load_and_works_during_the_run(entry):
+    """Both entries turn the garbage collector off before the imports; main() turns it back
+    on before anything is read (a long run may make garbage)."""
+    probe = ("import atexit, gc, sys\n"
+             "import nagiosplugin.check\n"
+             "seen = []\n"
+             "original = nagiosplugin.check.Check.__call__\n"
+             "def call(self):\n"
+             "    seen.append(gc.isenabled())\n"
+             "    return original(self)\n"
+             "nagiosplugin.check.Check.__call__ = call\n"
+             "import importlib.abc\n"
+             "class Watch(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'os4xmon.cli.main':\n"
+             "            seen.append(gc.isenabled())\n"
+             "sys.meta_path.insert(0, Watch())\n"
+             "atexit.register(lambda: sys.stderr.write(repr(seen)))\n"
+             "sys.argv = ['check_os4x', '--checks', 'processes']\n" + entry + "\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, cwd=str(ROOT))
+    assert done.stderr.strip().endswith("[False, True]"), done.stdout + done.stderr
 
 
 def test_arguments_are_bound_as_dataclasses_binds_them():

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     if hasattr(gc, "freeze"):  # CPython; PyPy's collector has no freeze
         gc.freeze()  # what is imported lives until exit: no collection need walk it again
+    gc.enable()  # the entry (os4xmon.cli.run, check_os4x.py) let it rest during the imports
     execution.guard_streams()
     execution.handle_signals()
     args = list(sys.argv[1:] if argv is None else argv)
