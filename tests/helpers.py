@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pytest
 
@@ -152,6 +152,21 @@ def reap_orphans() -> None:
                 os.waitpid(int(entry), os.WNOHANG)
 
 
+def start_when_ports_free(start: Callable[[], subprocess.CompletedProcess[str]]
+                          ) -> subprocess.CompletedProcess[str]:
+    """A simulator start, tried again for PORT_GRACE seconds while a port it needs is taken:
+    the last test's processes may still be ending on a loaded machine, and a port in the
+    ephemeral range (os4xclientd's 60000) may be the local end of another test's connection
+    for a moment."""
+    waited_until = time.monotonic() + PORT_GRACE
+    while True:
+        done = start()
+        if "already in use on this host" not in done.stderr or time.monotonic() > waited_until:
+            return done
+        reap_orphans()
+        time.sleep(0.25)
+
+
 class SimulatorControl:
     """Starts simulated OS4X hosts for a test and always stops them afterwards."""
 
@@ -162,16 +177,9 @@ class SimulatorControl:
 
     def start(self, *args: str, prefix: Sequence[str] = ()) -> Simulation:
         state_file = str(self.tmp_path / f"sim{len(self.running)}.json")
-        waited_until = time.monotonic() + PORT_GRACE
-        while True:
-            done = subprocess.run(
-                [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
-                 state_file, *args], capture_output=True, text=True, timeout=60, check=False)
-            if "already in use on this host" not in done.stderr \
-                    or time.monotonic() > waited_until:
-                break
-            reap_orphans()  # the last test's processes may still be ending on a loaded machine
-            time.sleep(0.25)
+        done = start_when_ports_free(lambda: subprocess.run(
+            [*prefix, sys.executable, "-m", "os4xmon.simulator", "start", "--state-file",
+             state_file, *args], capture_output=True, text=True, timeout=60, check=False))
         if done.returncode != 0 and "already in use on this host" in done.stderr:
             # a PID namespace does not separate ports: a real OS4X or another person's
             # simulator holds the one this test needs; under CI that is a failure

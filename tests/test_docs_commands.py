@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from doc_blocks import ROOT, Block, blocks, commands, pages
-from helpers import plugin_command
+from helpers import plugin_command, start_when_ports_free
 
 RUNNERS = {"tested by tests/test_docs_commands.py", "tested by tests/test_install_commands.py"}
 
@@ -90,7 +90,7 @@ class Runner:
         if "--state-file" not in words:
             words += ["--state-file", self.mapped(f"sim{len(self.paths)}.json")]
         state_file = words[words.index("--state-file") + 1]
-        done = self.simulator("start", *words)
+        done = start_when_ports_free(lambda: self.simulator("start", *words))
         assert done.returncode == 0, f"{self.where}: os4x-simulator start {args}: {done.stderr}"
         self.running.append(state_file)
         with open(state_file, encoding="utf-8") as stream:
