@@ -5,7 +5,7 @@ certificates (``--cert-query``) each run an admin's SQL whose answer may be of a
 needs the same steps: the connection options (:mod:`os4xmon.db.access`), the guard
 (:func:`os4xmon.db.sqlguard.check_read_only`), a :class:`~os4xmon.db.drivers.Deadline` taken
 from ``-t``, and the drivers' read-only stream, whose rows are folded as they arrive and let go
-(no row cap: only the deadline bounds the read). :func:`stream_rows` is those steps, below the
+(no row cap: only the deadline bounds the read). :class:`StreamedQuery` is those steps, below the
 aspects, so that no check module needs to import another and each keeps only its fold.
 """
 
@@ -29,12 +29,10 @@ if TYPE_CHECKING:  # typing costs import time on every run; annotations need no 
 def refusal(query: str, option: str) -> str | None:
     """Why the query is not one plain read-only statement, or None when it is: the shared
     guard (os4xmon.db.sqlguard); the read-only transaction stays the second wall."""
-    from os4xmon.db.sqlguard import check_read_only  # the SQL lexer only where a query is set
-
     try:
-        check_read_only(query, option)
-    except ValueError as error:
-        return str(error)
+        guarded(query, option)
+    except DatabaseError as error:
+        return error.detail
     return None
 
 

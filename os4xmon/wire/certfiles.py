@@ -21,7 +21,7 @@ import os
 import stat
 from datetime import datetime, timezone
 
-from os4xmon.core.record import dataclass, field
+from os4xmon.core.record import dataclass, field, fields
 from os4xmon.core.text import printable
 from os4xmon.wire.x509 import SEQUENCE, read_element
 
@@ -77,6 +77,14 @@ class Certificate:
             (self.subject or "(empty subject)")
 
 
+SIGNATURE_VALID = "valid"
+SIGNATURE_INVALID = "invalid"
+SIGNATURE_UNCHECKED = "unchecked"
+"""What :func:`check_signatures` found: a certificate named like the CRL's issuer verifies its
+signature; certificates named so exist and none does (damaged, or forged to alarm or to hide);
+no such certificate among the sources (nothing to check it with)."""
+
+
 @dataclass(frozen=True)
 class Crl:
     """What the verdicts need of one CRL: its issuer, dates, revoked serials, and whether its
@@ -87,16 +95,8 @@ class Crl:
     next_update: datetime | None
     revoked: dict[int, datetime] = field(compare=False)  # serial -> revocation date
     source: str = ""
-    signature: str = "unchecked"  # SIGNATURE_VALID, _INVALID or _UNCHECKED
+    signature: str = SIGNATURE_UNCHECKED  # or SIGNATURE_VALID, SIGNATURE_INVALID
     loaded: Any = field(default=None, repr=False, compare=False)  # until it is checked
-
-
-SIGNATURE_VALID = "valid"
-SIGNATURE_INVALID = "invalid"
-SIGNATURE_UNCHECKED = "unchecked"
-"""What :func:`check_signatures` found: a certificate named like the CRL's issuer verifies its
-signature; certificates named so exist and none does (damaged, or forged to alarm or to hide);
-no such certificate among the sources (nothing to check it with)."""
 
 
 @dataclass
@@ -348,9 +348,8 @@ def check_signatures(crls: list[Crl], certificates: list[Certificate]) -> list[C
             signature = SIGNATURE_VALID
         else:
             signature = SIGNATURE_INVALID
-        checked.append(Crl(issuer=crl.issuer, this_update=crl.this_update,
-                           next_update=crl.next_update, revoked=crl.revoked, source=crl.source,
-                           signature=signature))
+        values = {item.name: getattr(crl, item.name) for item in fields(crl)}
+        checked.append(Crl(**{**values, "signature": signature, "loaded": None}))
     return checked
 
 

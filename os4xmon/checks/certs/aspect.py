@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import nagiosplugin
 from nagiosplugin.state import Unknown
 
-from os4xmon.checks.base import Aspect
+from os4xmon.checks.base import Aspect, query_setup_problem
 from os4xmon.checks.certs.verdicts import (
     Limits,
     Verdict,
@@ -178,10 +178,11 @@ class Certs(Aspect):
         from os4xmon.db.rowquery import StreamedQuery
 
         settings = self.settings
-        if not settings.db_type:
-            problems.append(Finding(Unknown, "--cert-query needs --db-type and the database's "
-                                    "connection options", "give --db-type and the --db-* "
-                                    "options OS4X's database needs"))
+        unusable = query_setup_problem(settings, settings.cert_query, "--cert-query", "",
+                                       "give --db-type and the --db-* options OS4X's database "
+                                       "needs")
+        if unusable is not None:
+            problems.append(unusable)
             return
         rows = CertRows()
         read = StreamedQuery(settings, settings.cert_query or "", "--cert-query",
